@@ -1,0 +1,206 @@
+//! The `logz` command line: a thin front end over the `logz` library.
+//!
+//! Every error ends the process with a non-zero exit code and one line on stderr; results go to
+//! stdout (a table, or one JSON object with `--json`).
+
+mod compare;
+mod plot;
+mod progress;
+mod report;
+
+use anyhow::{anyhow, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use logz::io::LoadedModel;
+use logz::model::builders::{self, Params};
+use logz::Solver;
+use std::path::{Path, PathBuf};
+
+#[derive(Parser)]
+#[command(name = "logz", version, about = "Partition functions, free energies and their bounds for Ising models")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+/// How to obtain a model: a file or a built-in spec, with parameters for built-ins.
+#[derive(Args, Clone, Debug)]
+pub struct ModelArgs {
+    /// A .uai or .json file, or a built-in: square:L[xW][:open], chain:N[:open], triangular:L,
+    /// cubic:L, complete:N, sk:N, er:N:q[:gauss|:pm]
+    pub model: String,
+    /// Inverse temperature (built-ins; for files it rescales the log-tables, default 1)
+    #[arg(long, allow_hyphen_values = true)]
+    pub beta: Option<f64>,
+    /// Coupling J for built-ins (complete: J/N per pair; sk: standard deviation √N·σ)
+    #[arg(long, default_value_t = 1.0, allow_hyphen_values = true)]
+    pub coupling: f64,
+    /// Uniform field H for built-ins
+    #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
+    pub field: f64,
+    /// Seed for random built-ins (sk, er)
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Evidence file for a .uai model (default: MODEL.evid beside it, if present)
+    #[arg(long)]
+    pub evid: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Compute ln Z (and magnetisations) of one model with one method
+    Solve {
+        #[command(flatten)]
+        model: ModelArgs,
+        /// Method name (see `logz methods`)
+        #[arg(long, short, default_value = "exact")]
+        method: String,
+        /// Print one JSON object on stdout
+        #[arg(long)]
+        json: bool,
+        /// No progress bars
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Size, degrees, estimated treewidth and the exact methods that apply
+    Info {
+        #[command(flatten)]
+        model: ModelArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every applicable method over a β sweep: table, CSV, JSON and SVG plots
+    Compare(compare::CompareArgs),
+    /// List the methods
+    Methods,
+    /// Write a model to a file (.uai or .json)
+    Convert {
+        #[command(flatten)]
+        model: ModelArgs,
+        /// Output file (.uai or .json)
+        #[arg(long, short)]
+        out: PathBuf,
+    },
+}
+
+/// Write to stdout; a closed pipe (`logz … | head`) ends the process quietly instead of panicking.
+pub fn write_stdout(s: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(s.as_bytes()).and_then(|_| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("logz: error: writing to stdout: {e}");
+        std::process::exit(2);
+    }
+}
+
+#[macro_export]
+macro_rules! outln {
+    () => { $crate::write_stdout("\n") };
+    ($($t:tt)*) => { $crate::write_stdout(&format!("{}\n", format!($($t)*))) };
+}
+
+#[macro_export]
+macro_rules! out {
+    ($($t:tt)*) => { $crate::write_stdout(&format!($($t)*)) };
+}
+
+pub const DEFAULT_BETA: f64 = logz::exact::closed::SQUARE_BETA_C;
+
+fn is_file_spec(s: &str) -> bool {
+    let l = s.to_ascii_lowercase();
+    l.ends_with(".uai") || l.ends_with(".json") || Path::new(s).exists()
+}
+
+/// Load a model from the arguments.
+pub fn load_model(a: &ModelArgs) -> Result<LoadedModel> {
+    for (name, v) in [("--coupling", a.coupling), ("--field", a.field)] {
+        if !v.is_finite() {
+            return Err(anyhow!("{name} must be a finite number, got {v}"));
+        }
+    }
+    if let Some(b) = a.beta {
+        if !b.is_finite() || b < 0.0 {
+            return Err(anyhow!("--beta must be a finite number ≥ 0, got {b}"));
+        }
+    }
+    if is_file_spec(&a.model) {
+        let mut lm = logz::io::load(Path::new(&a.model), a.evid.as_deref())?;
+        if let Some(b) = a.beta {
+            lm.model = lm.model.with_beta(b)?;
+        }
+        Ok(lm)
+    } else {
+        let p = Params {
+            coupling: a.coupling,
+            field: a.field,
+            beta: a.beta.unwrap_or(DEFAULT_BETA),
+            seed: a.seed,
+        };
+        Ok(LoadedModel::plain(builders::from_spec(&a.model, &p)?))
+    }
+}
+
+fn solver(name: &str) -> Result<Box<dyn Solver + Send + Sync>> {
+    logz::methods::by_name(name).ok_or_else(|| {
+        let names: Vec<&str> = logz::methods::METHODS.iter().map(|m| m.0).collect();
+        anyhow!("unknown method '{name}'; choose one of: {}", names.join(", "))
+    })
+}
+
+fn run() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.cmd {
+        Cmd::Solve { model, method, json, quiet } => {
+            let s = solver(&method)?;
+            let lm = load_model(&model)?;
+            let bar = progress::Bar::new(quiet || json);
+            let est = logz::estimate::timed(s.as_ref(), &lm.model, &bar)
+                .with_context(|| format!("{method} on {}", model.model))?;
+            bar.clear();
+            if json {
+                outln!("{}", report::estimate_json(&method, &lm, &est));
+            } else {
+                out!("{}", report::estimate_text(&method, &lm, &est));
+            }
+        }
+        Cmd::Info { model, json } => {
+            let lm = load_model(&model)?;
+            let info = report::info(&lm);
+            if json {
+                outln!("{}", serde_json::to_string_pretty(&info)?);
+            } else {
+                out!("{}", report::info_text(&info));
+            }
+        }
+        Cmd::Compare(args) => compare::run(&args)?,
+        Cmd::Methods => {
+            for (name, what) in logz::methods::METHODS {
+                outln!("{name:<14} {what}");
+            }
+        }
+        Cmd::Convert { model, out } => {
+            let lm = load_model(&model)?;
+            let o = out.to_string_lossy().to_ascii_lowercase();
+            let text = if o.ends_with(".uai") {
+                logz::io::uai::write(&lm.model)
+            } else if o.ends_with(".json") {
+                logz::io::json::write(&lm.model)
+            } else {
+                return Err(anyhow!("{}: output must end in .uai or .json", out.display()));
+            };
+            std::fs::write(&out, text).with_context(|| format!("writing {}", out.display()))?;
+        }
+    }
+    Ok(())
+}
+
+fn main() {
+    if let Err(e) = run() {
+        // One line: the context chain joined.
+        let msg: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+        eprintln!("logz: error: {}", msg.join(": "));
+        std::process::exit(2);
+    }
+}

@@ -1,0 +1,41 @@
+//! The one error type of the library.
+//!
+//! Every failure a user can provoke (bad files, bad numbers, models too large for a method,
+//! non-convergence treated as fatal) is a variant here with a message that says what and where,
+//! so that front ends can print one line and exit non-zero instead of panicking.
+
+use thiserror::Error;
+
+/// Errors from model construction, file parsing and solvers.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum Error {
+    /// A model parameter is out of range (NaN, infinite, negative size, self-loop, …).
+    #[error("invalid model: {0}")]
+    InvalidModel(String),
+    /// A file could not be parsed; `place` is `file:line` (or `file: token N`).
+    #[error("{place}: {reason}")]
+    Parse { place: String, reason: String },
+    /// A file could not be read or written.
+    #[error("{path}: {reason}")]
+    Io { path: String, reason: String },
+    /// The method cannot handle this model (wrong geometry, frustrated couplings, …).
+    #[error("method '{method}' does not apply: {reason}")]
+    NotApplicable { method: &'static str, reason: String },
+    /// The model is too large for the method (exact enumeration, elimination width, …).
+    #[error("model too large for '{method}': {reason}")]
+    TooLarge { method: &'static str, reason: String },
+    /// A bad option value (unknown method name, non-positive tolerance, …).
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    pub fn invalid(msg: impl Into<String>) -> Self {
+        Error::InvalidModel(msg.into())
+    }
+    pub fn arg(msg: impl Into<String>) -> Self {
+        Error::InvalidArgument(msg.into())
+    }
+}

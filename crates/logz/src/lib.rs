@@ -1,0 +1,23 @@
+//! logz: partition functions, free energies and their variational bounds for Ising models.
+//!
+//! Physics and machine learning compute the same objects under different names: the Boltzmann
+//! distribution p(s) = e^{−βE(s)}/Z is an exponential family with log-normaliser a(θ) = ln Z;
+//! the Gibbs–Bogoliubov–Feynman bound is the ELBO. This crate holds all the numerics; the `logz`
+//! binary is a thin front end.
+//!
+//! Layout: [`model`] (the Ising model and builders), [`io`] (UAI and JSON files),
+//! [`exact`] (ground truth), [`variational`] (mean field, TAP, Bethe, TRW), [`estimate`] (the one
+//! result type and solver trait), [`methods`] (lookup of solvers by name).
+
+pub mod error;
+pub mod estimate;
+pub mod exact;
+pub mod io;
+pub mod methods;
+pub mod model;
+pub mod numeric;
+pub mod variational;
+
+pub use error::{Error, Result};
+pub use estimate::{Diagnostics, Estimate, Kind, NoProgress, Progress, Solver};
+pub use model::{Geometry, Model};

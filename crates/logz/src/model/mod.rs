@@ -1,0 +1,268 @@
+//! The Ising model as a pairwise binary Markov random field.
+//!
+//! `Model` is the single source of truth for (graph, J, h, β): the energy
+//! E(s) = E₀ − Σ_(i,j) J_ij s_i s_j − Σ_i h_i s_i (each edge once) and p(s) = e^{−βE(s)}/Z.
+//! The constant E₀ (`energy_offset`) is zero for physics models; it carries the normalisation
+//! constants of UAI factor tables, so that ln Z of a converted file equals ln Z of the file.
+//! The exponential-family parameters θ_i = βh_i, θ_ij = βJ_ij are *derived* from it
+//! (see [`expfam`]), never stored twice.
+
+pub mod builders;
+pub mod expfam;
+
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+
+/// Known lattice structure, used by exact fast paths (transfer matrix, Kaufman, closed forms).
+/// Site numbering is row-major: site (r, c) of an `rows × cols` square lattice is `r * cols + c`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Geometry {
+    General,
+    Chain { n: usize, periodic: bool },
+    Square { rows: usize, cols: usize, periodic: bool },
+    Triangular { rows: usize, cols: usize, periodic: bool },
+    Cubic { l: usize },
+    Complete { n: usize },
+}
+
+/// A validated Ising model with CSR adjacency.
+#[derive(Debug, Clone)]
+pub struct Model {
+    n: usize,
+    edges: Vec<(u32, u32)>,
+    coupling: Vec<f64>,
+    field: Vec<f64>,
+    beta: f64,
+    energy_offset: f64,
+    geometry: Geometry,
+    // CSR adjacency: neighbours of i are adj[start[i]..start[i+1]], each (j, edge index).
+    start: Vec<u32>,
+    adj: Vec<(u32, u32)>,
+}
+
+fn check_finite(x: f64, what: &str) -> Result<()> {
+    if x.is_finite() {
+        Ok(())
+    } else {
+        Err(Error::invalid(format!("{what} is {x}, must be finite")))
+    }
+}
+
+impl Model {
+    /// Build a model from an edge list. Duplicate edges (in either orientation) are merged by
+    /// adding their couplings — the energy of a multigraph is the same as that of the merged graph.
+    /// Self-loops, out-of-range indices, non-finite numbers and β < 0 are rejected.
+    pub fn new(
+        n: usize,
+        edges: &[(usize, usize)],
+        coupling: &[f64],
+        field: Vec<f64>,
+        beta: f64,
+    ) -> Result<Model> {
+        if n > u32::MAX as usize / 2 {
+            return Err(Error::invalid(format!("{n} spins is too many")));
+        }
+        if edges.len() != coupling.len() {
+            return Err(Error::invalid(format!(
+                "{} edges but {} couplings",
+                edges.len(),
+                coupling.len()
+            )));
+        }
+        if field.len() != n {
+            return Err(Error::invalid(format!("{} fields for {n} spins", field.len())));
+        }
+        check_finite(beta, "beta")?;
+        if beta < 0.0 {
+            return Err(Error::invalid(format!("beta = {beta} is negative")));
+        }
+        for (i, h) in field.iter().enumerate() {
+            check_finite(*h, &format!("field h[{i}]"))?;
+        }
+        let mut merged: std::collections::HashMap<(u32, u32), usize> = Default::default();
+        let mut e_out: Vec<(u32, u32)> = Vec::with_capacity(edges.len());
+        let mut j_out: Vec<f64> = Vec::with_capacity(edges.len());
+        for (k, (&(a, b), &j)) in edges.iter().zip(coupling).enumerate() {
+            if a >= n || b >= n {
+                return Err(Error::invalid(format!(
+                    "edge {k} = ({a}, {b}) refers to a spin outside 0..{n}"
+                )));
+            }
+            if a == b {
+                return Err(Error::invalid(format!("edge {k} = ({a}, {b}) is a self-loop")));
+            }
+            check_finite(j, &format!("coupling of edge {k} ({a}, {b})"))?;
+            let key = (a.min(b) as u32, a.max(b) as u32);
+            match merged.get(&key) {
+                Some(&idx) => j_out[idx] += j,
+                None => {
+                    merged.insert(key, e_out.len());
+                    e_out.push(key);
+                    j_out.push(j);
+                }
+            }
+        }
+        let mut m = Model {
+            n,
+            edges: e_out,
+            coupling: j_out,
+            field,
+            beta,
+            energy_offset: 0.0,
+            geometry: Geometry::General,
+            start: Vec::new(),
+            adj: Vec::new(),
+        };
+        m.build_csr();
+        Ok(m)
+    }
+
+    fn build_csr(&mut self) {
+        let mut deg = vec![0u32; self.n + 1];
+        for &(a, b) in &self.edges {
+            deg[a as usize] += 1;
+            deg[b as usize] += 1;
+        }
+        let mut start = vec![0u32; self.n + 1];
+        for i in 0..self.n {
+            start[i + 1] = start[i] + deg[i];
+        }
+        let mut fill = start.clone();
+        let mut adj = vec![(0u32, 0u32); 2 * self.edges.len()];
+        for (e, &(a, b)) in self.edges.iter().enumerate() {
+            adj[fill[a as usize] as usize] = (b, e as u32);
+            fill[a as usize] += 1;
+            adj[fill[b as usize] as usize] = (a, e as u32);
+            fill[b as usize] += 1;
+        }
+        self.start = start;
+        self.adj = adj;
+    }
+
+    /// Attach lattice structure (used by builders; callers must ensure it is true).
+    pub(crate) fn with_geometry(mut self, g: Geometry) -> Self {
+        self.geometry = g;
+        self
+    }
+
+    /// Add a constant to every energy (carried into ln Z as −β·E₀).
+    pub fn with_energy_offset(mut self, e0: f64) -> Result<Self> {
+        check_finite(e0, "energy offset")?;
+        self.energy_offset = e0;
+        Ok(self)
+    }
+
+    /// The same model at another inverse temperature.
+    pub fn with_beta(&self, beta: f64) -> Result<Model> {
+        check_finite(beta, "beta")?;
+        if beta < 0.0 {
+            return Err(Error::invalid(format!("beta = {beta} is negative")));
+        }
+        let mut m = self.clone();
+        m.beta = beta;
+        Ok(m)
+    }
+
+    pub fn n(&self) -> usize {
+        self.n
+    }
+    pub fn beta(&self) -> f64 {
+        self.beta
+    }
+    pub fn edges(&self) -> &[(u32, u32)] {
+        &self.edges
+    }
+    pub fn couplings(&self) -> &[f64] {
+        &self.coupling
+    }
+    pub fn fields(&self) -> &[f64] {
+        &self.field
+    }
+    pub fn energy_offset(&self) -> f64 {
+        self.energy_offset
+    }
+    pub fn geometry(&self) -> &Geometry {
+        &self.geometry
+    }
+    pub fn num_edges(&self) -> usize {
+        self.edges.len()
+    }
+    /// Neighbours of spin i as (j, edge index).
+    #[inline]
+    pub fn neighbors(&self, i: usize) -> &[(u32, u32)] {
+        &self.adj[self.start[i] as usize..self.start[i + 1] as usize]
+    }
+    #[inline]
+    pub fn degree(&self, i: usize) -> usize {
+        (self.start[i + 1] - self.start[i]) as usize
+    }
+
+    /// E(s) for a configuration of ±1 spins (as i8).
+    pub fn energy(&self, s: &[i8]) -> f64 {
+        let mut e = self.energy_offset;
+        for (k, &(a, b)) in self.edges.iter().enumerate() {
+            e -= self.coupling[k] * (s[a as usize] * s[b as usize]) as f64;
+        }
+        for (i, &h) in self.field.iter().enumerate() {
+            e -= h * s[i] as f64;
+        }
+        e
+    }
+
+    /// Local field f_i = h_i + Σ_j J_ij s_j: the energy is −s_i f_i plus terms without s_i.
+    #[inline]
+    pub fn local_field(&self, s: &[i8], i: usize) -> f64 {
+        let mut f = self.field[i];
+        for &(j, e) in self.neighbors(i) {
+            f += self.coupling[e as usize] * s[j as usize] as f64;
+        }
+        f
+    }
+
+    /// The same local field for real-valued spins (means), used by mean-field methods.
+    #[inline]
+    pub fn local_field_mean(&self, m: &[f64], i: usize) -> f64 {
+        let mut f = self.field[i];
+        for &(j, e) in self.neighbors(i) {
+            f += self.coupling[e as usize] * m[j as usize];
+        }
+        f
+    }
+
+    /// E(s with spin i flipped) − E(s) = 2 s_i f_i.
+    #[inline]
+    pub fn flip_delta(&self, s: &[i8], i: usize) -> f64 {
+        2.0 * s[i] as f64 * self.local_field(s, i)
+    }
+
+    /// J if every coupling equals J (and there is at least one edge).
+    pub fn uniform_coupling(&self) -> Option<f64> {
+        let j0 = *self.coupling.first()?;
+        self.coupling.iter().all(|&j| j == j0).then_some(j0)
+    }
+    /// H if every field equals H.
+    pub fn uniform_field(&self) -> Option<f64> {
+        let h0 = self.field.first().copied().unwrap_or(0.0);
+        self.field.iter().all(|&h| h == h0).then_some(h0)
+    }
+    /// Σ|J| + Σ|h|: a bound on |E − E₀| used to size log-space shifts.
+    pub fn energy_scale(&self) -> f64 {
+        self.coupling.iter().map(|j| j.abs()).sum::<f64>()
+            + self.field.iter().map(|h| h.abs()).sum::<f64>()
+    }
+    /// True if every coupling is ≥ 0 (ferromagnetic).
+    pub fn is_ferromagnetic(&self) -> bool {
+        self.coupling.iter().all(|&j| j >= 0.0)
+    }
+    /// Degree statistics (min, mean, max).
+    pub fn degree_stats(&self) -> (usize, f64, usize) {
+        if self.n == 0 {
+            return (0, 0.0, 0);
+        }
+        let degs = (0..self.n).map(|i| self.degree(i));
+        let min = degs.clone().min().unwrap_or(0);
+        let max = degs.max().unwrap_or(0);
+        (min, 2.0 * self.edges.len() as f64 / self.n as f64, max)
+    }
+}
