@@ -56,7 +56,9 @@ struct Row {
 fn parse_range(s: &str) -> Result<Vec<f64>> {
     let parts: Vec<&str> = s.split(':').collect();
     let num = |t: &str| -> Result<f64> {
-        t.trim().parse::<f64>().map_err(|_| anyhow!("--betas '{s}': '{t}' is not a number"))
+        t.trim()
+            .parse::<f64>()
+            .map_err(|_| anyhow!("--betas '{s}': '{t}' is not a number"))
     };
     let (a, b, st) = match parts.len() {
         1 => {
@@ -64,7 +66,11 @@ fn parse_range(s: &str) -> Result<Vec<f64>> {
             (a, a, 1.0)
         }
         3 => (num(parts[0])?, num(parts[1])?, num(parts[2])?),
-        _ => return Err(anyhow!("--betas '{s}': expected start:stop:step or one value")),
+        _ => {
+            return Err(anyhow!(
+                "--betas '{s}': expected start:stop:step or one value"
+            ))
+        }
     };
     if !(a.is_finite() && b.is_finite() && st.is_finite()) || a < 0.0 || b < a || st <= 0.0 {
         return Err(anyhow!("--betas '{s}': need 0 ≤ start ≤ stop and step > 0"));
@@ -99,8 +105,15 @@ pub fn run(a: &CompareArgs) -> Result<()> {
     let base = lm.model.clone();
     let n = base.n().max(1) as f64;
     let methods: Vec<String> = match &a.methods {
-        Some(s) => s.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect(),
-        None => logz::methods::COMPARE.iter().map(|s| s.to_string()).collect(),
+        Some(s) => s
+            .split(',')
+            .map(|x| x.trim().to_string())
+            .filter(|x| !x.is_empty())
+            .collect(),
+        None => logz::methods::COMPARE
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
     };
     let mut solvers = Vec::new();
     for name in &methods {
@@ -111,8 +124,9 @@ pub fn run(a: &CompareArgs) -> Result<()> {
     bar.set_message("comparing".into());
     bar.set_length((betas.len() * solvers.len()) as u64);
     // One task per (β, method); exact first so errors can be computed afterwards.
-    let tasks: Vec<(usize, usize)> =
-        (0..betas.len()).flat_map(|b| (0..solvers.len()).map(move |k| (b, k))).collect();
+    let tasks: Vec<(usize, usize)> = (0..betas.len())
+        .flat_map(|b| (0..solvers.len()).map(move |k| (b, k)))
+        .collect();
     let results: Vec<(usize, usize, std::result::Result<Estimate, Error>)> = tasks
         .par_iter()
         .map(|&(b, k)| {
@@ -154,24 +168,37 @@ pub fn run(a: &CompareArgs) -> Result<()> {
     rows.retain(|r| !skipped.iter().any(|s| s.0 == r.method));
     let exact_at: Vec<Option<f64>> = betas
         .iter()
-        .map(|&b| rows.iter().find(|r| r.beta == b && r.kind == "exact").map(|r| r.ln_z))
+        .map(|&b| {
+            rows.iter()
+                .find(|r| r.beta == b && r.kind == "exact")
+                .map(|r| r.ln_z)
+        })
         .collect();
     for r in rows.iter_mut() {
         let bi = betas.iter().position(|&b| b == r.beta).unwrap_or(0);
         r.error_per_spin = exact_at[bi].map(|x| (r.ln_z - x) / n);
     }
-    let shown: Vec<String> =
-        methods.iter().filter(|m| !skipped.iter().any(|s| &s.0 == *m)).cloned().collect();
+    let shown: Vec<String> = methods
+        .iter()
+        .filter(|m| !skipped.iter().any(|s| &s.0 == *m))
+        .cloned()
+        .collect();
     print_tables(&betas, &shown, &rows, &a.model, base.n());
     for (name, why) in &skipped {
         crate::outln!("skipped {name}: {why}");
     }
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     write_csv(&a.out.join("results.csv"), &rows)?;
-    std::fs::write(a.out.join("results.json"), serde_json::to_string_pretty(&rows)?)
-        .with_context(|| "writing results.json")?;
+    std::fs::write(
+        a.out.join("results.json"),
+        serde_json::to_string_pretty(&rows)?,
+    )
+    .with_context(|| "writing results.json")?;
     write_plot(&a.out.join("compare.svg"), &shown, &rows, &a.model)?;
-    crate::outln!("wrote {}/results.csv, results.json, compare.svg", a.out.display());
+    crate::outln!(
+        "wrote {}/results.csv, results.json, compare.svg",
+        a.out.display()
+    );
     Ok(())
 }
 
@@ -179,14 +206,22 @@ fn print_tables(betas: &[f64], methods: &[String], rows: &[Row], model: &str, n:
     let get = |b: f64, m: &str| rows.iter().find(|r| r.beta == b && r.method == m);
     let kinds: Vec<String> = methods
         .iter()
-        .map(|m| rows.iter().find(|r| &r.method == m).map(|r| r.kind.clone()).unwrap_or_default())
+        .map(|m| {
+            rows.iter()
+                .find(|r| &r.method == m)
+                .map(|r| r.kind.clone())
+                .unwrap_or_default()
+        })
         .collect();
-    crate::outln!("ln Z / N on {model} ({n} spins); kinds: {}", methods
-        .iter()
-        .zip(&kinds)
-        .map(|(m, k)| format!("{m} = {k}"))
-        .collect::<Vec<_>>()
-        .join(", "));
+    crate::outln!(
+        "ln Z / N on {model} ({n} spins); kinds: {}",
+        methods
+            .iter()
+            .zip(&kinds)
+            .map(|(m, k)| format!("{m} = {k}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     let w = 15;
     let header: String = methods.iter().map(|m| format!("{m:>w$}")).collect();
     crate::outln!("{:>6}{header}", "beta");
@@ -195,7 +230,10 @@ fn print_tables(betas: &[f64], methods: &[String], rows: &[Row], model: &str, n:
             .iter()
             .map(|m| match get(b, m) {
                 Some(r) => match r.std_err {
-                    Some(se) => format!("{:>w$}", format!("{:.6}±{:.0e}", r.ln_z_per_spin, se / n as f64)),
+                    Some(se) => format!(
+                        "{:>w$}",
+                        format!("{:.6}±{:.0e}", r.ln_z_per_spin, se / n as f64)
+                    ),
                     None => format!("{:>w$.8}", r.ln_z_per_spin),
                 },
                 None => format!("{:>w$}", "-"),
@@ -226,8 +264,17 @@ fn write_csv(path: &std::path::Path, rows: &[Row]) -> Result<()> {
     for r in rows {
         s += &format!(
             "{},{},\"{}\",{},{},{},{},{},{},{},{}\n",
-            r.beta, r.method, r.algorithm, r.kind, r.ln_z, r.ln_z_per_spin, opt(r.std_err),
-            opt(r.error_per_spin), opt(r.abs_magnetization), r.converged, r.seconds
+            r.beta,
+            r.method,
+            r.algorithm,
+            r.kind,
+            r.ln_z,
+            r.ln_z_per_spin,
+            opt(r.std_err),
+            opt(r.error_per_spin),
+            opt(r.abs_magnetization),
+            r.converged,
+            r.seconds
         );
     }
     std::fs::write(path, s).with_context(|| format!("writing {}", path.display()))
@@ -243,13 +290,24 @@ fn write_plot(path: &std::path::Path, methods: &[String], rows: &[Row], model: &
                     .filter(|r| &r.method == m)
                     .filter_map(|r| f(r).map(|y| (r.beta, y)))
                     .collect();
-                let kind = rows.iter().find(|r| &r.method == m).map(|r| r.kind.clone()).unwrap_or_default();
-                plot::Series { label: format!("{m} ({kind})"), points: pts, dashed: m == "onsager" }
+                let kind = rows
+                    .iter()
+                    .find(|r| &r.method == m)
+                    .map(|r| r.kind.clone())
+                    .unwrap_or_default();
+                plot::Series {
+                    label: format!("{m} ({kind})"),
+                    points: pts,
+                    dashed: m == "onsager",
+                }
             })
             .filter(|s| !s.points.is_empty())
             .collect()
     };
-    let bc = vec![(logz::exact::closed::SQUARE_BETA_C, "Onsager β_c".to_string())];
+    let bc = vec![(
+        logz::exact::closed::SQUARE_BETA_C,
+        "Onsager β_c".to_string(),
+    )];
     let panels = vec![
         plot::Panel {
             title: format!("ln Z / N — {model}"),

@@ -16,7 +16,11 @@ use logz::Solver;
 use std::path::{Path, PathBuf};
 
 #[derive(Parser)]
-#[command(name = "logz", version, about = "Partition functions, free energies and their bounds for Ising models")]
+#[command(
+    name = "logz",
+    version,
+    about = "Partition functions, free energies and their bounds for Ising models"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -145,14 +149,22 @@ pub fn load_model(a: &ModelArgs) -> Result<LoadedModel> {
 fn solver(name: &str) -> Result<Box<dyn Solver + Send + Sync>> {
     logz::methods::by_name(name).ok_or_else(|| {
         let names: Vec<&str> = logz::methods::METHODS.iter().map(|m| m.0).collect();
-        anyhow!("unknown method '{name}'; choose one of: {}", names.join(", "))
+        anyhow!(
+            "unknown method '{name}'; choose one of: {}",
+            names.join(", ")
+        )
     })
 }
 
 fn run() -> Result<()> {
     let cli = Cli::parse();
     match cli.cmd {
-        Cmd::Solve { model, method, json, quiet } => {
+        Cmd::Solve {
+            model,
+            method,
+            json,
+            quiet,
+        } => {
             let s = solver(&method)?;
             let lm = load_model(&model)?;
             let bar = progress::Bar::new(quiet || json);
@@ -188,7 +200,10 @@ fn run() -> Result<()> {
             } else if o.ends_with(".json") {
                 logz::io::json::write(&lm.model)
             } else {
-                return Err(anyhow!("{}: output must end in .uai or .json", out.display()));
+                return Err(anyhow!(
+                    "{}: output must end in .uai or .json",
+                    out.display()
+                ));
             };
             std::fs::write(&out, text).with_context(|| format!("writing {}", out.display()))?;
         }

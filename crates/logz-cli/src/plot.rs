@@ -9,7 +9,11 @@ static FONT: Once = Once::new();
 
 fn register_font() {
     FONT.call_once(|| {
-        let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular());
+        let _ = plotters::style::register_font(
+            "sans-serif",
+            FontStyle::Normal,
+            dejavu::sans::regular(),
+        );
     });
 }
 
@@ -33,8 +37,17 @@ pub struct Panel {
 }
 
 fn bounds(panel: &Panel) -> (f64, f64, f64, f64) {
-    let pts = panel.series.iter().flat_map(|s| s.points.iter()).chain(panel.marks.iter());
-    let (mut x0, mut x1, mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
+    let pts = panel
+        .series
+        .iter()
+        .flat_map(|s| s.points.iter())
+        .chain(panel.marks.iter());
+    let (mut x0, mut x1, mut y0, mut y1) = (
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+    );
     for &(x, y) in pts {
         if x.is_finite() && y.is_finite() {
             x0 = x0.min(x);
@@ -91,9 +104,17 @@ pub fn draw(path: &Path, panels: &[Panel], cols: usize) -> Result<()> {
             .map_err(|e| anyhow!("plot: {e}"))?;
         for (k, s) in panel.series.iter().enumerate() {
             let color = COLORS[k % COLORS.len()];
-            let style = ShapeStyle { color: color.to_rgba(), filled: false, stroke_width: 2 };
-            let pts: Vec<(f64, f64)> =
-                s.points.iter().cloned().filter(|(x, y)| x.is_finite() && y.is_finite()).collect();
+            let style = ShapeStyle {
+                color: color.to_rgba(),
+                filled: false,
+                stroke_width: 2,
+            };
+            let pts: Vec<(f64, f64)> = s
+                .points
+                .iter()
+                .cloned()
+                .filter(|(x, y)| x.is_finite() && y.is_finite())
+                .collect();
             let drawn = if s.dashed {
                 chart.draw_series(DashedLineSeries::new(pts.clone(), 6, 4, style))
             } else {
@@ -111,7 +132,11 @@ pub fn draw(path: &Path, panels: &[Panel], cols: usize) -> Result<()> {
         }
         for (x, label) in &panel.vlines {
             if *x >= x0 && *x <= x1 {
-                let st = ShapeStyle { color: RGBColor(150, 150, 150).to_rgba(), filled: false, stroke_width: 1 };
+                let st = ShapeStyle {
+                    color: RGBColor(150, 150, 150).to_rgba(),
+                    filled: false,
+                    stroke_width: 1,
+                };
                 chart
                     .draw_series(DashedLineSeries::new(vec![(*x, y0), (*x, y1)], 4, 4, st))
                     .map_err(|e| anyhow!("plot: {e}"))?
@@ -121,7 +146,12 @@ pub fn draw(path: &Path, panels: &[Panel], cols: usize) -> Result<()> {
         }
         if !panel.marks.is_empty() {
             chart
-                .draw_series(panel.marks.iter().map(|&p| Circle::new(p, 6, RED.stroke_width(2))))
+                .draw_series(
+                    panel
+                        .marks
+                        .iter()
+                        .map(|&p| Circle::new(p, 6, RED.stroke_width(2))),
+                )
                 .map_err(|e| anyhow!("plot: {e}"))?;
         }
         chart
@@ -133,6 +163,7 @@ pub fn draw(path: &Path, panels: &[Panel], cols: usize) -> Result<()> {
             .draw()
             .map_err(|e| anyhow!("plot: {e}"))?;
     }
-    root.present().map_err(|e| anyhow!("plot {}: {e}", path.display()))?;
+    root.present()
+        .map_err(|e| anyhow!("plot {}: {e}", path.display()))?;
     Ok(())
 }

@@ -14,9 +14,11 @@ impl Bar {
             pb.set_draw_target(ProgressDrawTarget::stderr());
         }
         pb.set_style(
-            ProgressStyle::with_template("{msg:>16} [{bar:40}] {percent:>3}% {elapsed_precise} eta {eta}")
-                .expect("valid template")
-                .progress_chars("=> "),
+            ProgressStyle::with_template(
+                "{msg:>16} [{bar:40}] {percent:>3}% {elapsed_precise} eta {eta}",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
         );
         Bar { pb }
     }

@@ -19,8 +19,16 @@ pub fn estimate_json(method: &str, lm: &LoadedModel, e: &Estimate) -> String {
     let m = &lm.model;
     let n = lm.n_original;
     let mag = lm.expand_magnetization(&e.magnetization);
-    let mean_mag = if mag.is_empty() { serde_json::Value::Null } else { json!(mag.iter().sum::<f64>() / mag.len() as f64) };
-    let f = if m.beta() > 0.0 && n > 0 { finite_or_null(-e.ln_z / (m.beta() * n as f64)) } else { serde_json::Value::Null };
+    let mean_mag = if mag.is_empty() {
+        serde_json::Value::Null
+    } else {
+        json!(mag.iter().sum::<f64>() / mag.len() as f64)
+    };
+    let f = if m.beta() > 0.0 && n > 0 {
+        finite_or_null(-e.ln_z / (m.beta() * n as f64))
+    } else {
+        serde_json::Value::Null
+    };
     let v = json!({
         "method": method,
         "algorithm": e.diagnostics.algorithm,
@@ -54,7 +62,12 @@ pub fn estimate_text(method: &str, lm: &LoadedModel, e: &Estimate) -> String {
         None => e.kind.label().to_string(),
     };
     s += &format!("method     {method} ({})\n", e.diagnostics.algorithm);
-    s += &format!("spins      {}   edges {}   beta {}\n", lm.n_original, m.num_edges(), m.beta());
+    s += &format!(
+        "spins      {}   edges {}   beta {}\n",
+        lm.n_original,
+        m.num_edges(),
+        m.beta()
+    );
     s += &format!("ln Z       {:.12}   [{kind}]\n", e.ln_z);
     s += &format!("log10 Z    {:.10}\n", e.ln_z / std::f64::consts::LN_10);
     s += &format!("ln Z / N   {:.12}\n", e.ln_z / n);
@@ -126,16 +139,44 @@ pub fn info_text(i: &Info) -> String {
     s += &format!("spins        {} ({} clamped by evidence)\n", i.n, i.clamped);
     s += &format!("edges        {}\n", i.edges);
     s += &format!("beta         {}\n", i.beta);
-    s += &format!("degree       min {}  mean {:.3}  max {}\n", i.degree_min, i.degree_mean, i.degree_max);
+    s += &format!(
+        "degree       min {}  mean {:.3}  max {}\n",
+        i.degree_min, i.degree_mean, i.degree_max
+    );
     s += &format!("geometry     {:?}\n", i.geometry);
-    s += &format!("couplings    {}{}\n",
-        match i.uniform_coupling { Some(j) => format!("uniform J = {j}"), None => "non-uniform".into() },
-        if i.ferromagnetic { ", ferromagnetic" } else { ", some antiferromagnetic" });
-    s += &format!("fields       {}\n", match i.uniform_field { Some(h) => format!("uniform h = {h}"), None => "non-uniform".into() });
-    s += &format!("treewidth    {}\n", match (i.treewidth_upper_bound, &i.ordering) {
-        (Some(w), Some(o)) => format!("≤ {w} ({o} ordering)"),
-        _ => "> 40 (no elimination ordering within 40 found)".into(),
-    });
-    s += &format!("exact        {}\n", if i.exact_methods.is_empty() { "none applies".to_string() } else { i.exact_methods.join(", ") });
+    s += &format!(
+        "couplings    {}{}\n",
+        match i.uniform_coupling {
+            Some(j) => format!("uniform J = {j}"),
+            None => "non-uniform".into(),
+        },
+        if i.ferromagnetic {
+            ", ferromagnetic"
+        } else {
+            ", some antiferromagnetic"
+        }
+    );
+    s += &format!(
+        "fields       {}\n",
+        match i.uniform_field {
+            Some(h) => format!("uniform h = {h}"),
+            None => "non-uniform".into(),
+        }
+    );
+    s += &format!(
+        "treewidth    {}\n",
+        match (i.treewidth_upper_bound, &i.ordering) {
+            (Some(w), Some(o)) => format!("≤ {w} ({o} ordering)"),
+            _ => "> 40 (no elimination ordering within 40 found)".into(),
+        }
+    );
+    s += &format!(
+        "exact        {}\n",
+        if i.exact_methods.is_empty() {
+            "none applies".to_string()
+        } else {
+            i.exact_methods.join(", ")
+        }
+    );
     s
 }

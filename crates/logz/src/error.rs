@@ -20,10 +20,16 @@ pub enum Error {
     Io { path: String, reason: String },
     /// The method cannot handle this model (wrong geometry, frustrated couplings, …).
     #[error("method '{method}' does not apply: {reason}")]
-    NotApplicable { method: &'static str, reason: String },
+    NotApplicable {
+        method: &'static str,
+        reason: String,
+    },
     /// The model is too large for the method (exact enumeration, elimination width, …).
     #[error("model too large for '{method}': {reason}")]
-    TooLarge { method: &'static str, reason: String },
+    TooLarge {
+        method: &'static str,
+        reason: String,
+    },
     /// A bad option value (unknown method name, non-positive tolerance, …).
     #[error("invalid argument: {0}")]
     InvalidArgument(String),

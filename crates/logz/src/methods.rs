@@ -5,14 +5,29 @@ use crate::exact;
 
 /// All method names with a one-line description.
 pub const METHODS: &[(&str, &str)] = &[
-    ("exact", "best applicable exact method (closed form, enumeration, elimination, transfer)"),
-    ("enumerate", "exact: Gray-code enumeration of all 2^N states"),
+    (
+        "exact",
+        "best applicable exact method (closed form, enumeration, elimination, transfer)",
+    ),
+    (
+        "enumerate",
+        "exact: Gray-code enumeration of all 2^N states",
+    ),
     ("elimination", "exact: variable elimination / junction tree"),
-    ("transfer", "exact: transfer matrix for square-lattice strips"),
+    (
+        "transfer",
+        "exact: transfer matrix for square-lattice strips",
+    ),
     ("chain", "exact: closed form for a uniform chain"),
-    ("curie-weiss", "exact: finite-N Curie–Weiss sum over magnetisation sectors"),
+    (
+        "curie-weiss",
+        "exact: finite-N Curie–Weiss sum over magnetisation sectors",
+    ),
     ("kaufman", "exact: Kaufman's finite square torus (h = 0)"),
-    ("onsager", "approximation: Onsager's infinite-lattice free energy × N"),
+    (
+        "onsager",
+        "approximation: Onsager's infinite-lattice free energy × N",
+    ),
 ];
 
 /// Look up a solver by name.

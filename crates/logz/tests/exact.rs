@@ -1,4 +1,5 @@
 //! Exact methods cross-checked against each other and against published reference values.
+#![allow(clippy::needless_range_loop)]
 
 use logz::exact::closed::{kaufman_ln_z, onsager_ln_z_per_spin, SQUARE_BETA_C};
 use logz::exact::{Chain, CurieWeiss, Elimination, Enumerate, Exact, Kaufman, TransferMatrix};
@@ -7,7 +8,12 @@ use logz::{Kind, Model, Solver};
 use proptest::prelude::*;
 
 fn params(j: f64, h: f64, beta: f64) -> Params {
-    Params { coupling: j, field: h, beta, seed: 1 }
+    Params {
+        coupling: j,
+        field: h,
+        beta,
+        seed: 1,
+    }
 }
 
 /// Brute force over all states directly from the definition (no Gray code, no tricks).
@@ -16,7 +22,9 @@ fn brute(m: &Model) -> (f64, Vec<f64>) {
     let mut lw = Vec::with_capacity(1 << n);
     let mut states = Vec::with_capacity(1 << n);
     for x in 0u64..(1 << n) {
-        let s: Vec<i8> = (0..n).map(|i| if (x >> i) & 1 == 1 { 1 } else { -1 }).collect();
+        let s: Vec<i8> = (0..n)
+            .map(|i| if (x >> i) & 1 == 1 { 1 } else { -1 })
+            .collect();
         lw.push(m.log_weight(&s));
         states.push(s);
     }
@@ -39,8 +47,16 @@ fn close(a: f64, b: f64, rel: f64) -> bool {
 fn kaufman_matches_reference_values() {
     let p = params(1.0, 0.0, 0.2);
     assert!(close(kaufman_ln_z(4, 4, 0.2), 11.771470358541581, 1e-13));
-    assert!(close(kaufman_ln_z(4, 4, SQUARE_BETA_C), 15.521915458755283, 1e-13));
-    assert!(close(kaufman_ln_z(16, 16, SQUARE_BETA_C) / 256.0, 0.932196314981, 1e-11));
+    assert!(close(
+        kaufman_ln_z(4, 4, SQUARE_BETA_C),
+        15.521915458755283,
+        1e-13
+    ));
+    assert!(close(
+        kaufman_ln_z(16, 16, SQUARE_BETA_C) / 256.0,
+        0.932196314981,
+        1e-11
+    ));
     let m = builders::square(4, 4, true, &p).unwrap();
     let e = Kaufman.solve(&m).unwrap();
     assert_eq!(e.kind, Kind::Exact);
@@ -67,7 +83,10 @@ fn transfer_matrix_agrees_with_kaufman_on_tori() {
             let m = builders::square(r, c, true, &params(1.0, 0.0, beta)).unwrap();
             let t = TransferMatrix::default().solve(&m).unwrap().ln_z;
             let k = Kaufman.solve(&m).unwrap().ln_z;
-            assert!(close(t, k, 1e-12), "{r}x{c} β={beta}: transfer {t} kaufman {k}");
+            assert!(
+                close(t, k, 1e-12),
+                "{r}x{c} β={beta}: transfer {t} kaufman {k}"
+            );
         }
     }
 }
@@ -106,12 +125,20 @@ fn kaufman_on_large_torus_approaches_onsager() {
 
 #[test]
 fn closed_forms_agree_with_enumeration() {
-    for &(j, h, beta) in &[(1.0, 0.0, 0.5), (1.0, 0.3, 1.2), (-0.7, 0.2, 0.9), (2.0, -1.0, 3.0)] {
+    for &(j, h, beta) in &[
+        (1.0, 0.0, 0.5),
+        (1.0, 0.3, 1.2),
+        (-0.7, 0.2, 0.9),
+        (2.0, -1.0, 3.0),
+    ] {
         for &periodic in &[true, false] {
             let m = builders::chain(11, periodic, &params(j, h, beta)).unwrap();
             let c = Chain.solve(&m).unwrap();
             let e = Enumerate::default().solve(&m).unwrap();
-            assert!(close(c.ln_z, e.ln_z, 1e-12), "chain {j} {h} {beta} {periodic}");
+            assert!(
+                close(c.ln_z, e.ln_z, 1e-12),
+                "chain {j} {h} {beta} {periodic}"
+            );
             if periodic {
                 for (a, b) in c.magnetization.iter().zip(&e.magnetization) {
                     assert!((a - b).abs() < 1e-10);
@@ -156,14 +183,26 @@ fn enumeration_refuses_large_models_clearly() {
 fn extreme_beta_and_fields_stay_finite() {
     // ln Z ≈ −βE_min at large β: a ferromagnetic 4x4 torus has E_min = −32 → ln Z ≈ 32β + ln 2.
     let m = builders::square(4, 4, true, &params(1.0, 0.0, 200.0)).unwrap();
-    for s in [&Enumerate::default() as &dyn Solver, &Elimination::default(), &TransferMatrix::default(), &Kaufman] {
+    for s in [
+        &Enumerate::default() as &dyn Solver,
+        &Elimination::default(),
+        &TransferMatrix::default(),
+        &Kaufman,
+    ] {
         let lz = s.solve(&m).unwrap().ln_z;
-        assert!(close(lz, 200.0 * 32.0 + 2f64.ln(), 1e-12), "{}: {lz}", s.name());
+        assert!(
+            close(lz, 200.0 * 32.0 + 2f64.ln(), 1e-12),
+            "{}: {lz}",
+            s.name()
+        );
     }
     // Strong fields with isolated spins.
     let m = Model::new(3, &[(0, 1)], &[5.0], vec![300.0, -300.0, 0.0], 2.0).unwrap();
     let (b, mag) = brute(&m);
-    for s in [&Enumerate::default() as &dyn Solver, &Elimination::default()] {
+    for s in [
+        &Enumerate::default() as &dyn Solver,
+        &Elimination::default(),
+    ] {
         let e = s.solve(&m).unwrap();
         assert!(close(e.ln_z, b, 1e-13));
         for i in 0..3 {

@@ -10,7 +10,10 @@ use crate::numeric::{ln_2cosh, ln_binomial_table, log_add, log_sum_exp};
 pub const SQUARE_BETA_C: f64 = 0.440_686_793_509_771_5;
 
 fn not_applicable(method: &'static str, reason: &str) -> Error {
-    Error::NotApplicable { method, reason: reason.to_string() }
+    Error::NotApplicable {
+        method,
+        reason: reason.to_string(),
+    }
 }
 
 // ---------------------------------------------------------------- chain
@@ -58,10 +61,17 @@ impl Solver for Chain {
     fn solve_with(&self, m: &Model, _p: &dyn Progress) -> Result<Estimate> {
         let (n, periodic) = match *m.geometry() {
             Geometry::Chain { n, periodic } => (n, periodic),
-            _ => return Err(not_applicable("chain", "the model is not a chain (chain:N)")),
+            _ => {
+                return Err(not_applicable(
+                    "chain",
+                    "the model is not a chain (chain:N)",
+                ))
+            }
         };
         let j = m.uniform_coupling().unwrap_or(0.0);
-        let h = m.uniform_field().ok_or_else(|| not_applicable("chain", "fields are not uniform"))?;
+        let h = m
+            .uniform_field()
+            .ok_or_else(|| not_applicable("chain", "fields are not uniform"))?;
         if m.num_edges() > 0 && m.uniform_coupling().is_none() {
             return Err(not_applicable("chain", "couplings are not uniform"));
         }
@@ -109,14 +119,22 @@ impl Solver for CurieWeiss {
     fn solve_with(&self, m: &Model, _p: &dyn Progress) -> Result<Estimate> {
         let n = match *m.geometry() {
             Geometry::Complete { n } => n,
-            _ => return Err(not_applicable("curie-weiss", "the model is not a complete graph (complete:N)")),
+            _ => {
+                return Err(not_applicable(
+                    "curie-weiss",
+                    "the model is not a complete graph (complete:N)",
+                ))
+            }
         };
         let jn = if n > 1 {
-            m.uniform_coupling().ok_or_else(|| not_applicable("curie-weiss", "couplings are not uniform"))?
+            m.uniform_coupling()
+                .ok_or_else(|| not_applicable("curie-weiss", "couplings are not uniform"))?
         } else {
             0.0
         };
-        let h = m.uniform_field().ok_or_else(|| not_applicable("curie-weiss", "fields are not uniform"))?;
+        let h = m
+            .uniform_field()
+            .ok_or_else(|| not_applicable("curie-weiss", "fields are not uniform"))?;
         let nf = n as f64;
         let lb = ln_binomial_table(n);
         let beta = m.beta();
@@ -130,7 +148,10 @@ impl Solver for CurieWeiss {
         let lz = log_sum_exp(&terms);
         let p: Vec<f64> = terms.iter().map(|t| (t - lz).exp()).collect();
         let moment = |f: &dyn Fn(f64) -> f64| -> f64 {
-            p.iter().enumerate().map(|(k, pk)| pk * f(2.0 * k as f64 - nf)).sum()
+            p.iter()
+                .enumerate()
+                .map(|(k, pk)| pk * f(2.0 * k as f64 - nf))
+                .sum()
         };
         let mean_m = moment(&|x| x);
         let mean_m2 = moment(&|x| x * x);
@@ -186,7 +207,11 @@ pub fn onsager_energy_per_spin(k: f64, j: f64) -> f64 {
     let t = (2.0 * kk).tanh();
     let kappa = 2.0 * (2.0 * kk).sinh() / (2.0 * kk).cosh().powi(2);
     let pre = 2.0 * t * t - 1.0;
-    let corr = if pre.abs() < 1e-15 { 0.0 } else { pre * elliptic_k(kappa.min(1.0)) };
+    let corr = if pre.abs() < 1e-15 {
+        0.0
+    } else {
+        pre * elliptic_k(kappa.min(1.0))
+    };
     -j / t * (1.0 + 2.0 / std::f64::consts::PI * corr)
 }
 
@@ -215,10 +240,14 @@ impl Solver for Onsager {
     }
     fn solve_with(&self, m: &Model, _p: &dyn Progress) -> Result<Estimate> {
         if !matches!(m.geometry(), Geometry::Square { .. }) {
-            return Err(not_applicable("onsager", "Onsager's solution is for the square lattice"));
+            return Err(not_applicable(
+                "onsager",
+                "Onsager's solution is for the square lattice",
+            ));
         }
         let j = m.uniform_coupling().filter(|&j| j > 0.0);
-        let j = j.ok_or_else(|| not_applicable("onsager", "needs a uniform ferromagnetic coupling"))?;
+        let j =
+            j.ok_or_else(|| not_applicable("onsager", "needs a uniform ferromagnetic coupling"))?;
         if m.uniform_field() != Some(0.0) {
             return Err(not_applicable("onsager", "needs zero field"));
         }
@@ -255,7 +284,8 @@ pub fn kaufman_ln_z(m: usize, n: usize, k: f64) -> f64 {
         if q == 0 {
             2.0 * k + k.tanh().ln()
         } else {
-            let x = (2.0 * k).cosh() / (2.0 * k).tanh() - (std::f64::consts::PI * q as f64 / n as f64).cos();
+            let x = (2.0 * k).cosh() / (2.0 * k).tanh()
+                - (std::f64::consts::PI * q as f64 / n as f64).cos();
             x.acosh()
         }
     };
@@ -276,8 +306,16 @@ pub fn kaufman_ln_z(m: usize, n: usize, k: f64) -> f64 {
     }
     // Signed log-sum of the four terms.
     let terms = [(l1, 1.0), (l2, s2), (l3, 1.0), (l4, s4)];
-    let mx = terms.iter().filter(|t| t.1 != 0.0).map(|t| t.0).fold(f64::NEG_INFINITY, f64::max);
-    let sum: f64 = terms.iter().filter(|t| t.1 != 0.0).map(|(l, s)| s * (l - mx).exp()).sum();
+    let mx = terms
+        .iter()
+        .filter(|t| t.1 != 0.0)
+        .map(|t| t.0)
+        .fold(f64::NEG_INFINITY, f64::max);
+    let sum: f64 = terms
+        .iter()
+        .filter(|t| t.1 != 0.0)
+        .map(|(l, s)| s * (l - mx).exp())
+        .sum();
     let (ls, _) = ln_2sinh(2.0 * k);
     (0.5f64).ln() + 0.5 * (m * n) as f64 * ls + mx + sum.ln()
 }
@@ -292,7 +330,11 @@ impl Solver for Kaufman {
     }
     fn solve_with(&self, m: &Model, _p: &dyn Progress) -> Result<Estimate> {
         let (rows, cols) = match *m.geometry() {
-            Geometry::Square { rows, cols, periodic: true } if rows >= 3 && cols >= 3 => (rows, cols),
+            Geometry::Square {
+                rows,
+                cols,
+                periodic: true,
+            } if rows >= 3 && cols >= 3 => (rows, cols),
             _ => {
                 return Err(not_applicable(
                     "kaufman",
@@ -301,12 +343,17 @@ impl Solver for Kaufman {
             }
         };
         let j = m.uniform_coupling().filter(|&j| j > 0.0);
-        let j = j.ok_or_else(|| not_applicable("kaufman", "needs a uniform ferromagnetic coupling"))?;
+        let j =
+            j.ok_or_else(|| not_applicable("kaufman", "needs a uniform ferromagnetic coupling"))?;
         if m.uniform_field() != Some(0.0) {
             return Err(not_applicable("kaufman", "needs zero field"));
         }
         if m.beta() == 0.0 {
-            let mut e = Estimate::new(m.n() as f64 * std::f64::consts::LN_2, Kind::Exact, "kaufman");
+            let mut e = Estimate::new(
+                m.n() as f64 * std::f64::consts::LN_2,
+                Kind::Exact,
+                "kaufman",
+            );
             e.magnetization = vec![0.0; m.n()];
             return Ok(e);
         }

@@ -34,7 +34,11 @@ pub struct Elimination {
 
 impl Default for Elimination {
     fn default() -> Self {
-        Elimination { max_width: 28, marginal_memory: 3.0 * (1u64 << 30) as f64, marginals: true }
+        Elimination {
+            max_width: 28,
+            marginal_memory: 3.0 * (1u64 << 30) as f64,
+            marginals: true,
+        }
     }
 }
 
@@ -51,8 +55,10 @@ struct SubMap {
 impl SubMap {
     fn new(parent: &[u32], child: &[u32]) -> SubMap {
         // rank[p] = position of parent[p] within child, if present
-        let rank: Vec<Option<usize>> =
-            parent.iter().map(|v| child.iter().position(|c| c == v)).collect();
+        let rank: Vec<Option<usize>> = parent
+            .iter()
+            .map(|v| child.iter().position(|c| c == v))
+            .collect();
         let nchunks = parent.len().div_ceil(8).max(1);
         let mut lut = vec![[0u32; 256]; nchunks];
         for (k, table) in lut.iter_mut().enumerate() {
@@ -69,7 +75,11 @@ impl SubMap {
                 *slot = v;
             }
         }
-        let run_bits = rank.iter().enumerate().take_while(|(p, r)| **r == Some(*p)).count();
+        let run_bits = rank
+            .iter()
+            .enumerate()
+            .take_while(|(p, r)| **r == Some(*p))
+            .count();
         SubMap { lut, run_bits }
     }
     #[inline]
@@ -158,7 +168,10 @@ impl Ctx<'_> {
                     .map(|b| th_u[8 * k8 + b] * if (byte >> b) & 1 == 1 { 1.0 } else { -1.0 })
                     .sum();
             }
-            let lmax = l[..1 << bits].iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+            let lmax = l[..1 << bits]
+                .iter()
+                .cloned()
+                .fold(f64::NEG_INFINITY, f64::max);
             let lmin = l[..1 << bits].iter().cloned().fold(f64::INFINITY, f64::min);
             for byte in 0..(1 << bits) {
                 ep[k8][byte] = (l[byte] - lmax).exp();
@@ -244,8 +257,11 @@ impl Elimination {
         let tree = self.plan(m)?;
         let ctx = Ctx { m, tree: &tree };
         let n = m.n();
-        let msg_bytes: f64 =
-            tree.cliques.iter().map(|c| ((c.len() - 1) as f64).exp2() * 8.0).sum::<f64>();
+        let msg_bytes: f64 = tree
+            .cliques
+            .iter()
+            .map(|c| ((c.len() - 1) as f64).exp2() * 8.0)
+            .sum::<f64>();
         let want_marg = self.marginals && 2.0 * msg_bytes <= self.marginal_memory;
         let cost: f64 = tree.total_cost() * if want_marg { 2.0 } else { 1.0 };
         let unit = (cost / 1000.0).max(1.0);
@@ -319,7 +335,7 @@ impl Elimination {
                 }
             }
             let total: f64 = b.iter().sum();
-            if !(total > 0.0) {
+            if total.is_nan() || total <= 0.0 {
                 return Err(Error::NotApplicable {
                     method: "elimination",
                     reason: "numerical underflow in the marginal pass".into(),
@@ -359,7 +375,11 @@ impl Elimination {
             progress.advance(((b.len() as f64) / unit) as u64);
         }
         let energy = m.energy_offset()
-            - m.couplings().iter().zip(&cor).map(|(j, c)| j * c).sum::<f64>()
+            - m.couplings()
+                .iter()
+                .zip(&cor)
+                .map(|(j, c)| j * c)
+                .sum::<f64>()
             - m.fields().iter().zip(&mag).map(|(h, s)| h * s).sum::<f64>();
         est.magnetization = mag;
         est.edge_correlation = Some(cor);

@@ -30,7 +30,10 @@ pub struct Enumerate {
 
 impl Default for Enumerate {
     fn default() -> Self {
-        Enumerate { max_spins: DEFAULT_MAX_SPINS, correlations: true }
+        Enumerate {
+            max_spins: DEFAULT_MAX_SPINS,
+            correlations: true,
+        }
     }
 }
 
@@ -64,7 +67,12 @@ fn flatten(m: &Model) -> Flat {
         }
         start[i + 1] = nbr.len();
     }
-    Flat { start, nbr, j, edge }
+    Flat {
+        start,
+        nbr,
+        j,
+        edge,
+    }
 }
 
 fn run_chunk(m: &Model, g: &Flat, low: usize, high_bits: u64, correlations: bool) -> Chunk {
@@ -147,8 +155,8 @@ fn run_chunk(m: &Model, g: &Flat, low: usize, high_bits: u64, correlations: bool
         }
         if t & 0x3fff == 0 {
             energy = m.energy(&s);
-            for i in 0..n {
-                f[i] = m.local_field(&s, i);
+            for (i, fi) in f.iter_mut().enumerate() {
+                *fi = m.local_field(&s, i);
             }
         }
     }
@@ -158,7 +166,14 @@ fn run_chunk(m: &Model, g: &Flat, low: usize, high_bits: u64, correlations: bool
     for (e, &(a, b)) in m.edges().iter().enumerate().take(ne) {
         acc_c[e] += (s[a as usize] * s[b as usize]) as f64 * (w - last_c[e]);
     }
-    Chunk { shift, w, m: acc_m, c: acc_c, e: acc_e, hist }
+    Chunk {
+        shift,
+        w,
+        m: acc_m,
+        c: acc_c,
+        e: acc_e,
+        hist,
+    }
 }
 
 impl Enumerate {
@@ -188,7 +203,10 @@ impl Enumerate {
             })
             .collect();
         progress.finish();
-        let shift = chunks.iter().map(|c| c.shift).fold(f64::NEG_INFINITY, f64::max);
+        let shift = chunks
+            .iter()
+            .map(|c| c.shift)
+            .fold(f64::NEG_INFINITY, f64::max);
         let mut w = 0.0;
         let mut mag = vec![0.0; n];
         let mut cor = vec![0.0; if self.correlations { m.num_edges() } else { 0 }];

@@ -32,9 +32,11 @@ impl Exact {
         match *m.geometry() {
             Geometry::Chain { .. } if m.uniform_field().is_some() => out.push("chain"),
             Geometry::Complete { .. } if m.uniform_field().is_some() => out.push("curie-weiss"),
-            Geometry::Square { rows, cols, periodic: true }
-                if rows >= 3 && cols >= 3 && h0 && uniform_j.is_some_and(|j| j > 0.0) =>
-            {
+            Geometry::Square {
+                rows,
+                cols,
+                periodic: true,
+            } if rows >= 3 && cols >= 3 && h0 && uniform_j.is_some_and(|j| j > 0.0) => {
                 out.push("kaufman")
             }
             _ => {}
@@ -48,10 +50,19 @@ impl Exact {
         if m.n() <= enumerate::DEFAULT_MAX_SPINS && !out.contains(&"enumerate") {
             out.push("enumerate");
         }
-        if let Geometry::Square { rows, cols, periodic } = *m.geometry() {
+        if let Geometry::Square {
+            rows,
+            cols,
+            periodic,
+        } = *m.geometry()
+        {
             let w = rows.min(cols);
             let tm = TransferMatrix::default();
-            if w <= if periodic { tm.max_torus_width } else { tm.max_width } {
+            if w <= if periodic {
+                tm.max_torus_width
+            } else {
+                tm.max_width
+            } {
                 out.push("transfer");
             }
         }

@@ -27,7 +27,12 @@ pub struct EliminationTree {
 impl EliminationTree {
     /// Largest clique size minus one: an upper bound on the treewidth.
     pub fn width(&self) -> usize {
-        self.cliques.iter().map(|c| c.len()).max().unwrap_or(1).saturating_sub(1)
+        self.cliques
+            .iter()
+            .map(|c| c.len())
+            .max()
+            .unwrap_or(1)
+            .saturating_sub(1)
     }
     /// Σ 2^{|C|}: the arithmetic cost of one pass (saturating).
     pub fn total_cost(&self) -> f64 {
@@ -90,8 +95,9 @@ fn greedy(m: &Model, h: Heuristic, give_up_width: usize, seed: u64) -> Option<Ve
         }
     };
     let mut cur: Vec<(usize, usize, u64)> = (0..n).map(|v| score(&adj, v)).collect();
-    let mut heap: BinaryHeap<Reverse<(usize, usize, u64, usize)>> =
-        (0..n).map(|v| Reverse((cur[v].0, cur[v].1, cur[v].2, v))).collect();
+    let mut heap: BinaryHeap<Reverse<(usize, usize, u64, usize)>> = (0..n)
+        .map(|v| Reverse((cur[v].0, cur[v].1, cur[v].2, v)))
+        .collect();
     let mut done = vec![false; n];
     let mut order = Vec::with_capacity(n);
     while let Some(Reverse((s0, s1, s2, v))) = heap.pop() {
@@ -177,15 +183,24 @@ pub fn tree_from_order(
             }
         }
     }
-    let parent: Vec<Option<usize>> =
-        cliques.iter().map(|c| c.get(1).map(|&u| pos[u as usize])).collect();
+    let parent: Vec<Option<usize>> = cliques
+        .iter()
+        .map(|c| c.get(1).map(|&u| pos[u as usize]))
+        .collect();
     let mut children = vec![Vec::new(); n];
     for (k, p) in parent.iter().enumerate() {
         if let Some(p) = p {
             children[*p].push(k);
         }
     }
-    Some(EliminationTree { order, pos, cliques, parent, children, heuristic })
+    Some(EliminationTree {
+        order,
+        pos,
+        cliques,
+        parent,
+        children,
+        heuristic,
+    })
 }
 
 /// Row sweep for square / triangular lattices: eliminate along the shorter side's rows.
@@ -195,7 +210,11 @@ fn sweep_order(m: &Model) -> Option<Vec<usize>> {
             if cols <= rows {
                 Some((0..rows * cols).collect())
             } else {
-                Some((0..cols).flat_map(|c| (0..rows).map(move |r| r * cols + c)).collect())
+                Some(
+                    (0..cols)
+                        .flat_map(|c| (0..rows).map(move |r| r * cols + c))
+                        .collect(),
+                )
             }
         }
         Geometry::Chain { n, .. } => Some((0..n).collect()),
@@ -252,9 +271,19 @@ pub fn best_tree(m: &Model, max_width: usize) -> Option<EliminationTree> {
         cands.extend(tree_from_order(m, md, "min-degree", max_width));
     }
     if m.n() <= 200_000 {
-        cands.extend(tree_from_order(m, bfs_order(m), "breadth-first sweep", max_width));
+        cands.extend(tree_from_order(
+            m,
+            bfs_order(m),
+            "breadth-first sweep",
+            max_width,
+        ));
     }
-    let bound = cands.iter().map(|t| t.width()).min().unwrap_or(max_width).min(max_width);
+    let bound = cands
+        .iter()
+        .map(|t| t.width())
+        .min()
+        .unwrap_or(max_width)
+        .min(max_width);
     if m.n() <= 20_000 {
         // Min-fill with a few pseudo-random tie-breaks: ties are everywhere on regular graphs.
         let tries: u64 = if m.n() <= 2_000 { 6 } else { 1 };
@@ -265,6 +294,8 @@ pub fn best_tree(m: &Model, max_width: usize) -> Option<EliminationTree> {
         }
     }
     cands.into_iter().min_by(|a, b| {
-        a.total_cost().partial_cmp(&b.total_cost()).unwrap_or(std::cmp::Ordering::Equal)
+        a.total_cost()
+            .partial_cmp(&b.total_cost())
+            .unwrap_or(std::cmp::Ordering::Equal)
     })
 }

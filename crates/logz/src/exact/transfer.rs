@@ -27,7 +27,10 @@ pub struct TransferMatrix {
 
 impl Default for TransferMatrix {
     fn default() -> Self {
-        TransferMatrix { max_width: 24, max_torus_width: 12 }
+        TransferMatrix {
+            max_width: 24,
+            max_torus_width: 12,
+        }
     }
 }
 
@@ -40,13 +43,34 @@ struct Lattice {
 
 fn lattice(m: &Model) -> Result<Lattice> {
     match *m.geometry() {
-        Geometry::Square { rows, cols, periodic } => {
+        Geometry::Square {
+            rows,
+            cols,
+            periodic,
+        } => {
             // Sweep along the longer side so the state spans the shorter one.
-            let (r_n, w, transpose) = if cols <= rows { (rows, cols, false) } else { (cols, rows, true) };
+            let (r_n, w, transpose) = if cols <= rows {
+                (rows, cols, false)
+            } else {
+                (cols, rows, true)
+            };
             let site = (0..r_n)
-                .flat_map(|r| (0..w).map(move |c| if transpose { c * cols + r } else { r * cols + c }))
+                .flat_map(|r| {
+                    (0..w).map(move |c| {
+                        if transpose {
+                            c * cols + r
+                        } else {
+                            r * cols + c
+                        }
+                    })
+                })
                 .collect();
-            Ok(Lattice { rows: r_n, width: w, periodic, site })
+            Ok(Lattice {
+                rows: r_n,
+                width: w,
+                periodic,
+                site,
+            })
         }
         _ => Err(Error::NotApplicable {
             method: "transfer",
@@ -59,7 +83,11 @@ impl TransferMatrix {
     pub fn run(&self, m: &Model, progress: &dyn Progress) -> Result<Estimate> {
         let lat = lattice(m)?;
         let w = lat.width;
-        let limit = if lat.periodic && lat.rows > 2 { self.max_torus_width } else { self.max_width };
+        let limit = if lat.periodic && lat.rows > 2 {
+            self.max_torus_width
+        } else {
+            self.max_width
+        };
         if w > limit {
             return Err(Error::TooLarge {
                 method: "transfer",
@@ -85,13 +113,23 @@ impl TransferMatrix {
                 let i = at(r, c);
                 let up = if r > 0 { th(i, at(r - 1, c)) } else { 0.0 };
                 let left = if c > 0 { th(i, at(r, c - 1)) } else { 0.0 };
-                let wrap = if c == w - 1 && w > 2 { th(i, at(r, 0)) } else { 0.0 };
+                let wrap = if c == w - 1 && w > 2 {
+                    th(i, at(r, 0))
+                } else {
+                    0.0
+                };
                 site_par.push((beta * m.fields()[i], up, left, wrap));
             }
         }
         // Bonds from the last row back to row 0 (torus).
         let closing: Vec<f64> = (0..w)
-            .map(|c| if lat.periodic && rows > 2 { th(at(rows - 1, c), at(0, c)) } else { 0.0 })
+            .map(|c| {
+                if lat.periodic && rows > 2 {
+                    th(at(rows - 1, c), at(0, c))
+                } else {
+                    0.0
+                }
+            })
             .collect();
         let torus = closing.iter().any(|&t| t != 0.0);
         let nstates = 1usize << w;
@@ -141,7 +179,8 @@ impl TransferMatrix {
                 .map(|c| {
                     let (hf, _, left, wrap) = site_par[c];
                     let s = spin(x, c);
-                    s * (hf + if c > 0 { left * spin(x, c - 1) } else { 0.0 }
+                    s * (hf
+                        + if c > 0 { left * spin(x, c - 1) } else { 0.0 }
                         + if wrap != 0.0 { wrap * spin(x, 0) } else { 0.0 })
                 })
                 .sum()
@@ -185,7 +224,11 @@ impl TransferMatrix {
         let mut est = Estimate::new(ln_z - beta * m.energy_offset(), Kind::Exact, "transfer");
         est.diagnostics.notes.push(format!(
             "strip width {w}, {rows} rows{}; ln Z only",
-            if torus { ", periodic (trace over the first row)" } else { "" }
+            if torus {
+                ", periodic (trace over the first row)"
+            } else {
+                ""
+            }
         ));
         Ok(est)
     }

@@ -37,13 +37,19 @@ pub fn parse(file: &str, text: &str) -> Result<Model> {
         reason: format!("invalid model JSON: {e}"),
     })?;
     if jm.n > 100_000_000 {
-        return Err(Error::Parse { place: file.into(), reason: format!("n = {} is too large", jm.n) });
+        return Err(Error::Parse {
+            place: file.into(),
+            reason: format!("n = {} is too large", jm.n),
+        });
     }
     let edges: Vec<(usize, usize)> = jm.edges.iter().map(|e| (e[0], e[1])).collect();
     let fields = jm.fields.unwrap_or_else(|| vec![0.0; jm.n]);
     let m = Model::new(jm.n, &edges, &jm.couplings, fields, jm.beta)
         .and_then(|m| m.with_energy_offset(jm.energy_offset))
-        .map_err(|e| Error::Parse { place: file.into(), reason: e.to_string() })?;
+        .map_err(|e| Error::Parse {
+            place: file.into(),
+            reason: e.to_string(),
+        })?;
     Ok(m)
 }
 
@@ -56,7 +62,11 @@ pub fn write(m: &Model) -> String {
     let jm = JsonModel {
         n: m.n(),
         beta: m.beta(),
-        edges: m.edges().iter().map(|&(a, b)| [a as usize, b as usize]).collect(),
+        edges: m
+            .edges()
+            .iter()
+            .map(|&(a, b)| [a as usize, b as usize])
+            .collect(),
         couplings: m.couplings().to_vec(),
         fields: Some(m.fields().to_vec()),
         energy_offset: m.energy_offset(),

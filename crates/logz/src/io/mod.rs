@@ -25,7 +25,12 @@ pub struct LoadedModel {
 impl LoadedModel {
     pub fn plain(model: Model) -> Self {
         let n = model.n();
-        LoadedModel { model, n_original: n, kept: (0..n).collect(), clamped: vec![] }
+        LoadedModel {
+            model,
+            n_original: n,
+            kept: (0..n).collect(),
+            clamped: vec![],
+        }
     }
     /// Expand per-spin magnetisations of the (reduced) model to the file's variables.
     pub fn expand_magnetization(&self, m: &[f64]) -> Vec<f64> {
@@ -44,20 +49,30 @@ impl LoadedModel {
 }
 
 pub(crate) fn read_text(path: &Path) -> Result<String> {
-    let meta = std::fs::metadata(path)
-        .map_err(|e| Error::Io { path: path.display().to_string(), reason: e.to_string() })?;
+    let meta = std::fs::metadata(path).map_err(|e| Error::Io {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })?;
     if meta.is_dir() {
-        return Err(Error::Io { path: path.display().to_string(), reason: "is a directory".into() });
+        return Err(Error::Io {
+            path: path.display().to_string(),
+            reason: "is a directory".into(),
+        });
     }
     const MAX: u64 = 4 << 30;
     if meta.len() > MAX {
         return Err(Error::Io {
             path: path.display().to_string(),
-            reason: format!("file of {} bytes is larger than the 4 GiB limit", meta.len()),
+            reason: format!(
+                "file of {} bytes is larger than the 4 GiB limit",
+                meta.len()
+            ),
         });
     }
-    let bytes = std::fs::read(path)
-        .map_err(|e| Error::Io { path: path.display().to_string(), reason: e.to_string() })?;
+    let bytes = std::fs::read(path).map_err(|e| Error::Io {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })?;
     String::from_utf8(bytes).map_err(|e| Error::Parse {
         place: path.display().to_string(),
         reason: format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),

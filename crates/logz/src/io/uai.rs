@@ -43,7 +43,10 @@ impl<'a> Tokens<'a> {
         format!("{}:{}", self.file, line)
     }
     fn err(&self, reason: impl Into<String>) -> Error {
-        Error::Parse { place: self.place(), reason: reason.into() }
+        Error::Parse {
+            place: self.place(),
+            reason: reason.into(),
+        }
     }
     fn next(&mut self, what: &str) -> Result<&'a str> {
         match self.toks.get(self.pos) {
@@ -72,7 +75,9 @@ impl<'a> Tokens<'a> {
     fn f64(&mut self, what: &str) -> Result<f64> {
         let t = self.next(what)?;
         self.pos -= 1;
-        let v: f64 = t.parse().map_err(|_| self.err(format!("expected {what}, found '{t}'")))?;
+        let v: f64 = t
+            .parse()
+            .map_err(|_| self.err(format!("expected {what}, found '{t}'")))?;
         self.pos += 1;
         Ok(v)
     }
@@ -111,7 +116,9 @@ pub fn parse(file: &str, text: &str, evidence: &[(usize, usize)]) -> Result<Load
             let v = tk.usize(&format!("a variable of factor {k}"), usize::MAX >> 1)?;
             if v >= n {
                 tk.pos -= 1;
-                return Err(tk.err(format!("factor {k} names variable {v}, but there are only {n}")));
+                return Err(tk.err(format!(
+                    "factor {k} names variable {v}, but there are only {n}"
+                )));
             }
             sc.push(v);
         }
@@ -174,7 +181,10 @@ pub fn parse(file: &str, text: &str, evidence: &[(usize, usize)]) -> Result<Load
         }
     }
     if tk.pos < tk.toks.len() {
-        return Err(tk.err(format!("unexpected extra token '{}' after the last table", tk.toks[tk.pos].0)));
+        return Err(tk.err(format!(
+            "unexpected extra token '{}' after the last table",
+            tk.toks[tk.pos].0
+        )));
     }
     // Clamp evidence: fold clamped spins into neighbours' fields and the constant.
     let mut clamp: Vec<Option<i8>> = vec![None; n];
@@ -182,7 +192,9 @@ pub fn parse(file: &str, text: &str, evidence: &[(usize, usize)]) -> Result<Load
         if v >= n || x > 1 {
             return Err(Error::Parse {
                 place: format!("{file}.evid"),
-                reason: format!("evidence ({v}, {x}) is outside the model (n = {n}, binary states)"),
+                reason: format!(
+                    "evidence ({v}, {x}) is outside the model (n = {n}, binary states)"
+                ),
             });
         }
         clamp[v] = Some(if x == 1 { 1 } else { -1 });
@@ -218,7 +230,12 @@ pub fn parse(file: &str, text: &str, evidence: &[(usize, usize)]) -> Result<Load
     }
     let model = Model::new(kept.len(), &edges, &js, field, 1.0)?.with_energy_offset(-log_const)?;
     let clamped = (0..n).filter_map(|v| clamp[v].map(|s| (v, s))).collect();
-    Ok(LoadedModel { model, n_original: n, kept, clamped })
+    Ok(LoadedModel {
+        model,
+        n_original: n,
+        kept,
+        clamped,
+    })
 }
 
 /// Parse a `.evid` file: `E v1 x1 …` (a lone `0` means no evidence).
@@ -242,7 +259,9 @@ pub fn read_file(path: &Path, evid: Option<&Path>) -> Result<LoadedModel> {
     let text = read_text(path)?;
     let auto = path.with_file_name(format!(
         "{}.evid",
-        path.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+        path.file_name()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default()
     ));
     let ev_path = match evid {
         Some(p) => Some(p.to_path_buf()),
@@ -278,13 +297,22 @@ pub fn write(m: &Model) -> String {
     let mut shift_total = -b * m.energy_offset();
     let unary: Vec<f64> = m.fields().iter().map(|h| b * h).collect();
     let pairw: Vec<f64> = m.couplings().iter().map(|j| b * j).collect();
-    shift_total += unary.iter().chain(pairw.iter()).map(|t| t.abs()).sum::<f64>();
+    shift_total += unary
+        .iter()
+        .chain(pairw.iter())
+        .map(|t| t.abs())
+        .sum::<f64>();
     let share = if nf > 0 { shift_total / nf as f64 } else { 0.0 };
     let fmt = |x: f64| format!("{:e}", x);
     out.push('\n');
     for t in &unary {
         let a = t.abs();
-        let _ = writeln!(out, "2\n {} {}", fmt((-t - a + share).exp()), fmt((t - a + share).exp()));
+        let _ = writeln!(
+            out,
+            "2\n {} {}",
+            fmt((-t - a + share).exp()),
+            fmt((t - a + share).exp())
+        );
     }
     for t in &pairw {
         let a = t.abs();

@@ -20,7 +20,12 @@ pub struct Params {
 
 impl Default for Params {
     fn default() -> Self {
-        Params { coupling: 1.0, field: 0.0, beta: 0.44068679350977147, seed: 0 }
+        Params {
+            coupling: 1.0,
+            field: 0.0,
+            beta: 0.44068679350977147,
+            seed: 0,
+        }
     }
 }
 
@@ -81,7 +86,16 @@ pub fn square(rows: usize, cols: usize, periodic: bool, p: &Params) -> Result<Mo
             }
         }
     }
-    uniform(rows * cols, e, p, Geometry::Square { rows, cols, periodic })
+    uniform(
+        rows * cols,
+        e,
+        p,
+        Geometry::Square {
+            rows,
+            cols,
+            periodic,
+        },
+    )
 }
 
 /// Triangular lattice: the square lattice plus the diagonal (r, c)–(r+1, c+1); coordination 6.
@@ -93,8 +107,20 @@ pub fn triangular(rows: usize, cols: usize, periodic: bool, p: &Params) -> Resul
     for r in 0..rows {
         for c in 0..cols {
             let (rn, cn) = (r + 1, c + 1);
-            let rw = if rn < rows { Some(rn) } else if periodic && rows > 1 { Some(0) } else { None };
-            let cw = if cn < cols { Some(cn) } else if periodic && cols > 1 { Some(0) } else { None };
+            let rw = if rn < rows {
+                Some(rn)
+            } else if periodic && rows > 1 {
+                Some(0)
+            } else {
+                None
+            };
+            let cw = if cn < cols {
+                Some(cn)
+            } else if periodic && cols > 1 {
+                Some(0)
+            } else {
+                None
+            };
             if let Some(c2) = cw {
                 e.push((idx(r, c), idx(r, c2)));
             }
@@ -106,7 +132,16 @@ pub fn triangular(rows: usize, cols: usize, periodic: bool, p: &Params) -> Resul
             }
         }
     }
-    uniform(rows * cols, e, p, Geometry::Triangular { rows, cols, periodic })
+    uniform(
+        rows * cols,
+        e,
+        p,
+        Geometry::Triangular {
+            rows,
+            cols,
+            periodic,
+        },
+    )
 }
 
 /// Simple cubic lattice L×L×L with periodic boundaries; coordination 6.
@@ -153,7 +188,11 @@ pub fn sherrington_kirkpatrick(n: usize, p: &Params) -> Result<Model> {
     for a in 0..n {
         for b in a + 1..n {
             e.push((a, b));
-            j.push(if sd > 0.0 { normal.sample(&mut rng) } else { 0.0 });
+            j.push(if sd > 0.0 {
+                normal.sample(&mut rng)
+            } else {
+                0.0
+            });
         }
     }
     Model::new(n, &e, &j, vec![p.field; n], p.beta)
@@ -163,7 +202,9 @@ pub fn sherrington_kirkpatrick(n: usize, p: &Params) -> Result<Model> {
 pub fn erdos_renyi(n: usize, q: f64, dist: CouplingDist, p: &Params) -> Result<Model> {
     positive(n, "number of spins")?;
     if !(0.0..=1.0).contains(&q) {
-        return Err(Error::invalid(format!("edge probability {q} is not in [0, 1]")));
+        return Err(Error::invalid(format!(
+            "edge probability {q} is not in [0, 1]"
+        )));
     }
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(p.seed);
     let u = Uniform::new(0.0f64, 1.0).map_err(|e| Error::invalid(e.to_string()))?;
@@ -196,18 +237,28 @@ fn standard_normal(rng: &mut Xoshiro256PlusPlus) -> f64 {
 
 /// A random model for tests and property checks: G(n, q) with Gaussian couplings and fields.
 pub fn random_model(n: usize, q: f64, j_sd: f64, h_sd: f64, beta: f64, seed: u64) -> Result<Model> {
-    let p = Params { coupling: 1.0, field: 0.0, beta, seed };
+    let p = Params {
+        coupling: 1.0,
+        field: 0.0,
+        beta,
+        seed,
+    };
     let m = erdos_renyi(n, q, CouplingDist::Gaussian(j_sd), &p)?;
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed ^ 0x9e37_79b9_7f4a_7c15);
     let h: Vec<f64> = (0..n).map(|_| h_sd * standard_normal(&mut rng)).collect();
-    let edges: Vec<(usize, usize)> =
-        m.edges().iter().map(|&(a, b)| (a as usize, b as usize)).collect();
+    let edges: Vec<(usize, usize)> = m
+        .edges()
+        .iter()
+        .map(|&(a, b)| (a as usize, b as usize))
+        .collect();
     Model::new(n, &edges, m.couplings(), h, beta)
 }
 
 fn parse_num<T: std::str::FromStr>(s: &str, what: &str, spec: &str) -> Result<T> {
     s.trim().parse::<T>().map_err(|_| {
-        Error::arg(format!("model spec '{spec}': {what} '{s}' is not a valid number"))
+        Error::arg(format!(
+            "model spec '{spec}': {what} '{s}' is not a valid number"
+        ))
     })
 }
 
@@ -232,7 +283,9 @@ pub fn from_spec(spec: &str, p: &Params) -> Result<Model> {
     let kind = parts[0].to_ascii_lowercase();
     let need = |k: usize| -> Result<&str> {
         parts.get(k).copied().ok_or_else(|| {
-            Error::arg(format!("model spec '{spec}' is missing its size (e.g. square:16)"))
+            Error::arg(format!(
+                "model spec '{spec}' is missing its size (e.g. square:16)"
+            ))
         })
     };
     let open = parts.iter().skip(2).any(|s| s.eq_ignore_ascii_case("open"));
@@ -240,12 +293,16 @@ pub fn from_spec(spec: &str, p: &Params) -> Result<Model> {
         let ok = ["open", "periodic", "gauss", "pm"].contains(&extra.to_ascii_lowercase().as_str())
             || (kind == "er" && extra.parse::<f64>().is_ok());
         if !ok {
-            return Err(Error::arg(format!("model spec '{spec}': unknown option '{extra}'")));
+            return Err(Error::arg(format!(
+                "model spec '{spec}': unknown option '{extra}'"
+            )));
         }
     }
     let check_size = |n: usize| -> Result<()> {
         if n > MAX_BUILTIN_SPINS {
-            Err(Error::arg(format!("model spec '{spec}': {n} spins is more than the limit {MAX_BUILTIN_SPINS}")))
+            Err(Error::arg(format!(
+                "model spec '{spec}': {n} spins is more than the limit {MAX_BUILTIN_SPINS}"
+            )))
         } else {
             Ok(())
         }
@@ -287,11 +344,13 @@ pub fn from_spec(spec: &str, p: &Params) -> Result<Model> {
             let n: usize = parse_num(need(1)?, "size", spec)?;
             let q: f64 = parse_num(need(2)?, "edge probability", spec)?;
             if n > 100_000 {
-                return Err(Error::arg(format!("model spec '{spec}': too many spins for G(n, q)")));
+                return Err(Error::arg(format!(
+                    "model spec '{spec}': too many spins for G(n, q)"
+                )));
             }
-            let dist = if parts.iter().any(|s| *s == "gauss") {
+            let dist = if parts.contains(&"gauss") {
                 CouplingDist::Gaussian(p.coupling)
-            } else if parts.iter().any(|s| *s == "pm") {
+            } else if parts.contains(&"pm") {
                 CouplingDist::PlusMinus(p.coupling)
             } else {
                 CouplingDist::Constant(p.coupling)
@@ -300,9 +359,9 @@ pub fn from_spec(spec: &str, p: &Params) -> Result<Model> {
         }
         _ => {
             return Err(Error::arg(format!(
-                "unknown model '{spec}': expected a .uai/.json file or chain:N, square:L[xW][:open], \
+            "unknown model '{spec}': expected a .uai/.json file or chain:N, square:L[xW][:open], \
                  triangular:L, cubic:L, complete:N, sk:N, er:N:q"
-            )))
+        )))
         }
     };
     Ok(m)

@@ -27,7 +27,7 @@ impl Model {
     /// The model on the same graph with natural parameters θ, expressed at inverse temperature
     /// `beta` (> 0): J = θ_ij/β, h = θ_i/β. The energy offset is kept.
     pub fn from_theta(&self, theta: &Theta, beta: f64) -> Result<Model> {
-        if !(beta > 0.0) {
+        if beta.is_nan() || beta <= 0.0 {
             return Err(crate::Error::invalid("from_theta needs beta > 0"));
         }
         let edges: Vec<(usize, usize)> = self
@@ -37,9 +37,9 @@ impl Model {
             .collect();
         let j: Vec<f64> = theta.pairwise.iter().map(|t| t / beta).collect();
         let h: Vec<f64> = theta.unary.iter().map(|t| t / beta).collect();
-        Ok(Model::new(self.n(), &edges, &j, h, beta)?
+        Model::new(self.n(), &edges, &j, h, beta)?
             .with_geometry(self.geometry().clone())
-            .with_energy_offset(self.energy_offset())?)
+            .with_energy_offset(self.energy_offset())
     }
 
     /// φ(s) = (s_i ; s_i s_j).

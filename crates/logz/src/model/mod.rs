@@ -19,11 +19,26 @@ use serde::{Deserialize, Serialize};
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Geometry {
     General,
-    Chain { n: usize, periodic: bool },
-    Square { rows: usize, cols: usize, periodic: bool },
-    Triangular { rows: usize, cols: usize, periodic: bool },
-    Cubic { l: usize },
-    Complete { n: usize },
+    Chain {
+        n: usize,
+        periodic: bool,
+    },
+    Square {
+        rows: usize,
+        cols: usize,
+        periodic: bool,
+    },
+    Triangular {
+        rows: usize,
+        cols: usize,
+        periodic: bool,
+    },
+    Cubic {
+        l: usize,
+    },
+    Complete {
+        n: usize,
+    },
 }
 
 /// A validated Ising model with CSR adjacency.
@@ -71,7 +86,10 @@ impl Model {
             )));
         }
         if field.len() != n {
-            return Err(Error::invalid(format!("{} fields for {n} spins", field.len())));
+            return Err(Error::invalid(format!(
+                "{} fields for {n} spins",
+                field.len()
+            )));
         }
         check_finite(beta, "beta")?;
         if beta < 0.0 {
@@ -90,7 +108,9 @@ impl Model {
                 )));
             }
             if a == b {
-                return Err(Error::invalid(format!("edge {k} = ({a}, {b}) is a self-loop")));
+                return Err(Error::invalid(format!(
+                    "edge {k} = ({a}, {b}) is a self-loop"
+                )));
             }
             check_finite(j, &format!("coupling of edge {k} ({a}, {b})"))?;
             let key = (a.min(b) as u32, a.max(b) as u32);

@@ -1,0 +1,154 @@
+//! End-to-end tests of the `logz` binary: the JSON contract and one-line errors on bad input.
+
+use assert_cmd::Command;
+use std::io::Write;
+
+fn logz() -> Command {
+    Command::cargo_bin("logz").expect("binary built")
+}
+
+fn json_of(args: &[&str]) -> serde_json::Value {
+    let out = logz().args(args).output().expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("one JSON object")
+}
+
+#[test]
+fn solve_json_follows_the_contract() {
+    let v = json_of(&["solve", "square:4", "--method", "exact", "--json"]);
+    for key in [
+        "method",
+        "n",
+        "ln_z",
+        "log10_z",
+        "kind",
+        "std_err",
+        "free_energy_per_spin",
+        "magnetization",
+        "mean_magnetization",
+        "iterations",
+        "converged",
+        "seconds",
+    ] {
+        assert!(v.get(key).is_some(), "missing {key}");
+    }
+    assert_eq!(v["kind"], "exact");
+    assert_eq!(v["n"], 16);
+    assert!((v["ln_z"].as_f64().unwrap() - 15.521915458755283).abs() < 1e-11);
+    let l10 = v["log10_z"].as_f64().unwrap();
+    assert!((l10 - 15.521915458755283 / std::f64::consts::LN_10).abs() < 1e-11);
+}
+
+#[test]
+fn uai_file_with_beta_rescales_tables() {
+    let mut f = tempfile::Builder::new().suffix(".uai").tempfile().unwrap();
+    write!(f, "MARKOV\n2\n2 2\n1\n2 0 1\n4\n1 2 3 4\n").unwrap();
+    let p = f.path().to_str().unwrap();
+    let v = json_of(&["solve", p, "--json"]);
+    assert!((v["ln_z"].as_f64().unwrap() - 10f64.ln()).abs() < 1e-12);
+    // β = 2 squares every table entry: Z = 1 + 4 + 9 + 16.
+    let v = json_of(&["solve", p, "--json", "--beta", "2"]);
+    assert!((v["ln_z"].as_f64().unwrap() - 30f64.ln()).abs() < 1e-12);
+}
+
+/// Run, expect failure with exactly one stderr line containing `want`, and nothing on stdout.
+fn fails_with(args: &[&str], want: &str) {
+    let out = logz().args(args).output().expect("runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{args:?} should fail");
+    assert!(out.stdout.is_empty(), "{args:?} printed to stdout");
+    assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "{args:?}: not one line: {err}"
+    );
+    assert!(
+        err.contains(want),
+        "{args:?}: '{err}' does not mention '{want}'"
+    );
+}
+
+fn temp_with(suffix: &str, text: &str) -> tempfile::NamedTempFile {
+    let mut f = tempfile::Builder::new().suffix(suffix).tempfile().unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+    f
+}
+
+#[test]
+fn bad_input_gets_one_line_and_nonzero_exit() {
+    let trunc = temp_with(".uai", "MARKOV\n2\n2 2\n1\n2 0 1\n4\n1 2\n");
+    fails_with(
+        &["solve", trunc.path().to_str().unwrap()],
+        ":7: unexpected end of file",
+    );
+    let arity = temp_with(".uai", "MARKOV\n3\n2 2 2\n1\n3 0 1 2\n8\n1 1 1 1 1 1 1 1\n");
+    fails_with(
+        &["solve", arity.path().to_str().unwrap(), "--json"],
+        "factor 0 has arity 3",
+    );
+    let zero = temp_with(".uai", "MARKOV\n1\n2\n1\n1 0\n2\n0 1\n");
+    fails_with(
+        &["solve", zero.path().to_str().unwrap()],
+        "strictly positive",
+    );
+    let huge = temp_with(".uai", "MARKOV\n1000000000000\n");
+    fails_with(
+        &["solve", huge.path().to_str().unwrap()],
+        "exceeds the limit",
+    );
+    let json = temp_with(
+        ".json",
+        "{\"n\": 2, \"edges\": [[0, 0]], \"couplings\": [1.0]}",
+    );
+    fails_with(&["solve", json.path().to_str().unwrap()], "self-loop");
+    let json = temp_with(
+        ".json",
+        "{\"n\": 2, \"edges\": [[0, 1]],\n \"couplings\": [1.0, 2.0]}",
+    );
+    fails_with(
+        &["solve", json.path().to_str().unwrap()],
+        "1 edges but 2 couplings",
+    );
+    let json = temp_with(".json", "{\"n\": 2,\n \"edges\": oops}");
+    fails_with(
+        &["solve", json.path().to_str().unwrap()],
+        ":2: invalid model JSON",
+    );
+    fails_with(
+        &["solve", "/nonexistent/model.uai"],
+        "/nonexistent/model.uai",
+    );
+    fails_with(
+        &["solve", "square:4", "--method", "nope"],
+        "unknown method 'nope'",
+    );
+    fails_with(&["solve", "square:-4"], "not a valid number");
+    fails_with(&["solve", "square:0"], "must be at least 1");
+    fails_with(&["solve", "hexagon:4"], "unknown model 'hexagon:4'");
+    fails_with(
+        &["solve", "square:4", "--beta", "-1"],
+        "--beta must be a finite number",
+    );
+    fails_with(
+        &["solve", "square:4", "--beta", "NaN"],
+        "--beta must be a finite number",
+    );
+    fails_with(
+        &["solve", "square:4", "--field", "inf"],
+        "--field must be a finite number",
+    );
+    fails_with(
+        &["solve", "chain:60", "--method", "enumerate"],
+        "2^60 states",
+    );
+    fails_with(
+        &["solve", "sk:300", "--method", "exact"],
+        "no exact method applies",
+    );
+    fails_with(&["compare", "square:4", "--betas", "1:0:0.1"], "--betas");
+}
