@@ -9,6 +9,9 @@
 //! [`exact`] (ground truth), [`variational`] (mean field, TAP, Bethe, TRW), [`estimate`] (the one
 //! result type and solver trait), [`methods`] (lookup of solvers by name).
 
+// Index loops mirror the formulas (Σ_i over spins, Σ_e over edges) across several arrays.
+#![allow(clippy::needless_range_loop)]
+
 pub mod error;
 pub mod estimate;
 pub mod exact;

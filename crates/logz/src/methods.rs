@@ -1,7 +1,7 @@
 //! Every solver by name: the registry that `logz solve --method` and `logz compare` use.
 
 use crate::estimate::Solver;
-use crate::exact;
+use crate::{exact, variational};
 
 /// All method names with a one-line description.
 pub const METHODS: &[(&str, &str)] = &[
@@ -35,9 +35,13 @@ pub fn by_name(name: &str) -> Option<Box<dyn Solver + Send + Sync>> {
     match name {
         "exact" => Some(Box::new(exact::Exact)),
         "onsager" => Some(Box::new(exact::Onsager)),
+        "mf" => Some(Box::new(variational::MeanField::default())),
+        "tap" => Some(Box::new(variational::Tap::default())),
+        "bethe" => Some(Box::new(variational::Bethe::default())),
+        "trw" => Some(Box::new(variational::Trw::default())),
         _ => exact::by_name(name),
     }
 }
 
 /// The methods `logz compare` runs by default (those that do not apply are skipped).
-pub const COMPARE: &[&str] = &["exact", "onsager"];
+pub const COMPARE: &[&str] = &["exact", "onsager", "mf", "tap", "bethe", "trw"];
