@@ -4,6 +4,7 @@
 //! stdout (a table, or one JSON object with `--json`).
 
 mod compare;
+mod meanfield;
 mod plot;
 mod progress;
 mod report;
@@ -74,6 +75,8 @@ enum Cmd {
     },
     /// Every applicable method over a β sweep: table, CSV, JSON and SVG plots
     Compare(compare::CompareArgs),
+    /// The essay's homogeneous mean-field theory: roots of m = tanh(β(H + zJm)) and its plots
+    Meanfield(meanfield::MeanFieldArgs),
     /// List the methods
     Methods,
     /// Write a model to a file (.uai or .json)
@@ -187,6 +190,7 @@ fn run() -> Result<()> {
             }
         }
         Cmd::Compare(args) => compare::run(&args)?,
+        Cmd::Meanfield(args) => meanfield::run(&args)?,
         Cmd::Methods => {
             for (name, what) in logz::methods::METHODS {
                 outln!("{name:<14} {what}");

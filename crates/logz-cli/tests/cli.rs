@@ -152,3 +152,60 @@ fn bad_input_gets_one_line_and_nonzero_exit() {
     );
     fails_with(&["compare", "square:4", "--betas", "1:0:0.1"], "--betas");
 }
+
+#[test]
+fn meanfield_prints_roots_and_writes_plots() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = logz()
+        .args(["meanfield", "--temperature", "2:6:2", "--json", "-o"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // T = 2 < T_c = 4: three roots, best ±0.9575; T = 6: only m = 0.
+    assert_eq!(v[0]["roots"].as_array().unwrap().len(), 3);
+    assert!((v[0]["best"]["m"].as_f64().unwrap() - 0.957504024077269).abs() < 1e-12);
+    assert_eq!(v[2]["roots"].as_array().unwrap().len(), 1);
+    for f in ["graphical-solution.svg", "magnetization-vs-temperature.svg"] {
+        let svg = std::fs::read_to_string(dir.path().join(f)).unwrap();
+        assert!(
+            svg.starts_with("<svg") && (svg.contains("<path") || svg.contains("<polyline")),
+            "{f}"
+        );
+    }
+}
+
+#[test]
+fn compare_brackets_exact_between_mean_field_and_trw() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = logz()
+        .args(["compare", "square:6", "--betas", "0.1:0.9:0.2", "-q", "-o"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("results.json")).unwrap())
+            .unwrap();
+    let get = |beta: f64, m: &str| {
+        rows.iter()
+            .find(|r| (r["beta"].as_f64().unwrap() - beta).abs() < 1e-9 && r["method"] == m)
+            .unwrap_or_else(|| panic!("{m} at {beta}"))
+            .clone()
+    };
+    for k in 0..5 {
+        let b = 0.1 + 0.2 * k as f64;
+        let ex = get(b, "exact")["ln_z"].as_f64().unwrap();
+        let mf = get(b, "mf");
+        let trw = get(b, "trw");
+        assert_eq!(mf["kind"], "lower_bound");
+        assert_eq!(trw["kind"], "upper_bound");
+        assert!(mf["ln_z"].as_f64().unwrap() <= ex && ex <= trw["ln_z"].as_f64().unwrap());
+    }
+    assert!(dir.path().join("compare.svg").exists() && dir.path().join("results.csv").exists());
+}

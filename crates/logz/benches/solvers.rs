@@ -1,1 +1,87 @@
-fn main() {}
+//! Speed benchmarks (divan): `cargo bench -p logz`. Not tests: they measure, they do not assert.
+//!
+//! * one naive mean-field sweep and one BP iteration on a 1024×1024 torus at β_c (per spin /
+//!   per message figures: divide the time by 2^20 spins or 4·2^20 messages);
+//! * exact ln Z of Grids_17 (400 spins) by elimination;
+//! * enumeration of N = 24 and N = 30 (SK couplings, 2 threads).
+
+use logz::exact::closed::SQUARE_BETA_C;
+use logz::exact::{Elimination, Enumerate};
+use logz::model::builders::{self, Params};
+use logz::variational::bp::{self, Options, Schedule};
+use logz::variational::MeanField;
+use logz::Solver;
+
+fn main() {
+    divan::main();
+}
+
+fn torus(l: usize) -> logz::Model {
+    builders::square(
+        l,
+        l,
+        true,
+        &Params {
+            coupling: 1.0,
+            field: 0.0,
+            beta: SQUARE_BETA_C,
+            seed: 0,
+        },
+    )
+    .unwrap()
+}
+
+#[divan::bench(sample_count = 5)]
+fn mean_field_sweep_1024(b: divan::Bencher) {
+    let m = torus(1024);
+    let one = MeanField {
+        max_sweeps: 1,
+        ..Default::default()
+    };
+    let mut x: Vec<f64> = (0..m.n())
+        .map(|i| if i % 3 == 0 { 0.5 } else { -0.2 })
+        .collect();
+    b.bench_local(|| one.ascend(&m, &mut x));
+}
+
+#[divan::bench(sample_count = 5)]
+fn bp_iteration_1024(b: divan::Bencher) {
+    let m = torus(1024);
+    let rho = vec![1.0; m.num_edges()];
+    let opt = Options {
+        tol: 0.0,
+        max_iter: 1,
+        damping: 0.0,
+        schedule: Schedule::Sequential,
+    };
+    let mut u = vec![0.1; 2 * m.num_edges()];
+    b.bench_local(|| bp::propagate(&m, &rho, &opt, &mut u));
+}
+
+#[divan::bench(sample_count = 3)]
+fn elimination_grids_17(b: divan::Bencher) {
+    let dir =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/benchmarks/uai");
+    let lm = logz::io::load(&dir.join("Grids_17.uai"), None).unwrap();
+    let s = Elimination {
+        marginals: false,
+        ..Default::default()
+    };
+    b.bench_local(|| s.solve(&lm.model).unwrap().ln_z);
+}
+
+#[divan::bench(args = [24, 30], sample_count = 1)]
+fn enumerate_sk(b: divan::Bencher, n: usize) {
+    let m = builders::sherrington_kirkpatrick(
+        n,
+        &Params {
+            coupling: 1.0,
+            field: 0.1,
+            beta: 1.0,
+            seed: 1,
+        },
+    )
+    .unwrap();
+    let s = Enumerate::default();
+    b.bench_local(|| s.solve(&m).unwrap().ln_z);
+}
