@@ -284,7 +284,8 @@ fn write_plot(path: &std::path::Path, methods: &[String], rows: &[Row], model: &
     let series = |f: &dyn Fn(&Row) -> Option<f64>| -> Vec<plot::Series> {
         methods
             .iter()
-            .map(|m| {
+            .enumerate()
+            .map(|(ci, m)| {
                 let pts: Vec<(f64, f64)> = rows
                     .iter()
                     .filter(|r| &r.method == m)
@@ -299,6 +300,7 @@ fn write_plot(path: &std::path::Path, methods: &[String], rows: &[Row], model: &
                     label: format!("{m} ({kind})"),
                     points: pts,
                     dashed: m == "onsager",
+                    color: ci,
                 }
             })
             .filter(|s| !s.points.is_empty())

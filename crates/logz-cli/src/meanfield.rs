@@ -121,11 +121,13 @@ pub fn run(a: &MeanFieldArgs) -> Result<()> {
                     label: "m".into(),
                     points: vec![(-1.0, -1.0), (1.0, 1.0)],
                     dashed: true,
+                    color: 0,
                 },
                 Series {
                     label: "tanh(β(H + zJm))".into(),
                     points: curve,
                     dashed: false,
+                    color: 1,
                 },
             ],
             vlines: vec![],
@@ -155,6 +157,7 @@ pub fn run(a: &MeanFieldArgs) -> Result<()> {
         label: "mean field".into(),
         points: mf,
         dashed: false,
+        color: 1,
     }];
     if z == 4.0 && h == 0.0 && j > 0.0 {
         let exact: Vec<(f64, f64)> = grid
@@ -165,6 +168,7 @@ pub fn run(a: &MeanFieldArgs) -> Result<()> {
             label: "exact (Onsager/Yang, square lattice)".into(),
             points: exact,
             dashed: false,
+            color: 1,
         });
     }
     let mt = a.out.join("magnetization-vs-temperature.svg");

@@ -22,6 +22,8 @@ pub struct Series {
     pub label: String,
     pub points: Vec<(f64, f64)>,
     pub dashed: bool,
+    /// Colour slot (kept per method so every panel uses the same colour for it).
+    pub color: usize,
 }
 
 /// A panel: title, axis labels and curves.
@@ -103,7 +105,8 @@ pub fn draw(path: &Path, panels: &[Panel], cols: usize) -> Result<()> {
             .draw()
             .map_err(|e| anyhow!("plot: {e}"))?;
         for (k, s) in panel.series.iter().enumerate() {
-            let color = COLORS[k % COLORS.len()];
+            let _ = k;
+            let color = COLORS[s.color % COLORS.len()];
             let style = ShapeStyle {
                 color: color.to_rgba(),
                 filled: false,
