@@ -374,13 +374,7 @@ impl Elimination {
             }
             progress.advance(((b.len() as f64) / unit) as u64);
         }
-        let energy = m.energy_offset()
-            - m.couplings()
-                .iter()
-                .zip(&cor)
-                .map(|(j, c)| j * c)
-                .sum::<f64>()
-            - m.fields().iter().zip(&mag).map(|(h, s)| h * s).sum::<f64>();
+        let energy = m.mean_energy(&mag, &cor);
         est.magnetization = mag;
         est.edge_correlation = Some(cor);
         est.energy = Some(energy);

@@ -230,6 +230,23 @@ impl Model {
         e
     }
 
+    /// ⟨E⟩ = E₀ − Σ_e J_e ⟨s_i s_j⟩_e − Σ_i h_i ⟨s_i⟩ from mean parameters (exact when they are).
+    pub fn mean_energy(&self, magnetization: &[f64], correlation: &[f64]) -> f64 {
+        self.energy_offset
+            - self
+                .coupling
+                .iter()
+                .zip(correlation)
+                .map(|(j, c)| j * c)
+                .sum::<f64>()
+            - self
+                .field
+                .iter()
+                .zip(magnetization)
+                .map(|(h, x)| h * x)
+                .sum::<f64>()
+    }
+
     /// Local field f_i = h_i + Σ_j J_ij s_j: the energy is −s_i f_i plus terms without s_i.
     #[inline]
     pub fn local_field(&self, s: &[i8], i: usize) -> f64 {

@@ -186,15 +186,7 @@ fn finish(
 ) -> Estimate {
     let (phi, mag, cor) = free_energy(m, rho, u);
     let mut est = Estimate::new(phi, kind, alg);
-    est.energy = Some(
-        m.energy_offset()
-            - m.couplings()
-                .iter()
-                .zip(&cor)
-                .map(|(j, c)| j * c)
-                .sum::<f64>()
-            - m.fields().iter().zip(&mag).map(|(h, x)| h * x).sum::<f64>(),
-    );
+    est.energy = Some(m.mean_energy(&mag, &cor));
     est.magnetization = mag;
     est.edge_correlation = Some(cor);
     est.diagnostics.iterations = iters;

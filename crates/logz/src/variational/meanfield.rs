@@ -135,21 +135,7 @@ impl MeanField {
                 .map(|&(i, j)| m[i as usize] * m[j as usize])
                 .collect(),
         );
-        est.energy = Some(
-            model.energy_offset()
-                - model
-                    .couplings()
-                    .iter()
-                    .zip(est.edge_correlation.as_ref().unwrap())
-                    .map(|(j, c)| j * c)
-                    .sum::<f64>()
-                - model
-                    .fields()
-                    .iter()
-                    .zip(&m)
-                    .map(|(h, x)| h * x)
-                    .sum::<f64>(),
-        );
+        est.energy = Some(model.mean_energy(&m, est.edge_correlation.as_deref().unwrap_or(&[])));
         est.magnetization = m;
         est.diagnostics.iterations = total_sweeps;
         est.diagnostics.converged = conv;
