@@ -18,6 +18,7 @@ pub mod exact;
 pub mod io;
 pub mod methods;
 pub mod model;
+pub mod mc;
 pub mod numeric;
 pub mod variational;
 

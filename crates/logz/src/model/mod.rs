@@ -96,11 +96,11 @@ impl Model {
             return Err(Error::invalid(format!("beta = {beta} is negative")));
         }
         for (i, h) in field.iter().enumerate() {
-            check_finite(*h, &format!("field h[{i}]"))?;
+            if !h.is_finite() {
+                check_finite(*h, &format!("field h[{i}]"))?;
+            }
         }
-        let mut merged: std::collections::HashMap<(u32, u32), usize> = Default::default();
-        let mut e_out: Vec<(u32, u32)> = Vec::with_capacity(edges.len());
-        let mut j_out: Vec<f64> = Vec::with_capacity(edges.len());
+        let mut keys: Vec<(u32, u32)> = Vec::with_capacity(edges.len());
         for (k, (&(a, b), &j)) in edges.iter().zip(coupling).enumerate() {
             if a >= n || b >= n {
                 return Err(Error::invalid(format!(
@@ -112,17 +112,26 @@ impl Model {
                     "edge {k} = ({a}, {b}) is a self-loop"
                 )));
             }
-            check_finite(j, &format!("coupling of edge {k} ({a}, {b})"))?;
-            let key = (a.min(b) as u32, a.max(b) as u32);
-            match merged.get(&key) {
-                Some(&idx) => j_out[idx] += j,
-                None => {
-                    merged.insert(key, e_out.len());
-                    e_out.push(key);
-                    j_out.push(j);
-                }
+            if !j.is_finite() {
+                check_finite(j, &format!("coupling of edge {k} ({a}, {b})"))?;
+            }
+            keys.push((a.min(b) as u32, a.max(b) as u32));
+        }
+        // Merge duplicates (sorting, not hashing: this runs on lattices of 10⁸ edges) and keep
+        // the merged edges in order of first appearance.
+        let mut order: Vec<u32> = (0..keys.len() as u32).collect();
+        order.sort_unstable_by_key(|&k| (keys[k as usize], k));
+        let mut runs: Vec<(u32, (u32, u32), f64)> = Vec::with_capacity(keys.len());
+        for &k in &order {
+            let key = keys[k as usize];
+            match runs.last_mut() {
+                Some(last) if last.1 == key => last.2 += coupling[k as usize],
+                _ => runs.push((k, key, coupling[k as usize])),
             }
         }
+        runs.sort_unstable_by_key(|r| r.0);
+        let e_out: Vec<(u32, u32)> = runs.iter().map(|r| r.1).collect();
+        let j_out: Vec<f64> = runs.iter().map(|r| r.2).collect();
         let mut m = Model {
             n,
             edges: e_out,

@@ -1,0 +1,527 @@
+//! The square-lattice fast path: a multi-spin-coded checkerboard kernel, 64 spins per word.
+//!
+//! Layout. The L_r × L_c torus (both even) is split by colour (r + c) mod 2. Row r of colour χ
+//! holds the columns c ≡ χ + r (mod 2) as bits k = c / 2 of ⌈L_c/128⌉ words (bit 1 = spin +1).
+//! Every neighbour of a colour-χ site has the other colour: the sites above and below are the same
+//! bit k of the other colour's rows r ± 1, the two horizontal neighbours are bit k and bit k ∓ 1
+//! of the other colour's row r. So one colour is updated a whole word at a time, all 64 lanes
+//! useful, reading only the other colour — and rows of one colour are independent, so they are
+//! updated in parallel, each with its own random stream (the same seed gives the same chain on
+//! any number of threads).
+//!
+//! Per word, bit-sliced adders count the aligned (Metropolis) or up (heat-bath) neighbours of all
+//! 64 spins at once. That count (with the spin itself when there is a field) is the spin's
+//! *class*; each class c has an exact acceptance probability p_c, stored as a 32-bit threshold
+//! t_c = round(p_c·2³²). A lane accepts iff its own uniform 32-bit number U < t_c. We never draw U
+//! in full: U's bits are drawn MSB-first, one random word giving that bit for all 64 lanes, and a
+//! lane is decided at the first bit where U differs from t_c (U < t_c if t_c has the 1). After k
+//! words only ~64·2^−k lanes are undecided, so ~7 words decide a word of spins, and every lane
+//! has its own independent U: the acceptance probability is exactly t_c/2³² (|error| ≤ 2^−33),
+//! not an approximation shared between spins. Classes with p = 1 (always accept) use no
+//! randomness at all.
+
+use super::stream_seed;
+use crate::error::{Error, Result};
+use crate::model::{Geometry, Model};
+use rand::{Rng, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
+use rayon::prelude::*;
+
+/// The update rule of the kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LatticeRule {
+    Metropolis,
+    HeatBath,
+}
+
+/// Group index of classes that never / always accept.
+const NEVER: u8 = u8::MAX;
+const ALWAYS: u8 = u8::MAX - 1;
+const MAX_CLASSES: usize = 10;
+/// Random streams per row: words are updated STREAMS at a time, one stream each.
+const STREAMS: usize = 2;
+/// Bit levels drawn before checking whether every lane is decided.
+const UNCONDITIONAL_LEVELS: usize = 7;
+
+/// Acceptance classes and their thresholds. Metropolis classes: the number a of aligned
+/// neighbours (5 classes when h = 0, where the spin's sign does not matter) or a + 5·[s_i = −1]
+/// (10 classes); heat-bath classes: the number u of up neighbours. Classes with equal thresholds
+/// share a group, so the per-level work depends on the number of distinct probabilities only.
+#[derive(Debug, Clone)]
+pub struct Tables {
+    classes: usize,
+    group_of: [u8; MAX_CLASSES],
+    groups: usize,
+    /// bits[g][ℓ] = all ones if bit ℓ of group g's threshold is set.
+    bits: [[u64; 32]; MAX_CLASSES],
+    /// Branch-free class → group selection: always[k] and member[k][g] are all ones or zero.
+    always: [u64; MAX_CLASSES],
+    member: [[u64; MAX_CLASSES]; MAX_CLASSES],
+}
+
+impl Tables {
+    pub fn new(probs: &[f64]) -> Self {
+        let mut t = Tables {
+            classes: probs.len(),
+            group_of: [NEVER; MAX_CLASSES],
+            groups: 0,
+            bits: [[0; 32]; MAX_CLASSES],
+            always: [0; MAX_CLASSES],
+            member: [[0; MAX_CLASSES]; MAX_CLASSES],
+        };
+        let mut thresholds: Vec<u32> = Vec::new();
+        for (k, &p) in probs.iter().enumerate() {
+            let x = (p * 4_294_967_296.0).round();
+            t.group_of[k] = if x >= 4_294_967_296.0 {
+                ALWAYS
+            } else if x < 1.0 {
+                NEVER
+            } else {
+                let x = x as u32;
+                let g = match thresholds.iter().position(|&y| y == x) {
+                    Some(g) => g,
+                    None => {
+                        thresholds.push(x);
+                        thresholds.len() - 1
+                    }
+                };
+                g as u8
+            };
+        }
+        t.groups = thresholds.len();
+        for k in 0..t.classes {
+            match t.group_of[k] {
+                NEVER => {}
+                ALWAYS => t.always[k] = !0,
+                g => t.member[k][g as usize] = !0,
+            }
+        }
+        for (g, &x) in thresholds.iter().enumerate() {
+            for l in 0..32 {
+                t.bits[g][l] = 0u64.wrapping_sub(((x >> l) & 1) as u64);
+            }
+        }
+        t
+    }
+}
+
+/// A square torus in multi-spin-coded checkerboard form, with one RNG stream per row.
+#[derive(Debug, Clone)]
+pub struct Lattice<R = Xoshiro256PlusPlus> {
+    rows: usize,
+    cols: usize,
+    /// Bits per colour row (cols / 2) and words per colour row.
+    half: usize,
+    words: usize,
+    colour: [Vec<u64>; 2],
+    rngs: Vec<[R; STREAMS]>,
+    rule: LatticeRule,
+    tables: Tables,
+    /// Metropolis with h = 0: the class is the aligned count alone.
+    symmetric: bool,
+    coupling: f64,
+    field: f64,
+}
+
+/// Can the kernel run this model? Returns (rows, cols, J, h) or the reason it cannot.
+pub fn applicable(m: &Model) -> std::result::Result<(usize, usize, f64, f64), String> {
+    let (rows, cols) = match *m.geometry() {
+        Geometry::Square {
+            rows,
+            cols,
+            periodic: true,
+        } => (rows, cols),
+        _ => return Err("the multi-spin kernel needs a periodic square lattice".into()),
+    };
+    if rows % 2 != 0 || cols % 2 != 0 || rows < 4 || cols < 4 {
+        return Err(format!(
+            "the multi-spin kernel needs even sides ≥ 4 (got {rows}×{cols})"
+        ));
+    }
+    let j = m
+        .uniform_coupling()
+        .ok_or("the multi-spin kernel needs a uniform coupling")?;
+    let h = m
+        .uniform_field()
+        .ok_or("the multi-spin kernel needs a uniform field")?;
+    if m.num_edges() != 2 * rows * cols {
+        return Err("the lattice's edge list is not a plain torus".into());
+    }
+    Ok((rows, cols, j, h))
+}
+
+impl<R: Rng + SeedableRng + Send + Clone> Lattice<R> {
+    /// Build the kernel state from ±1 spins in row-major order.
+    pub fn new(m: &Model, rule: LatticeRule, spins: &[i8], seed: u64) -> Result<Self> {
+        let (rows, cols, coupling, field) = applicable(m).map_err(|reason| Error::NotApplicable {
+            method: "multi-spin lattice kernel",
+            reason,
+        })?;
+        let half = cols / 2;
+        let words = half.div_ceil(64);
+        let mut colour = [vec![0u64; rows * words], vec![0u64; rows * words]];
+        for r in 0..rows {
+            for c in 0..cols {
+                if spins[r * cols + c] > 0 {
+                    let k = c / 2;
+                    colour[(r + c) % 2][r * words + k / 64] |= 1u64 << (k % 64);
+                }
+            }
+        }
+        let rngs = (0..rows)
+            .map(|r| {
+                std::array::from_fn(|j| R::seed_from_u64(stream_seed(seed, (STREAMS * r + j) as u64)))
+            })
+            .collect();
+        let beta = m.beta();
+        let symmetric = field == 0.0;
+        let probs: Vec<f64> = match rule {
+            LatticeRule::Metropolis => (0..if symmetric { 5 } else { 10 })
+                .map(|k| {
+                    // ΔE = 2 s_i (J Σ_j s_j + h) = 2J(2a − 4) + 2h s_i.
+                    let (down, a) = (k / 5, (k % 5) as f64);
+                    let s = if down == 1 { -1.0 } else { 1.0 };
+                    let de = 2.0 * coupling * (2.0 * a - 4.0) + 2.0 * field * s;
+                    if de <= 0.0 {
+                        1.0
+                    } else {
+                        (-beta * de).exp()
+                    }
+                })
+                .collect(),
+            LatticeRule::HeatBath => (0..5)
+                .map(|u| {
+                    let f = coupling * (2.0 * u as f64 - 4.0) + field;
+                    1.0 / (1.0 + (-2.0 * beta * f).exp())
+                })
+                .collect(),
+        };
+        Ok(Lattice {
+            rows,
+            cols,
+            half,
+            words,
+            colour,
+            rngs,
+            rule,
+            tables: Tables::new(&probs),
+            symmetric,
+            coupling,
+            field,
+        })
+    }
+
+    /// The spins in row-major order.
+    pub fn spins(&self) -> Vec<i8> {
+        let mut s = vec![-1i8; self.rows * self.cols];
+        for r in 0..self.rows {
+            for c in 0..self.cols {
+                let k = c / 2;
+                let w = self.colour[(r + c) % 2][r * self.words + k / 64];
+                if (w >> (k % 64)) & 1 == 1 {
+                    s[r * self.cols + c] = 1;
+                }
+            }
+        }
+        s
+    }
+
+    /// Number of spins.
+    pub fn n(&self) -> usize {
+        self.rows * self.cols
+    }
+
+    fn last_mask(&self) -> u64 {
+        match self.half % 64 {
+            0 => !0,
+            b => (1u64 << b) - 1,
+        }
+    }
+
+    /// One full sweep: colour 0 then colour 1, rows of a colour in parallel.
+    pub fn sweep(&mut self) {
+        for chi in 0..2 {
+            self.half_sweep(chi);
+        }
+    }
+
+    fn half_sweep(&mut self, chi: usize) {
+        // Monomorphise the row kernel on the number of threshold groups, so that the per-level
+        // loop over groups is unrolled.
+        match self.tables.groups {
+            0 => self.half_sweep_g::<0>(chi),
+            1 => self.half_sweep_g::<1>(chi),
+            2 => self.half_sweep_g::<2>(chi),
+            3 => self.half_sweep_g::<3>(chi),
+            4 => self.half_sweep_g::<4>(chi),
+            5 => self.half_sweep_g::<5>(chi),
+            _ => self.half_sweep_g::<MAX_CLASSES>(chi),
+        }
+    }
+
+    fn half_sweep_g<const G: usize>(&mut self, chi: usize) {
+        let (rows, words, half) = (self.rows, self.words, self.half);
+        let last_mask = self.last_mask();
+        let [c0, c1] = &mut self.colour;
+        let (upd, other): (&mut Vec<u64>, &Vec<u64>) = if chi == 0 { (c0, c1) } else { (c1, c0) };
+        let tables = &self.tables;
+        let (rule, symmetric) = (self.rule, self.symmetric);
+        let min_rows = (512 / words).max(1);
+        upd.par_chunks_mut(words)
+            .zip(self.rngs.par_iter_mut())
+            .enumerate()
+            .with_min_len(min_rows)
+            .for_each(|(r, (row, rng_slot)): (usize, (&mut [u64], &mut [R; STREAMS]))| {
+                let up = &other[((r + rows - 1) % rows) * words..][..words];
+                let down = &other[((r + 1) % rows) * words..][..words];
+                let same = &other[r * words..][..words];
+                // Columns of this row's colour have parity p; the second horizontal neighbour
+                // is bit k − 1 (p = 0) or bit k + 1 (p = 1) of the other colour's row.
+                let p = (chi + r) % 2;
+                // Work on a local copy of the generators so their state stays in registers.
+                let mut rng = rng_slot.clone();
+                let mut w = 0;
+                while w < words {
+                    if words - w >= STREAMS {
+                        update_words::<G, STREAMS, R>(row, w, [up, down, same], p, half, last_mask, rule, symmetric, tables, &mut rng);
+                        w += STREAMS;
+                    } else {
+                        update_words::<G, 1, R>(row, w, [up, down, same], p, half, last_mask, rule, symmetric, tables, &mut rng);
+                        w += 1;
+                    }
+                }
+                *rng_slot = rng;
+            });
+    }
+
+    /// (Σ_i s_i, Σ_(ij) s_i s_j): both from popcounts over colour 0, whose four neighbours
+    /// cover every bond exactly once.
+    pub fn sums(&self) -> (i64, i64) {
+        let (rows, words, half) = (self.rows, self.words, self.half);
+        let last_mask = self.last_mask();
+        let mut up_count = 0i64;
+        let mut aligned = 0i64;
+        for chi in 0..2 {
+            for &w in &self.colour[chi] {
+                up_count += w.count_ones() as i64;
+            }
+        }
+        let (mine, other) = (&self.colour[0], &self.colour[1]);
+        for r in 0..rows {
+            let up = &other[((r + rows - 1) % rows) * words..][..words];
+            let down = &other[((r + 1) % rows) * words..][..words];
+            let same = &other[r * words..][..words];
+            for w in 0..words {
+                let shifted = if r % 2 == 0 {
+                    shift_prev(same, w, half)
+                } else {
+                    shift_next(same, w, half)
+                };
+                let valid = if w + 1 == words { last_mask } else { !0 };
+                let s = mine[r * words + w];
+                for nb in [up[w], down[w], same[w], shifted] {
+                    aligned += (!(s ^ nb) & valid).count_ones() as i64;
+                }
+            }
+        }
+        let n = self.n() as i64;
+        (2 * up_count - n, 2 * aligned - 2 * n)
+    }
+
+    /// Energy E = −J Σ s_i s_j − h Σ s_i and magnetisation Σ s_i of the current state.
+    pub fn energy_magnetization(&self) -> (f64, f64) {
+        let (m, b) = self.sums();
+        (-self.coupling * b as f64 - self.field * m as f64, m as f64)
+    }
+}
+
+/// Update words w0 .. w0 + K of one colour row, given the other colour's rows above, below and
+/// alongside (`nb`) and the parity p of the row's columns.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn update_words<const G: usize, const K: usize, R: Rng>(
+    row: &mut [u64],
+    w0: usize,
+    nb: [&[u64]; 3],
+    p: usize,
+    half: usize,
+    last_mask: u64,
+    rule: LatticeRule,
+    symmetric: bool,
+    tables: &Tables,
+    rngs: &mut [R],
+) {
+    let words = row.len();
+    let mut valid = [!0u64; K];
+    let mut neighbours = [[0u64; 4]; K];
+    for j in 0..K {
+        let w = w0 + j;
+        let shifted = if p == 0 {
+            shift_prev(nb[2], w, half)
+        } else {
+            shift_next(nb[2], w, half)
+        };
+        if w + 1 == words {
+            valid[j] = last_mask;
+        }
+        neighbours[j] = [nb[0][w], nb[1][w], nb[2][w], shifted];
+    }
+    match rule {
+        LatticeRule::Metropolis => {
+            let mut cnt = [[0u64; 5]; K];
+            for j in 0..K {
+                let (s, n) = (row[w0 + j], neighbours[j]);
+                cnt[j] = count4([!(s ^ n[0]), !(s ^ n[1]), !(s ^ n[2]), !(s ^ n[3])]);
+            }
+            let flip = if symmetric {
+                decide::<G, 5, K, R>(&cnt, tables, &valid, rngs)
+            } else {
+                let mut cm = [[0u64; MAX_CLASSES]; K];
+                for j in 0..K {
+                    let s = row[w0 + j];
+                    for a in 0..5 {
+                        cm[j][a] = cnt[j][a] & s;
+                        cm[j][a + 5] = cnt[j][a] & !s;
+                    }
+                }
+                decide::<G, MAX_CLASSES, K, R>(&cm, tables, &valid, rngs)
+            };
+            for j in 0..K {
+                row[w0 + j] = (row[w0 + j] ^ flip[j]) & valid[j];
+            }
+        }
+        LatticeRule::HeatBath => {
+            let mut cnt = [[0u64; 5]; K];
+            for j in 0..K {
+                cnt[j] = count4(neighbours[j]);
+            }
+            let up = decide::<G, 5, K, R>(&cnt, tables, &valid, rngs);
+            row[w0..w0 + K].copy_from_slice(&up);
+        }
+    }
+}
+
+/// Word w of the row shifted so that bit k holds bit k − 1 (bit 0 holds bit half − 1).
+#[inline(always)]
+fn shift_prev(x: &[u64], w: usize, half: usize) -> u64 {
+    let carry = if w > 0 {
+        x[w - 1] >> 63
+    } else {
+        let b = half - 1;
+        (x[b / 64] >> (b % 64)) & 1
+    };
+    (x[w] << 1) | carry
+}
+
+/// Word w of the row shifted so that bit k holds bit k + 1 (bit half − 1 holds bit 0).
+#[inline(always)]
+fn shift_next(x: &[u64], w: usize, half: usize) -> u64 {
+    if w + 1 < x.len() {
+        (x[w] >> 1) | (x[w + 1] << 63)
+    } else {
+        (x[w] >> 1) | ((x[0] & 1) << ((half - 1) % 64))
+    }
+}
+
+/// Bit-sliced count of four 1-bit inputs per lane: the lane masks of counts 0..=4.
+#[inline(always)]
+fn count4(x: [u64; 4]) -> [u64; 5] {
+    let (s0, c0) = (x[0] ^ x[1], x[0] & x[1]);
+    let (t0, d0) = (x[2] ^ x[3], x[2] & x[3]);
+    let b0 = s0 ^ t0;
+    let e = s0 & t0;
+    // The count is b0 + 2(c0 + d0 + e) ≤ 4, so c0 + d0 + e ≤ 2.
+    let b1 = c0 ^ d0 ^ e;
+    let b2 = (c0 & d0) | (c0 & e) | (d0 & e);
+    [!(b0 | b1 | b2), b0 & !b1, b1 & !b0, b1 & b0, b2]
+}
+
+/// Lane-wise Bernoulli trials: every lane belongs to one class (`class_masks`); returns the lanes
+/// that accept, each with probability exactly t/2³² for its class's threshold t (see the module
+/// docs), drawing one random word per bit level until every lane is decided.
+#[inline(always)]
+pub fn decide<const G: usize, const C: usize, const K: usize, R: Rng>(
+    class_masks: &[[u64; C]; K],
+    t: &Tables,
+    valid: &[u64; K],
+    rngs: &mut [R],
+) -> [u64; K] {
+    let rngs = &mut rngs[..K];
+    let mut group = [[0u64; G]; K];
+    let mut accept = [0u64; K];
+    let mut undecided = [0u64; K];
+    for j in 0..K {
+        for k in 0..C {
+            accept[j] |= class_masks[j][k] & t.always[k];
+            for g in 0..G {
+                group[j][g] |= class_masks[j][k] & t.member[k][g];
+            }
+        }
+        undecided[j] = group[j].iter().fold(0, |a, m| a | m) & valid[j];
+    }
+    // K words advance in lockstep, each with its own generator, so the K random draws of a level
+    // are independent instructions the CPU overlaps.
+    // The first levels run unconditionally: a data-dependent loop exit would be mispredicted
+    // about once per word, which costs more than the few extra random words.
+    let mut level = 32;
+    while level > 0
+        && (level > 32 - UNCONDITIONAL_LEVELS || undecided.iter().fold(0, |a, u| a | u) != 0)
+    {
+        level -= 1;
+        for j in 0..K {
+            let r = rngs[j].next_u64();
+            let mut th = 0u64;
+            for g in 0..G {
+                th |= group[j][g] & t.bits[g][level];
+            }
+            // Lanes where U's bit differs from the threshold's are decided: U < t where t has
+            // the 1.
+            accept[j] |= undecided[j] & th & !r;
+            undecided[j] &= !(th ^ r);
+        }
+    }
+    for j in 0..K {
+        accept[j] &= valid[j];
+    }
+    accept
+}
+
+/// The default kernel with xoshiro256++ streams.
+pub type DefaultLattice = Lattice<Xoshiro256PlusPlus>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::builders::{square, Params};
+
+    #[test]
+    fn layout_round_trips_and_sums_match_the_model() {
+        for &(r, c) in &[(4, 4), (6, 10), (8, 130), (4, 256)] {
+            let m = square(r, c, true, &Params::default()).unwrap();
+            let spins: Vec<i8> = (0..r * c)
+                .map(|i| if (i * 7 + i / 3) % 5 < 2 { 1 } else { -1 })
+                .collect();
+            let lat = DefaultLattice::new(&m, LatticeRule::Metropolis, &spins, 1).unwrap();
+            assert_eq!(lat.spins(), spins);
+            let (e, mag) = lat.energy_magnetization();
+            assert!((e - m.energy(&spins)).abs() < 1e-9, "{r}×{c}: {e} vs {}", m.energy(&spins));
+            assert_eq!(mag, spins.iter().map(|&x| x as f64).sum::<f64>());
+        }
+    }
+
+    #[test]
+    fn lane_bernoulli_has_the_exact_rate() {
+        // One group with p = 0.3 on all lanes: the accepted fraction over 64·20000 lanes.
+        let tables = Tables::new(&[0.3]);
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(9);
+        let trials = 20_000;
+        let mut hits = 0u64;
+        for _ in 0..trials {
+            hits += decide::<1, 1, 1, _>(&[[!0]], &tables, &[!0], std::slice::from_mut(&mut rng))[0].count_ones() as u64;
+        }
+        let n = 64.0 * trials as f64;
+        let rate = hits as f64 / n;
+        let sd = (0.3 * 0.7 / n).sqrt();
+        assert!((rate - 0.3).abs() < 4.0 * sd, "rate {rate}");
+    }
+}

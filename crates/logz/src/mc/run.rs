@@ -1,0 +1,577 @@
+//! The chain driver: runs any sampler for burn-in + measured sweeps on several independent
+//! chains (in parallel), records the energy and magnetisation after every sweep, and turns the
+//! traces into observables with autocorrelation-aware error bars.
+//!
+//! Parallel tempering runs K replicas on a geometric β ladder β_min … β (the model's β) with
+//! Metropolis sweeps and, after every sweep, replica-exchange attempts between neighbouring
+//! temperatures with probability min(1, e^{(β_k − β_{k+1})(E_k − E_{k+1})}), alternating even
+//! and odd pairs. Measurements are taken at the target β.
+
+use super::cluster::{SwendsenWang, Wolff};
+use super::local::{uniform, Local, Rule, Scan};
+use super::multispin::{self, DefaultLattice, LatticeRule};
+use super::stats::{self, SeriesStats};
+use super::stream_seed;
+use crate::error::{Error, Result};
+use crate::estimate::Progress;
+use crate::model::Model;
+use rand::{Rng, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
+use rayon::prelude::*;
+use serde::Serialize;
+
+/// Which Markov chain to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Algorithm {
+    /// Metropolis, sequential scan (checkerboard order on the multi-spin kernel).
+    Metropolis,
+    /// Metropolis, random scan.
+    MetropolisRandom,
+    /// Heat-bath (Gibbs), sequential scan.
+    HeatBath,
+    Wolff,
+    SwendsenWang,
+    /// Parallel tempering with Metropolis replicas.
+    Tempering,
+}
+
+impl Algorithm {
+    pub const NAMES: &'static [&'static str] =
+        &["metropolis", "metropolis-random", "heatbath", "wolff", "sw", "pt"];
+
+    pub fn parse(s: &str) -> Result<Algorithm> {
+        Ok(match s {
+            "metropolis" => Algorithm::Metropolis,
+            "metropolis-random" => Algorithm::MetropolisRandom,
+            "heatbath" | "heat-bath" | "gibbs" => Algorithm::HeatBath,
+            "wolff" => Algorithm::Wolff,
+            "sw" | "swendsen-wang" => Algorithm::SwendsenWang,
+            "pt" | "tempering" => Algorithm::Tempering,
+            _ => {
+                return Err(Error::InvalidArgument(format!(
+                    "unknown algorithm '{s}' (one of: {})",
+                    Algorithm::NAMES.join(", ")
+                )))
+            }
+        })
+    }
+    pub fn name(&self) -> &'static str {
+        match self {
+            Algorithm::Metropolis => "metropolis",
+            Algorithm::MetropolisRandom => "metropolis-random",
+            Algorithm::HeatBath => "heatbath",
+            Algorithm::Wolff => "wolff",
+            Algorithm::SwendsenWang => "sw",
+            Algorithm::Tempering => "pt",
+        }
+    }
+}
+
+/// Whether to use the multi-spin square-lattice kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KernelChoice {
+    /// The multi-spin kernel when the model allows it (Metropolis / heat-bath on a uniform
+    /// square torus with even sides), the generic sampler otherwise.
+    Auto,
+    Generic,
+    /// The multi-spin kernel or an error.
+    MultiSpin,
+}
+
+/// Options of a sampling run.
+#[derive(Debug, Clone)]
+pub struct SampleOptions {
+    pub algorithm: Algorithm,
+    /// Measured sweeps per chain.
+    pub sweeps: usize,
+    /// Discarded sweeps per chain before measuring.
+    pub burn_in: usize,
+    pub chains: usize,
+    pub seed: u64,
+    pub kernel: KernelChoice,
+    /// Parallel tempering: number of replicas and the lowest β as a fraction of the model's.
+    pub replicas: usize,
+    pub beta_min_fraction: f64,
+    /// Start every chain from all spins up instead of a random state.
+    pub cold_start: bool,
+    /// Accumulate ⟨s_i⟩ and ⟨s_i s_j⟩ (generic samplers only).
+    pub correlations: bool,
+}
+
+impl Default for SampleOptions {
+    fn default() -> Self {
+        SampleOptions {
+            algorithm: Algorithm::Metropolis,
+            sweeps: 10_000,
+            burn_in: 1_000,
+            chains: 4,
+            seed: 1,
+            kernel: KernelChoice::Auto,
+            replicas: 16,
+            beta_min_fraction: 0.2,
+            cold_start: false,
+            correlations: true,
+        }
+    }
+}
+
+/// What one chain produced.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChainResult {
+    /// E(s) after every measured sweep.
+    pub energy: Vec<f64>,
+    /// Σ_i s_i after every measured sweep.
+    pub magnetization: Vec<f64>,
+    /// Sums of s_i and s_i s_j over measured sweeps (when recorded).
+    #[serde(skip)]
+    pub spin_sum: Option<Vec<f64>>,
+    #[serde(skip)]
+    pub edge_sum: Option<Vec<f64>>,
+    #[serde(skip)]
+    pub final_spins: Vec<i8>,
+    /// Parallel tempering: acceptance rate of swaps between rungs k and k+1.
+    pub swap_rates: Vec<f64>,
+    /// Mean number of clusters per sweep (cluster algorithms) or fraction of accepted flips.
+    pub moves_per_sweep: f64,
+}
+
+/// A finished sampling run.
+#[derive(Debug, Clone)]
+pub struct SampleRun {
+    pub algorithm: Algorithm,
+    /// "multispin" or "generic".
+    pub kernel: &'static str,
+    pub n: usize,
+    pub beta: f64,
+    pub num_edges: usize,
+    pub chains: Vec<ChainResult>,
+    pub ladder: Vec<f64>,
+}
+
+/// Which concrete kernel a chain runs.
+#[derive(Debug, Clone, Copy)]
+enum Kernel {
+    Lattice(LatticeRule),
+    Local(Rule, Scan),
+    Wolff,
+    Sw,
+    Tempering,
+}
+
+fn choose_kernel(m: &Model, o: &SampleOptions) -> Result<Kernel> {
+    let lattice_rule = match o.algorithm {
+        Algorithm::Metropolis => Some(LatticeRule::Metropolis),
+        Algorithm::HeatBath => Some(LatticeRule::HeatBath),
+        _ => None,
+    };
+    let fits = multispin::applicable(m);
+    Ok(match (o.kernel, lattice_rule) {
+        (KernelChoice::MultiSpin, None) => {
+            return Err(Error::InvalidArgument(format!(
+                "the multi-spin kernel runs metropolis or heatbath, not {}",
+                o.algorithm.name()
+            )))
+        }
+        (KernelChoice::MultiSpin, Some(rule)) => match fits {
+            Ok(_) => Kernel::Lattice(rule),
+            Err(reason) => {
+                return Err(Error::NotApplicable {
+                    method: "multi-spin kernel",
+                    reason,
+                })
+            }
+        },
+        (KernelChoice::Auto, Some(rule)) if fits.is_ok() && m.energy_offset() == 0.0 => {
+            Kernel::Lattice(rule)
+        }
+        _ => match o.algorithm {
+            Algorithm::Metropolis => Kernel::Local(Rule::Metropolis, Scan::Sequential),
+            Algorithm::MetropolisRandom => Kernel::Local(Rule::Metropolis, Scan::Random),
+            Algorithm::HeatBath => Kernel::Local(Rule::HeatBath, Scan::Sequential),
+            Algorithm::Wolff => Kernel::Wolff,
+            Algorithm::SwendsenWang => Kernel::Sw,
+            Algorithm::Tempering => Kernel::Tempering,
+        },
+    })
+}
+
+/// The β ladder of parallel tempering (geometric, ending at the model's β).
+pub fn ladder(beta: f64, replicas: usize, fraction: f64) -> Vec<f64> {
+    let k = replicas.max(2);
+    let lo = beta * fraction;
+    (0..k)
+        .map(|i| {
+            if lo <= 0.0 {
+                beta * i as f64 / (k - 1) as f64
+            } else {
+                lo * (beta / lo).powf(i as f64 / (k - 1) as f64)
+            }
+        })
+        .collect()
+}
+
+/// Collects measurements of one chain.
+struct Recorder {
+    energy: Vec<f64>,
+    magnetization: Vec<f64>,
+    spin_sum: Option<Vec<f64>>,
+    edge_sum: Option<Vec<f64>>,
+}
+
+impl Recorder {
+    fn new(m: &Model, sweeps: usize, correlations: bool) -> Self {
+        Recorder {
+            energy: Vec::with_capacity(sweeps),
+            magnetization: Vec::with_capacity(sweeps),
+            spin_sum: correlations.then(|| vec![0.0; m.n()]),
+            edge_sum: correlations.then(|| vec![0.0; m.num_edges()]),
+        }
+    }
+    fn push_state(&mut self, m: &Model, s: &[i8]) {
+        self.energy.push(m.energy(s));
+        self.magnetization
+            .push(s.iter().map(|&x| x as i64).sum::<i64>() as f64);
+        if let Some(acc) = &mut self.spin_sum {
+            for (a, &x) in acc.iter_mut().zip(s) {
+                *a += x as f64;
+            }
+        }
+        if let Some(acc) = &mut self.edge_sum {
+            for (a, &(i, j)) in acc.iter_mut().zip(m.edges()) {
+                *a += (s[i as usize] * s[j as usize]) as f64;
+            }
+        }
+    }
+}
+
+fn initial_state<R: Rng>(n: usize, cold: bool, rng: &mut R) -> Vec<i8> {
+    if cold {
+        vec![1; n]
+    } else {
+        (0..n)
+            .map(|_| if rng.next_u64() >> 63 == 1 { 1 } else { -1 })
+            .collect()
+    }
+}
+
+/// Report progress in batches so that fast sweeps do not contend on the progress counter.
+const PROGRESS_BATCH: usize = 16;
+
+fn run_chain<R: Rng + SeedableRng + Send>(
+    m: &Model,
+    o: &SampleOptions,
+    kernel: Kernel,
+    chain: usize,
+    ladder: &[f64],
+    progress: &dyn Progress,
+) -> Result<ChainResult> {
+    let seed = stream_seed(o.seed, chain as u64);
+    let mut rng = R::seed_from_u64(seed);
+    let mut spins = initial_state(m.n(), o.cold_start, &mut rng);
+    let total = o.burn_in + o.sweeps;
+    let lattice = matches!(kernel, Kernel::Lattice(_));
+    let mut rec = Recorder::new(m, o.sweeps, o.correlations && !lattice);
+    let mut moves = 0usize;
+    let mut swap_rates = Vec::new();
+    let tick = |t: usize| {
+        if (t + 1) % PROGRESS_BATCH == 0 || t + 1 == total {
+            progress.advance(((t % PROGRESS_BATCH) + 1) as u64);
+        }
+    };
+    match kernel {
+        Kernel::Lattice(rule) => {
+            let mut lat = DefaultLattice::new(m, rule, &spins, seed)?;
+            for t in 0..total {
+                lat.sweep();
+                if t >= o.burn_in {
+                    let (e, mag) = lat.energy_magnetization();
+                    rec.energy.push(e + m.energy_offset());
+                    rec.magnetization.push(mag);
+                }
+                tick(t);
+            }
+            spins = lat.spins();
+        }
+        Kernel::Local(rule, scan) => {
+            let sampler = Local::new(m, rule, scan);
+            for t in 0..total {
+                moves += sampler.sweep(&mut spins, &mut rng);
+                if t >= o.burn_in {
+                    rec.push_state(m, &spins);
+                }
+                tick(t);
+            }
+        }
+        Kernel::Wolff => {
+            let mut w = Wolff::new(m)?;
+            for t in 0..total {
+                moves += w.sweep(&mut spins, &mut rng, t < o.burn_in);
+                if t >= o.burn_in {
+                    rec.push_state(m, &spins);
+                }
+                tick(t);
+            }
+        }
+        Kernel::Sw => {
+            let mut sw = SwendsenWang::new(m)?;
+            for t in 0..total {
+                moves += sw.sweep(&mut spins, &mut rng);
+                if t >= o.burn_in {
+                    rec.push_state(m, &spins);
+                }
+                tick(t);
+            }
+        }
+        Kernel::Tempering => {
+            let models: Vec<Model> = ladder
+                .iter()
+                .map(|&b| m.with_beta(b))
+                .collect::<Result<_>>()?;
+            let k = models.len();
+            let mut states: Vec<Vec<i8>> = (0..k)
+                .map(|_| initial_state(m.n(), o.cold_start, &mut rng))
+                .collect();
+            let mut energies: Vec<f64> = states.iter().map(|s| m.energy(s)).collect();
+            let mut accepted = vec![0usize; k - 1];
+            let mut attempted = vec![0usize; k - 1];
+            for t in 0..total {
+                for (r, s) in states.iter_mut().enumerate() {
+                    moves += Local::new(&models[r], Rule::Metropolis, Scan::Sequential)
+                        .sweep(s, &mut rng);
+                    energies[r] = m.energy(s);
+                }
+                for r in (t % 2..k - 1).step_by(2) {
+                    attempted[r] += 1;
+                    let x = (ladder[r] - ladder[r + 1]) * (energies[r] - energies[r + 1]);
+                    if x >= 0.0 || uniform(&mut rng) < x.exp() {
+                        states.swap(r, r + 1);
+                        energies.swap(r, r + 1);
+                        accepted[r] += 1;
+                    }
+                }
+                if t >= o.burn_in {
+                    rec.push_state(m, &states[k - 1]);
+                }
+                tick(t);
+            }
+            swap_rates = accepted
+                .iter()
+                .zip(&attempted)
+                .map(|(&a, &n)| a as f64 / n.max(1) as f64)
+                .collect();
+            spins = states.pop().unwrap_or_default();
+        }
+    }
+    let norm = (total.max(1) * m.n().max(1)) as f64;
+    let moves_per_sweep = match kernel {
+        Kernel::Wolff | Kernel::Sw => moves as f64 / total.max(1) as f64,
+        Kernel::Tempering => moves as f64 / (norm * ladder.len() as f64),
+        _ => moves as f64 / norm,
+    };
+    Ok(ChainResult {
+        energy: rec.energy,
+        magnetization: rec.magnetization,
+        spin_sum: rec.spin_sum,
+        edge_sum: rec.edge_sum,
+        final_spins: spins,
+        swap_rates,
+        moves_per_sweep,
+    })
+}
+
+/// Run `o.chains` independent chains (in parallel) with xoshiro256++ streams.
+pub fn sample(m: &Model, o: &SampleOptions, progress: &dyn Progress) -> Result<SampleRun> {
+    sample_with_rng::<Xoshiro256PlusPlus>(m, o, progress)
+}
+
+/// [`sample`] with any seedable generator for the generic samplers' streams.
+pub fn sample_with_rng<R: Rng + SeedableRng + Send>(
+    m: &Model,
+    o: &SampleOptions,
+    progress: &dyn Progress,
+) -> Result<SampleRun> {
+    if o.sweeps < 2 {
+        return Err(Error::InvalidArgument(
+            "need at least 2 measured sweeps".into(),
+        ));
+    }
+    if o.chains == 0 {
+        return Err(Error::InvalidArgument("need at least one chain".into()));
+    }
+    if m.n() == 0 {
+        return Err(Error::invalid("the model has no spins to sample"));
+    }
+    if o.algorithm == Algorithm::Tempering && (o.replicas < 2 || !(0.0..1.0).contains(&o.beta_min_fraction)) {
+        return Err(Error::InvalidArgument(
+            "parallel tempering needs ≥ 2 replicas and a β_min fraction in [0, 1)".into(),
+        ));
+    }
+    let kernel = choose_kernel(m, o)?;
+    let ladder = if o.algorithm == Algorithm::Tempering {
+        ladder(m.beta(), o.replicas, o.beta_min_fraction)
+    } else {
+        vec![m.beta()]
+    };
+    progress.start(((o.burn_in + o.sweeps) * o.chains) as u64, "sweeps");
+    let chains: Vec<ChainResult> = (0..o.chains)
+        .into_par_iter()
+        .map(|c| run_chain::<R>(m, o, kernel, c, &ladder, progress))
+        .collect::<Result<_>>()?;
+    progress.finish();
+    Ok(SampleRun {
+        algorithm: o.algorithm,
+        kernel: if matches!(kernel, Kernel::Lattice(_)) {
+            "multispin"
+        } else {
+            "generic"
+        },
+        n: m.n(),
+        beta: m.beta(),
+        num_edges: m.num_edges(),
+        chains,
+        ladder,
+    })
+}
+
+/// One observable with its error bar.
+#[derive(Debug, Clone, Serialize)]
+pub struct Observable {
+    pub name: &'static str,
+    pub value: f64,
+    pub std_err: f64,
+    /// For plain means: τ_int (sweeps), effective sample size, blocking cross-check, R̂.
+    pub tau_int: Option<f64>,
+    pub ess: Option<f64>,
+    pub blocking_err: Option<f64>,
+    pub r_hat: Option<f64>,
+}
+
+/// Observables of a run, with warnings.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub observables: Vec<Observable>,
+    pub notes: Vec<String>,
+    /// ⟨s_i⟩ and ⟨s_i s_j⟩ (generic samplers).
+    #[serde(skip)]
+    pub magnetization: Option<Vec<f64>>,
+    #[serde(skip)]
+    pub edge_correlation: Option<Vec<f64>>,
+}
+
+impl Summary {
+    pub fn get(&self, name: &str) -> Option<&Observable> {
+        self.observables.iter().find(|o| o.name == name)
+    }
+}
+
+impl SampleRun {
+    /// Per-spin series of every chain: e = E/N, m = M/N, |m|, m², m⁴.
+    fn series(&self) -> Vec<(&'static str, Vec<Vec<f64>>)> {
+        let n = self.n as f64;
+        let per = |f: &dyn Fn(&ChainResult) -> Vec<f64>| -> Vec<Vec<f64>> {
+            self.chains.iter().map(f).collect()
+        };
+        vec![
+            ("energy", per(&|c| c.energy.iter().map(|e| e / n).collect())),
+            ("m", per(&|c| c.magnetization.iter().map(|x| x / n).collect())),
+            ("|m|", per(&|c| c.magnetization.iter().map(|x| (x / n).abs()).collect())),
+            ("m^2", per(&|c| c.magnetization.iter().map(|x| (x / n).powi(2)).collect())),
+            ("m^4", per(&|c| c.magnetization.iter().map(|x| (x / n).powi(4)).collect())),
+        ]
+    }
+
+    /// Means with τ_int-based errors, and jackknife errors for the susceptibility
+    /// χ = βN(⟨m²⟩ − ⟨m⟩²), the specific heat per spin c = β²N(⟨e²⟩ − ⟨e⟩²) and the Binder
+    /// cumulant U₄ = 1 − ⟨m⁴⟩ / (3⟨m²⟩²).
+    pub fn summary(&self) -> Summary {
+        let mut observables = Vec::new();
+        let mut notes = Vec::new();
+        let series = self.series();
+        for (name, chains) in &series {
+            let per: Vec<SeriesStats> = chains.iter().map(|c| stats::analyze(c)).collect();
+            let pooled = stats::pool(&per);
+            let refs: Vec<&[f64]> = chains.iter().map(|c| c.as_slice()).collect();
+            let r_hat = stats::r_hat(&refs);
+            if !pooled.reliable {
+                notes.push(format!(
+                    "{name}: chains shorter than ~{:.0} τ_int; τ_int and its error bar are underestimates",
+                    4.0 * 6.0
+                ));
+            }
+            if r_hat > 1.05 {
+                notes.push(format!(
+                    "{name}: R-hat = {r_hat:.3} > 1.05, the chains disagree (not converged or not ergodic)"
+                ));
+            }
+            observables.push(Observable {
+                name,
+                value: pooled.mean,
+                std_err: pooled.std_err,
+                tau_int: Some(pooled.tau_int),
+                ess: Some(pooled.ess),
+                blocking_err: Some(pooled.blocking_err),
+                r_hat: Some(r_hat),
+            });
+        }
+        for (c, chain) in self.chains.iter().enumerate() {
+            let z = stats::burn_in_z(&chain.energy);
+            if z.abs() > 4.0 {
+                notes.push(format!(
+                    "chain {c}: the energy still drifts at the start of the kept trace (z = {z:.1}); increase --burn-in"
+                ));
+            }
+        }
+        // Functions of means: jackknife over the concatenated chains (blocks never straddle
+        // chains when all chains have the same length).
+        let cat = |k: usize| -> Vec<f64> { series[k].1.concat() };
+        let (e, m, m2, m4) = (cat(0), cat(1), cat(3), cat(4));
+        let e2: Vec<f64> = e.iter().map(|x| x * x).collect();
+        let blocks = 32 * self.chains.len();
+        let (n, b) = (self.n as f64, self.beta);
+        let (chi, chi_err) = stats::jackknife(&[&m, &m2], blocks, |v| b * n * (v[1] - v[0] * v[0]));
+        let (c, c_err) = stats::jackknife(&[&e, &e2], blocks, |v| b * b * n * (v[1] - v[0] * v[0]));
+        let (u4, u4_err) = stats::jackknife(&[&m2, &m4], blocks, |v| 1.0 - v[1] / (3.0 * v[0] * v[0]));
+        for (name, value, std_err) in [
+            ("susceptibility", chi, chi_err),
+            ("specific_heat", c, c_err),
+            ("binder", u4, u4_err),
+        ] {
+            observables.push(Observable {
+                name,
+                value,
+                std_err,
+                tau_int: None,
+                ess: None,
+                blocking_err: None,
+                r_hat: None,
+            });
+        }
+        if let Some(rates) = self.chains.first().map(|c| &c.swap_rates) {
+            if let Some(min) = rates.iter().cloned().reduce(f64::min) {
+                if min < 0.05 {
+                    notes.push(format!(
+                        "parallel tempering: the lowest swap rate is {min:.3}; add replicas"
+                    ));
+                }
+            }
+        }
+        let count = (self.chains.len() * self.chains[0].energy.len()) as f64;
+        let average = |get: &dyn Fn(&ChainResult) -> Option<&Vec<f64>>| -> Option<Vec<f64>> {
+            let first = get(&self.chains[0])?;
+            let mut acc = vec![0.0; first.len()];
+            for ch in &self.chains {
+                for (a, x) in acc.iter_mut().zip(get(ch)?) {
+                    *a += x / count;
+                }
+            }
+            Some(acc)
+        };
+        Summary {
+            observables,
+            notes,
+            magnetization: average(&|c| c.spin_sum.as_ref()),
+            edge_correlation: average(&|c| c.edge_sum.as_ref()),
+        }
+    }
+}
