@@ -27,8 +27,11 @@ pub struct CompareArgs {
     pub coupling: f64,
     #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
     pub field: f64,
+    /// Seed for random built-ins and for stochastic methods
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    #[command(flatten)]
+    pub options: crate::MethodArgs,
     /// Output folder
     #[arg(long, short, default_value = "logz-out/compare")]
     pub out: PathBuf,
@@ -117,7 +120,7 @@ pub fn run(a: &CompareArgs) -> Result<()> {
     };
     let mut solvers = Vec::new();
     for name in &methods {
-        let s = logz::methods::by_name(name).ok_or_else(|| anyhow!("unknown method '{name}'"))?;
+        let s = crate::solver(name, &a.options.options(a.seed))?;
         solvers.push((name.clone(), s));
     }
     let bar = Bar::new(a.quiet);

@@ -3,11 +3,13 @@
 //! Every error ends the process with a non-zero exit code and one line on stderr; results go to
 //! stdout (a table, or one JSON object with `--json`).
 
+mod bench;
 mod compare;
 mod meanfield;
 mod plot;
 mod progress;
 mod report;
+mod sample;
 
 use anyhow::{anyhow, Context, Result};
 use clap::{Args, Parser, Subcommand};
@@ -42,12 +44,45 @@ pub struct ModelArgs {
     /// Uniform field H for built-ins
     #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
     pub field: f64,
-    /// Seed for random built-ins (sk, er)
+    /// Seed for random built-ins (sk, er) and for stochastic methods
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Evidence file for a .uai model (default: MODEL.evid beside it, if present)
     #[arg(long)]
     pub evid: Option<PathBuf>,
+}
+
+/// Settings of the stochastic methods (each keeps its default when unset).
+#[derive(Args, Clone, Debug, Default)]
+pub struct MethodArgs {
+    /// ti: measured sweeps per rung
+    #[arg(long)]
+    pub sweeps: Option<usize>,
+    /// ti: discarded sweeps per rung
+    #[arg(long)]
+    pub burn_in: Option<usize>,
+    /// ti: number of coupling rungs (4k + 1)
+    #[arg(long)]
+    pub rungs: Option<usize>,
+    /// ais: annealing steps per run
+    #[arg(long)]
+    pub steps: Option<usize>,
+    /// ais: independent annealing runs
+    #[arg(long)]
+    pub runs: Option<usize>,
+}
+
+impl MethodArgs {
+    pub fn options(&self, seed: u64) -> logz::methods::MethodOptions {
+        logz::methods::MethodOptions {
+            seed,
+            sweeps: self.sweeps,
+            burn_in: self.burn_in,
+            rungs: self.rungs,
+            steps: self.steps,
+            runs: self.runs,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -59,6 +94,8 @@ enum Cmd {
         /// Method name (see `logz methods`)
         #[arg(long, short, default_value = "exact")]
         method: String,
+        #[command(flatten)]
+        options: MethodArgs,
         /// Print one JSON object on stdout
         #[arg(long)]
         json: bool,
@@ -77,6 +114,10 @@ enum Cmd {
     Compare(compare::CompareArgs),
     /// The essay's homogeneous mean-field theory: roots of m = tanh(β(H + zJm)) and its plots
     Meanfield(meanfield::MeanFieldArgs),
+    /// Run a Markov chain sampler and report observables with error bars
+    Sample(sample::SampleArgs),
+    /// Throughput benchmarks with ratios against the reference figures measured on this machine
+    Bench(bench::BenchArgs),
     /// List the methods
     Methods,
     /// Write a model to a file (.uai or .json)
@@ -149,8 +190,11 @@ pub fn load_model(a: &ModelArgs) -> Result<LoadedModel> {
     }
 }
 
-fn solver(name: &str) -> Result<Box<dyn Solver + Send + Sync>> {
-    logz::methods::by_name(name).ok_or_else(|| {
+pub fn solver(
+    name: &str,
+    options: &logz::methods::MethodOptions,
+) -> Result<Box<dyn Solver + Send + Sync>> {
+    logz::methods::configured(name, options).ok_or_else(|| {
         let names: Vec<&str> = logz::methods::METHODS.iter().map(|m| m.0).collect();
         anyhow!(
             "unknown method '{name}'; choose one of: {}",
@@ -165,10 +209,11 @@ fn run() -> Result<()> {
         Cmd::Solve {
             model,
             method,
+            options,
             json,
             quiet,
         } => {
-            let s = solver(&method)?;
+            let s = solver(&method, &options.options(model.seed))?;
             let lm = load_model(&model)?;
             let bar = progress::Bar::new(quiet || json);
             let est = logz::estimate::timed(s.as_ref(), &lm.model, &bar)
@@ -191,6 +236,8 @@ fn run() -> Result<()> {
         }
         Cmd::Compare(args) => compare::run(&args)?,
         Cmd::Meanfield(args) => meanfield::run(&args)?,
+        Cmd::Sample(args) => sample::run(&args)?,
+        Cmd::Bench(args) => bench::run(&args)?,
         Cmd::Methods => {
             for (name, what) in logz::methods::METHODS {
                 outln!("{name:<14} {what}");

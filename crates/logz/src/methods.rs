@@ -1,7 +1,7 @@
 //! Every solver by name: the registry that `logz solve --method` and `logz compare` use.
 
 use crate::estimate::Solver;
-use crate::{exact, variational};
+use crate::{exact, mc, variational};
 
 /// All method names with a one-line description.
 pub const METHODS: &[(&str, &str)] = &[
@@ -28,7 +28,54 @@ pub const METHODS: &[(&str, &str)] = &[
         "onsager",
         "approximation: Onsager's infinite-lattice free energy × N",
     ),
+    (
+        "mf",
+        "lower bound: naive mean field (GBF bound = factorised ELBO)",
+    ),
+    ("tap", "approximation: TAP (second-order Plefka expansion)"),
+    ("bethe", "approximation: Bethe free energy by loopy BP"),
+    ("trw", "upper bound: tree-reweighted BP"),
+    (
+        "ti",
+        "stochastic: thermodynamic integration over the couplings (replica exchange)",
+    ),
+    ("ais", "stochastic: annealed importance sampling"),
 ];
+
+/// Settings of the stochastic methods (unset fields keep each method's default).
+#[derive(Debug, Clone, Default)]
+pub struct MethodOptions {
+    pub seed: u64,
+    pub sweeps: Option<usize>,
+    pub burn_in: Option<usize>,
+    pub rungs: Option<usize>,
+    pub steps: Option<usize>,
+    pub runs: Option<usize>,
+}
+
+/// Look up a solver by name, configured with `o`.
+pub fn configured(name: &str, o: &MethodOptions) -> Option<Box<dyn Solver + Send + Sync>> {
+    match name {
+        "ti" => {
+            let d = mc::ThermodynamicIntegration::default();
+            Some(Box::new(mc::ThermodynamicIntegration {
+                rungs: o.rungs.unwrap_or(d.rungs),
+                sweeps: o.sweeps.unwrap_or(d.sweeps),
+                burn_in: o.burn_in.unwrap_or(d.burn_in),
+                seed: o.seed,
+            }))
+        }
+        "ais" => {
+            let d = mc::Ais::default();
+            Some(Box::new(mc::Ais {
+                steps: o.steps.unwrap_or(d.steps),
+                runs: o.runs.unwrap_or(d.runs),
+                seed: o.seed,
+            }))
+        }
+        _ => by_name(name),
+    }
+}
 
 /// Look up a solver by name.
 pub fn by_name(name: &str) -> Option<Box<dyn Solver + Send + Sync>> {
@@ -39,9 +86,11 @@ pub fn by_name(name: &str) -> Option<Box<dyn Solver + Send + Sync>> {
         "tap" => Some(Box::new(variational::Tap::default())),
         "bethe" => Some(Box::new(variational::Bethe::default())),
         "trw" => Some(Box::new(variational::Trw::default())),
+        "ti" => Some(Box::new(mc::ThermodynamicIntegration::default())),
+        "ais" => Some(Box::new(mc::Ais::default())),
         _ => exact::by_name(name),
     }
 }
 
 /// The methods `logz compare` runs by default (those that do not apply are skipped).
-pub const COMPARE: &[&str] = &["exact", "onsager", "mf", "tap", "bethe", "trw"];
+pub const COMPARE: &[&str] = &["exact", "onsager", "mf", "tap", "bethe", "trw", "ti", "ais"];

@@ -363,3 +363,12 @@ impl Solver for Kaufman {
         Ok(est)
     }
 }
+
+/// Exact mean energy ⟨E⟩ of an m×n torus with coupling J > 0, h = 0, at inverse temperature β:
+/// ⟨E⟩ = −∂ ln Z/∂β = −J ∂ ln Z/∂K, by a central difference of Kaufman's ln Z (step 10⁻⁵ in K,
+/// truncation error ~10⁻¹⁰ relative — far below any Monte Carlo error bar it is compared with).
+pub fn kaufman_energy(m: usize, n: usize, beta: f64, j: f64) -> f64 {
+    let k = beta * j;
+    let d = 1e-5 * k.max(1e-3);
+    -j * (kaufman_ln_z(m, n, k + d) - kaufman_ln_z(m, n, k - d)) / (2.0 * d)
+}

@@ -133,7 +133,7 @@ pub fn applicable(m: &Model) -> std::result::Result<(usize, usize, f64, f64), St
         } => (rows, cols),
         _ => return Err("the multi-spin kernel needs a periodic square lattice".into()),
     };
-    if rows % 2 != 0 || cols % 2 != 0 || rows < 4 || cols < 4 {
+    if !rows.is_multiple_of(2) || !cols.is_multiple_of(2) || rows < 4 || cols < 4 {
         return Err(format!(
             "the multi-spin kernel needs even sides ≥ 4 (got {rows}×{cols})"
         ));
@@ -157,15 +157,49 @@ impl<R: Rng + SeedableRng + Send + Clone> Lattice<R> {
             method: "multi-spin lattice kernel",
             reason,
         })?;
-        let half = cols / 2;
-        let words = half.div_ceil(64);
-        let mut colour = [vec![0u64; rows * words], vec![0u64; rows * words]];
+        let mut lat = Self::torus(rows, cols, coupling, field, m.beta(), rule, seed)?;
         for r in 0..rows {
             for c in 0..cols {
-                if spins[r * cols + c] > 0 {
+                if spins[r * cols + c] < 0 {
                     let k = c / 2;
-                    colour[(r + c) % 2][r * words + k / 64] |= 1u64 << (k % 64);
+                    lat.colour[(r + c) % 2][r * lat.words + k / 64] &= !(1u64 << (k % 64));
                 }
+            }
+        }
+        Ok(lat)
+    }
+
+    /// A rows × cols torus with uniform J and h, all spins up, without building a `Model`
+    /// (for lattices of 10⁸ spins, whose edge lists would not fit comfortably in memory).
+    pub fn torus(
+        rows: usize,
+        cols: usize,
+        coupling: f64,
+        field: f64,
+        beta: f64,
+        rule: LatticeRule,
+        seed: u64,
+    ) -> Result<Self> {
+        if !rows.is_multiple_of(2) || !cols.is_multiple_of(2) || rows < 4 || cols < 4 {
+            return Err(Error::InvalidArgument(format!(
+                "the multi-spin kernel needs even sides ≥ 4 (got {rows}×{cols})"
+            )));
+        }
+        if !(coupling.is_finite() && field.is_finite() && beta.is_finite() && beta >= 0.0) {
+            return Err(Error::InvalidArgument(
+                "J, h and β must be finite and β ≥ 0".into(),
+            ));
+        }
+        let half = cols / 2;
+        let words = half.div_ceil(64);
+        let last = match half % 64 {
+            0 => !0u64,
+            b => (1u64 << b) - 1,
+        };
+        let mut colour = [vec![!0u64; rows * words], vec![!0u64; rows * words]];
+        for c in colour.iter_mut() {
+            for r in 0..rows {
+                c[r * words + words - 1] = last;
             }
         }
         let rngs = (0..rows)
@@ -173,7 +207,6 @@ impl<R: Rng + SeedableRng + Send + Clone> Lattice<R> {
                 std::array::from_fn(|j| R::seed_from_u64(stream_seed(seed, (STREAMS * r + j) as u64)))
             })
             .collect();
-        let beta = m.beta();
         let symmetric = field == 0.0;
         let probs: Vec<f64> = match rule {
             LatticeRule::Metropolis => (0..if symmetric { 5 } else { 10 })

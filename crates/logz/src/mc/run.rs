@@ -275,7 +275,7 @@ fn run_chain<R: Rng + SeedableRng + Send>(
     let mut moves = 0usize;
     let mut swap_rates = Vec::new();
     let tick = |t: usize| {
-        if (t + 1) % PROGRESS_BATCH == 0 || t + 1 == total {
+        if (t + 1).is_multiple_of(PROGRESS_BATCH) || t + 1 == total {
             progress.advance(((t % PROGRESS_BATCH) + 1) as u64);
         }
     };

@@ -118,7 +118,7 @@ impl Solver for ThermodynamicIntegration {
     fn solve_with(&self, m: &Model, progress: &dyn Progress) -> Result<Estimate> {
         check(m, "ti")?;
         let k = self.rungs;
-        if k < 5 || (k - 1) % 4 != 0 {
+        if k < 5 || !(k - 1).is_multiple_of(4) {
             return Err(Error::InvalidArgument(format!(
                 "ti needs 4k + 1 rungs (5, 9, 17, 33, 65, …), got {k}"
             )));
@@ -147,6 +147,7 @@ impl Solver for ThermodynamicIntegration {
         let mut top_spin = vec![0.0; m.n()];
         let mut top_edge = vec![0.0; m.num_edges()];
         let mut top_energy = 0.0;
+        let mut top_abs = 0.0;
         let (mut swaps, mut tries) = (vec![0usize; k - 1], vec![0usize; k - 1]);
         let total = self.burn_in + self.sweeps;
         progress.start(total as u64, "sweeps");
@@ -175,6 +176,7 @@ impl Solver for ThermodynamicIntegration {
                 coarse_trace.push(beta * c);
                 let s = &slots[k - 1].0;
                 top_energy += m.energy(s);
+                top_abs += (s.iter().map(|&x| x as f64).sum::<f64>() / m.n() as f64).abs();
                 for (a, &x) in top_spin.iter_mut().zip(s) {
                     *a += x as f64;
                 }
@@ -196,6 +198,7 @@ impl Solver for ThermodynamicIntegration {
         e.magnetization = top_spin.iter().map(|x| x / ns).collect();
         e.edge_correlation = Some(top_edge.iter().map(|x| x / ns).collect());
         e.energy = Some(top_energy / ns);
+        e.abs_magnetization = Some(top_abs / ns);
         e.diagnostics.iterations = total;
         e.diagnostics.converged = fs.reliable;
         let min_swap = swaps
