@@ -51,7 +51,9 @@ fn time_case(l: usize, threads: usize, rule: LatticeRule, seconds: f64) -> Resul
 
 pub fn run(a: &BenchArgs) -> Result<()> {
     if a.sizes.iter().any(|&l| l < 4 || l % 2 != 0) || a.threads.contains(&0) || a.seconds <= 0.0 {
-        return Err(anyhow!("sizes must be even and ≥ 4, threads ≥ 1, seconds > 0"));
+        return Err(anyhow!(
+            "sizes must be even and ≥ 4, threads ≥ 1, seconds > 0"
+        ));
     }
     outln!("multi-spin checkerboard kernel, J = 1, h = 0, β = β_c, exact per-spin acceptance");
     outln!(
@@ -67,7 +69,10 @@ pub fn run(a: &BenchArgs) -> Result<()> {
         for &l in &a.sizes {
             for &t in &a.threads {
                 let r = time_case(l, t, rule, a.seconds)?;
-                if rule == LatticeRule::Metropolis && t == 1 && (l == 1024 || metro_1024_1.is_none()) {
+                if rule == LatticeRule::Metropolis
+                    && t == 1
+                    && (l == 1024 || metro_1024_1.is_none())
+                {
                     metro_1024_1 = Some(r);
                 }
                 outln!(
@@ -82,9 +87,14 @@ pub fn run(a: &BenchArgs) -> Result<()> {
         }
     }
     if let Some(r) = metro_1024_1 {
-        outln!("\nMetropolis on one core against the reference peers (measured on the 1024² torus):");
+        outln!(
+            "\nMetropolis on one core against the reference peers (measured on the 1024² torus):"
+        );
         for (name, x) in REFERENCES {
-            outln!("  {name:<26} {x:>6.2} flips/ns   logz is {:>6.1}× faster", r / x);
+            outln!(
+                "  {name:<26} {x:>6.2} flips/ns   logz is {:>6.1}× faster",
+                r / x
+            );
         }
     }
     Ok(())

@@ -64,6 +64,9 @@ pub struct MethodArgs {
     /// ti: number of coupling rungs (4k + 1)
     #[arg(long)]
     pub rungs: Option<usize>,
+    /// ti: independent replica-exchange ladders
+    #[arg(long)]
+    pub chains: Option<usize>,
     /// ais: annealing steps per run
     #[arg(long)]
     pub steps: Option<usize>,
@@ -79,6 +82,7 @@ impl MethodArgs {
             sweeps: self.sweeps,
             burn_in: self.burn_in,
             rungs: self.rungs,
+            chains: self.chains,
             steps: self.steps,
             runs: self.runs,
         }

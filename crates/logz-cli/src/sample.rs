@@ -108,8 +108,8 @@ pub fn run(a: &SampleArgs) -> Result<()> {
     bar.clear();
     let summary = run.summary();
     let (exact_e, exact_abs, exact_lnz) = exact_reference(m);
-    let attempts = (a.sweeps + a.burn_in) as f64 * a.chains as f64 * m.n() as f64
-        * run.ladder.len() as f64;
+    let attempts =
+        (a.sweeps + a.burn_in) as f64 * a.chains as f64 * m.n() as f64 * run.ladder.len() as f64;
     let rate = attempts / seconds / 1e9;
     if let Some(p) = &a.trace {
         write_trace(p, &run)?;
@@ -188,7 +188,11 @@ fn print_table(
         let z = exact.map(|x| (o.value - x) / o.std_err);
         outln!(
             "{:<16} {:>14.8} {:>11.2e} {:>9} {:>10} {:>7} {:>14} {:>7}",
-            if o.name == "energy" { "energy/N" } else { o.name },
+            if o.name == "energy" {
+                "energy/N"
+            } else {
+                o.name
+            },
             o.value,
             o.std_err,
             fmt_opt(o.tau_int, 1),
@@ -237,7 +241,8 @@ fn write_snapshot(path: &Path, m: &Model, spins: &[i8]) -> Result<()> {
             }
         }
     }
-    let file = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    let file =
+        std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
     let mut enc = png::Encoder::new(std::io::BufWriter::new(file), w as u32, h as u32);
     enc.set_color(png::ColorType::Grayscale);
     enc.set_depth(png::BitDepth::Eight);

@@ -238,7 +238,10 @@ fn sample_reports_error_bars_against_exact_and_writes_files() {
     let obs = v["observables"].as_array().unwrap();
     let energy = obs.iter().find(|o| o["name"] == "energy").unwrap();
     let exact = v["exact"]["energy"].as_f64().unwrap();
-    let (e, se) = (energy["value"].as_f64().unwrap(), energy["std_err"].as_f64().unwrap());
+    let (e, se) = (
+        energy["value"].as_f64().unwrap(),
+        energy["std_err"].as_f64().unwrap(),
+    );
     assert!((e - exact).abs() < 4.0 * se, "{e} ± {se} vs {exact}");
     for key in ["tau_int", "ess", "r_hat", "blocking_err"] {
         assert!(energy[key].as_f64().is_some(), "missing {key}");
@@ -255,39 +258,79 @@ fn sample_reports_error_bars_against_exact_and_writes_files() {
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("multispin kernel"), "{text}");
-    assert!(text.contains("energy/N") && text.contains("R-hat"), "{text}");
+    assert!(
+        text.contains("energy/N") && text.contains("R-hat"),
+        "{text}"
+    );
 }
 
 #[test]
 fn sample_and_stochastic_solvers_reject_bad_input() {
     fails_with(&["sample", "sk:16", "-a", "wolff"], "frustrated");
-    fails_with(&["sample", "square:8", "-a", "nope"], "unknown algorithm 'nope'");
-    fails_with(&["sample", "sk:16", "--kernel", "multispin"], "periodic square lattice");
-    fails_with(&["sample", "square:8", "--sweeps", "1"], "at least 2 measured sweeps");
-    fails_with(&["sample", "chain:8", "--snapshot", "x.png"], "square lattices only");
-    fails_with(&["sample", "square:8", "-a", "pt", "--replicas", "1"], "replicas");
-    fails_with(&["solve", "square:4", "-m", "ti", "--rungs", "6"], "4k + 1 rungs");
-    fails_with(&["solve", "square:4", "-m", "ais", "--runs", "1"], "≥ 2 runs");
+    fails_with(
+        &["sample", "square:8", "-a", "nope"],
+        "unknown algorithm 'nope'",
+    );
+    fails_with(
+        &["sample", "sk:16", "--kernel", "multispin"],
+        "periodic square lattice",
+    );
+    fails_with(
+        &["sample", "square:8", "--sweeps", "1"],
+        "at least 2 measured sweeps",
+    );
+    fails_with(
+        &["sample", "chain:8", "--snapshot", "x.png"],
+        "square lattices only",
+    );
+    fails_with(
+        &["sample", "square:8", "-a", "pt", "--replicas", "1"],
+        "replicas",
+    );
+    fails_with(
+        &["solve", "square:4", "-m", "ti", "--rungs", "6"],
+        "4k + 1 rungs",
+    );
+    fails_with(
+        &["solve", "square:4", "-m", "ais", "--runs", "1"],
+        "≥ 2 runs",
+    );
 }
 
 #[test]
 fn ti_and_ais_solve_within_their_error_bars() {
-    let exact = json_of(&["solve", "square:4", "--json"])["ln_z"].as_f64().unwrap();
+    let exact = json_of(&["solve", "square:4", "--json"])["ln_z"]
+        .as_f64()
+        .unwrap();
     for m in ["ti", "ais"] {
         let v = json_of(&["solve", "square:4", "-m", m, "--seed", "2", "--json"]);
         assert_eq!(v["kind"], "stochastic");
         let (z, se) = (v["ln_z"].as_f64().unwrap(), v["std_err"].as_f64().unwrap());
-        assert!(se > 0.0 && (z - exact).abs() < 4.0 * se, "{m}: {z} ± {se} vs {exact}");
+        assert!(
+            se > 0.0 && (z - exact).abs() < 4.0 * se,
+            "{m}: {z} ± {se} vs {exact}"
+        );
     }
 }
 
 #[test]
 fn bench_prints_ratios_against_the_references() {
     let out = logz()
-        .args(["bench", "--sizes", "64", "--threads", "1", "--seconds", "0.05"])
+        .args([
+            "bench",
+            "--sizes",
+            "64",
+            "--threads",
+            "1",
+            "--seconds",
+            "0.05",
+        ])
         .output()
         .unwrap();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("flips/ns") && text.contains("numpy checkerboard"), "{text}");
+    assert!(
+        text.contains("flips/ns") && text.contains("numpy checkerboard"),
+        "{text}"
+    );
 }

@@ -85,3 +85,50 @@ fn enumerate_sk(b: divan::Bencher, n: usize) {
     let s = Enumerate::default();
     b.bench_local(|| s.solve(&m).unwrap().ln_z);
 }
+
+/// One checkerboard Metropolis sweep of the multi-spin kernel on the 1024² torus at β_c
+/// (2^20 flip attempts; `logz bench` prints the same as flips/ns with 1 and 2 threads).
+#[divan::bench(sample_count = 10)]
+fn multispin_metropolis_sweep_1024(b: divan::Bencher) {
+    use logz::mc::multispin::{DefaultLattice, LatticeRule};
+    let mut lat = DefaultLattice::torus(
+        1024,
+        1024,
+        1.0,
+        0.0,
+        SQUARE_BETA_C,
+        LatticeRule::Metropolis,
+        1,
+    )
+    .unwrap();
+    b.counter(divan::counter::ItemsCount::new(1usize << 20))
+        .bench_local(|| lat.sweep());
+}
+
+/// One generic (any-graph) Metropolis sweep on a 128² torus, for comparison with the kernel.
+#[divan::bench(sample_count = 10)]
+fn generic_metropolis_sweep_128(b: divan::Bencher) {
+    use logz::mc::local::{Local, Rule, Scan};
+    use rand::SeedableRng;
+    let m = torus(128);
+    let mut s = vec![1i8; m.n()];
+    let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(1);
+    let sampler = Local::new(&m, Rule::Metropolis, Scan::Sequential);
+    b.counter(divan::counter::ItemsCount::new(m.n()))
+        .bench_local(|| sampler.sweep(&mut s, &mut rng));
+}
+
+/// One Wolff sweep-equivalent (cluster flips totalling ~N spins) on a 128² torus at β_c.
+#[divan::bench(sample_count = 10)]
+fn wolff_sweep_128(b: divan::Bencher) {
+    use logz::mc::cluster::Wolff;
+    use rand::SeedableRng;
+    let m = torus(128);
+    let mut s = vec![1i8; m.n()];
+    let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(1);
+    let mut w = Wolff::new(&m).unwrap();
+    for _ in 0..50 {
+        w.sweep(&mut s, &mut rng, true);
+    }
+    b.bench_local(|| w.sweep(&mut s, &mut rng, false));
+}

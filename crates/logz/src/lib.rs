@@ -16,9 +16,9 @@ pub mod error;
 pub mod estimate;
 pub mod exact;
 pub mod io;
+pub mod mc;
 pub mod methods;
 pub mod model;
-pub mod mc;
 pub mod numeric;
 pub mod variational;
 

@@ -49,6 +49,7 @@ pub struct MethodOptions {
     pub sweeps: Option<usize>,
     pub burn_in: Option<usize>,
     pub rungs: Option<usize>,
+    pub chains: Option<usize>,
     pub steps: Option<usize>,
     pub runs: Option<usize>,
 }
@@ -62,6 +63,7 @@ pub fn configured(name: &str, o: &MethodOptions) -> Option<Box<dyn Solver + Send
                 rungs: o.rungs.unwrap_or(d.rungs),
                 sweeps: o.sweeps.unwrap_or(d.sweeps),
                 burn_in: o.burn_in.unwrap_or(d.burn_in),
+                chains: o.chains.unwrap_or(d.chains),
                 seed: o.seed,
             }))
         }
@@ -70,6 +72,7 @@ pub fn configured(name: &str, o: &MethodOptions) -> Option<Box<dyn Solver + Send
             Some(Box::new(mc::Ais {
                 steps: o.steps.unwrap_or(d.steps),
                 runs: o.runs.unwrap_or(d.runs),
+                doublings: d.doublings,
                 seed: o.seed,
             }))
         }

@@ -66,18 +66,25 @@ struct Bonds<'a> {
 }
 
 impl<'a> Bonds<'a> {
-    fn new(model: &'a Model, method: &'static str) -> Result<Self> {
+    fn new(model: &'a Model, method: &'static str, scale: f64) -> Result<Self> {
         check_unfrustrated(model, method)?;
         let b = model.beta();
         let p = |x: f64| -(-2.0 * b * x.abs()).exp_m1();
         Ok(Bonds {
             model,
-            p_edge: model.couplings().iter().map(|&j| p(j)).collect(),
+            p_edge: model.couplings().iter().map(|&j| p(scale * j)).collect(),
             p_ghost: model.fields().iter().map(|&h| p(h)).collect(),
         })
     }
     #[inline]
-    fn edge_open<R: Rng + ?Sized>(&self, s: &[i8], u: usize, v: usize, e: usize, rng: &mut R) -> bool {
+    fn edge_open<R: Rng + ?Sized>(
+        &self,
+        s: &[i8],
+        u: usize,
+        v: usize,
+        e: usize,
+        rng: &mut R,
+    ) -> bool {
         self.model.couplings()[e] * (s[u] * s[v]) as f64 > 0.0 && uniform(rng) < self.p_edge[e]
     }
     #[inline]
@@ -102,7 +109,7 @@ pub struct Wolff<'a> {
 impl<'a> Wolff<'a> {
     pub fn new(model: &'a Model) -> Result<Self> {
         Ok(Wolff {
-            bonds: Bonds::new(model, "wolff")?,
+            bonds: Bonds::new(model, "wolff", 1.0)?,
             in_cluster: vec![false; model.n()],
             members: Vec::new(),
             stack: Vec::new(),
@@ -206,9 +213,15 @@ fn find(parent: &mut [u32], mut x: u32) -> u32 {
 
 impl<'a> SwendsenWang<'a> {
     pub fn new(model: &'a Model) -> Result<Self> {
+        Self::with_scale(model, 1.0)
+    }
+
+    /// Swendsen–Wang for the model with couplings scaled by λ ≥ 0 (the path of thermodynamic
+    /// integration and annealed importance sampling).
+    pub fn with_scale(model: &'a Model, scale: f64) -> Result<Self> {
         let n = model.n();
         Ok(SwendsenWang {
-            bonds: Bonds::new(model, "sw")?,
+            bonds: Bonds::new(model, "sw", scale)?,
             parent: vec![0; n + 1],
             flip: vec![0; n + 1],
         })

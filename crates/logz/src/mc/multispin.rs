@@ -153,10 +153,11 @@ pub fn applicable(m: &Model) -> std::result::Result<(usize, usize, f64, f64), St
 impl<R: Rng + SeedableRng + Send + Clone> Lattice<R> {
     /// Build the kernel state from ±1 spins in row-major order.
     pub fn new(m: &Model, rule: LatticeRule, spins: &[i8], seed: u64) -> Result<Self> {
-        let (rows, cols, coupling, field) = applicable(m).map_err(|reason| Error::NotApplicable {
-            method: "multi-spin lattice kernel",
-            reason,
-        })?;
+        let (rows, cols, coupling, field) =
+            applicable(m).map_err(|reason| Error::NotApplicable {
+                method: "multi-spin lattice kernel",
+                reason,
+            })?;
         let mut lat = Self::torus(rows, cols, coupling, field, m.beta(), rule, seed)?;
         for r in 0..rows {
             for c in 0..cols {
@@ -204,7 +205,9 @@ impl<R: Rng + SeedableRng + Send + Clone> Lattice<R> {
         }
         let rngs = (0..rows)
             .map(|r| {
-                std::array::from_fn(|j| R::seed_from_u64(stream_seed(seed, (STREAMS * r + j) as u64)))
+                std::array::from_fn(|j| {
+                    R::seed_from_u64(stream_seed(seed, (STREAMS * r + j) as u64))
+                })
             })
             .collect();
         let symmetric = field == 0.0;
@@ -304,27 +307,51 @@ impl<R: Rng + SeedableRng + Send + Clone> Lattice<R> {
             .zip(self.rngs.par_iter_mut())
             .enumerate()
             .with_min_len(min_rows)
-            .for_each(|(r, (row, rng_slot)): (usize, (&mut [u64], &mut [R; STREAMS]))| {
-                let up = &other[((r + rows - 1) % rows) * words..][..words];
-                let down = &other[((r + 1) % rows) * words..][..words];
-                let same = &other[r * words..][..words];
-                // Columns of this row's colour have parity p; the second horizontal neighbour
-                // is bit k − 1 (p = 0) or bit k + 1 (p = 1) of the other colour's row.
-                let p = (chi + r) % 2;
-                // Work on a local copy of the generators so their state stays in registers.
-                let mut rng = rng_slot.clone();
-                let mut w = 0;
-                while w < words {
-                    if words - w >= STREAMS {
-                        update_words::<G, STREAMS, R>(row, w, [up, down, same], p, half, last_mask, rule, symmetric, tables, &mut rng);
-                        w += STREAMS;
-                    } else {
-                        update_words::<G, 1, R>(row, w, [up, down, same], p, half, last_mask, rule, symmetric, tables, &mut rng);
-                        w += 1;
+            .for_each(
+                |(r, (row, rng_slot)): (usize, (&mut [u64], &mut [R; STREAMS]))| {
+                    let up = &other[((r + rows - 1) % rows) * words..][..words];
+                    let down = &other[((r + 1) % rows) * words..][..words];
+                    let same = &other[r * words..][..words];
+                    // Columns of this row's colour have parity p; the second horizontal neighbour
+                    // is bit k − 1 (p = 0) or bit k + 1 (p = 1) of the other colour's row.
+                    let p = (chi + r) % 2;
+                    // Work on a local copy of the generators so their state stays in registers.
+                    let mut rng = rng_slot.clone();
+                    let mut w = 0;
+                    while w < words {
+                        if words - w >= STREAMS {
+                            update_words::<G, STREAMS, R>(
+                                row,
+                                w,
+                                [up, down, same],
+                                p,
+                                half,
+                                last_mask,
+                                rule,
+                                symmetric,
+                                tables,
+                                &mut rng,
+                            );
+                            w += STREAMS;
+                        } else {
+                            update_words::<G, 1, R>(
+                                row,
+                                w,
+                                [up, down, same],
+                                p,
+                                half,
+                                last_mask,
+                                rule,
+                                symmetric,
+                                tables,
+                                &mut rng,
+                            );
+                            w += 1;
+                        }
                     }
-                }
-                *rng_slot = rng;
-            });
+                    *rng_slot = rng;
+                },
+            );
     }
 
     /// (Σ_i s_i, Σ_(ij) s_i s_j): both from popcounts over colour 0, whose four neighbours
@@ -537,7 +564,11 @@ mod tests {
             let lat = DefaultLattice::new(&m, LatticeRule::Metropolis, &spins, 1).unwrap();
             assert_eq!(lat.spins(), spins);
             let (e, mag) = lat.energy_magnetization();
-            assert!((e - m.energy(&spins)).abs() < 1e-9, "{r}×{c}: {e} vs {}", m.energy(&spins));
+            assert!(
+                (e - m.energy(&spins)).abs() < 1e-9,
+                "{r}×{c}: {e} vs {}",
+                m.energy(&spins)
+            );
             assert_eq!(mag, spins.iter().map(|&x| x as f64).sum::<f64>());
         }
     }
@@ -550,7 +581,8 @@ mod tests {
         let trials = 20_000;
         let mut hits = 0u64;
         for _ in 0..trials {
-            hits += decide::<1, 1, 1, _>(&[[!0]], &tables, &[!0], std::slice::from_mut(&mut rng))[0].count_ones() as u64;
+            hits += decide::<1, 1, 1, _>(&[[!0]], &tables, &[!0], std::slice::from_mut(&mut rng))[0]
+                .count_ones() as u64;
         }
         let n = 64.0 * trials as f64;
         let rate = hits as f64 / n;

@@ -37,8 +37,14 @@ pub enum Algorithm {
 }
 
 impl Algorithm {
-    pub const NAMES: &'static [&'static str] =
-        &["metropolis", "metropolis-random", "heatbath", "wolff", "sw", "pt"];
+    pub const NAMES: &'static [&'static str] = &[
+        "metropolis",
+        "metropolis-random",
+        "heatbath",
+        "wolff",
+        "sw",
+        "pt",
+    ];
 
     pub fn parse(s: &str) -> Result<Algorithm> {
         Ok(match s {
@@ -402,7 +408,9 @@ pub fn sample_with_rng<R: Rng + SeedableRng + Send>(
     if m.n() == 0 {
         return Err(Error::invalid("the model has no spins to sample"));
     }
-    if o.algorithm == Algorithm::Tempering && (o.replicas < 2 || !(0.0..1.0).contains(&o.beta_min_fraction)) {
+    if o.algorithm == Algorithm::Tempering
+        && (o.replicas < 2 || !(0.0..1.0).contains(&o.beta_min_fraction))
+    {
         return Err(Error::InvalidArgument(
             "parallel tempering needs ≥ 2 replicas and a β_min fraction in [0, 1)".into(),
         ));
@@ -474,10 +482,22 @@ impl SampleRun {
         };
         vec![
             ("energy", per(&|c| c.energy.iter().map(|e| e / n).collect())),
-            ("m", per(&|c| c.magnetization.iter().map(|x| x / n).collect())),
-            ("|m|", per(&|c| c.magnetization.iter().map(|x| (x / n).abs()).collect())),
-            ("m^2", per(&|c| c.magnetization.iter().map(|x| (x / n).powi(2)).collect())),
-            ("m^4", per(&|c| c.magnetization.iter().map(|x| (x / n).powi(4)).collect())),
+            (
+                "m",
+                per(&|c| c.magnetization.iter().map(|x| x / n).collect()),
+            ),
+            (
+                "|m|",
+                per(&|c| c.magnetization.iter().map(|x| (x / n).abs()).collect()),
+            ),
+            (
+                "m^2",
+                per(&|c| c.magnetization.iter().map(|x| (x / n).powi(2)).collect()),
+            ),
+            (
+                "m^4",
+                per(&|c| c.magnetization.iter().map(|x| (x / n).powi(4)).collect()),
+            ),
         ]
     }
 
@@ -531,7 +551,8 @@ impl SampleRun {
         let (n, b) = (self.n as f64, self.beta);
         let (chi, chi_err) = stats::jackknife(&[&m, &m2], blocks, |v| b * n * (v[1] - v[0] * v[0]));
         let (c, c_err) = stats::jackknife(&[&e, &e2], blocks, |v| b * b * n * (v[1] - v[0] * v[0]));
-        let (u4, u4_err) = stats::jackknife(&[&m2, &m4], blocks, |v| 1.0 - v[1] / (3.0 * v[0] * v[0]));
+        let (u4, u4_err) =
+            stats::jackknife(&[&m2, &m4], blocks, |v| 1.0 - v[1] / (3.0 * v[0] * v[0]));
         for (name, value, std_err) in [
             ("susceptibility", chi, chi_err),
             ("specific_heat", c, c_err),

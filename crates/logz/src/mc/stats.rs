@@ -227,7 +227,10 @@ mod tests {
             let want = 0.5 * (1.0 + phi) / (1.0 - phi);
             let (tau, ok) = tau_int(&x);
             assert!(ok);
-            assert!((tau - want).abs() < 0.08 * want + 0.02, "φ={phi} τ={tau} want {want}");
+            assert!(
+                (tau - want).abs() < 0.08 * want + 0.02,
+                "φ={phi} τ={tau} want {want}"
+            );
             let s = analyze(&x);
             // Blocking and τ_int agree on the error within ~15%.
             let ratio = s.blocking_err / s.std_err;

@@ -20,6 +20,7 @@
 //!   which the delta-method standard error σ_w/(√R·w̄) also measures. The weights' effective
 //!   sample size is reported.
 
+use super::cluster::SwendsenWang;
 use super::local::{Local, Rule, Scan};
 use super::stats;
 use super::stream_seed;
@@ -77,8 +78,11 @@ fn check(m: &Model, method: &'static str) -> Result<()> {
 pub struct ThermodynamicIntegration {
     /// Number of λ rungs; must be 4k + 1 (Simpson on the grid and on every other rung).
     pub rungs: usize,
+    /// Measured sweeps per rung in each ladder.
     pub sweeps: usize,
     pub burn_in: usize,
+    /// Independent replica-exchange ladders; their spread is a check on mixing.
+    pub chains: usize,
     pub seed: u64,
 }
 
@@ -86,8 +90,9 @@ impl Default for ThermodynamicIntegration {
     fn default() -> Self {
         ThermodynamicIntegration {
             rungs: 33,
-            sweeps: 4000,
-            burn_in: 500,
+            sweeps: 1500,
+            burn_in: 300,
+            chains: 4,
             seed: 1,
         }
     }
@@ -110,6 +115,173 @@ fn simpson_weights(k: usize) -> Vec<f64> {
         .collect()
 }
 
+/// What one replica-exchange ladder measured.
+struct Ladder {
+    /// Per sweep: β Σ_k w_k B_k with Simpson weights on all rungs and on every other rung.
+    fine: Vec<f64>,
+    coarse: Vec<f64>,
+    /// Sums over measured sweeps at λ = 1.
+    spin: Vec<f64>,
+    edge: Vec<f64>,
+    energy: f64,
+    abs_m: f64,
+    min_swap: f64,
+}
+
+/// A low-energy state of the full model (λ = 1) from a short simulated anneal (β from 0.1β to
+/// 4β) followed by a zero-temperature quench. Half of the ladders start there ("cold") and half
+/// from the λ = 0 distribution ("hot"): if the sampler cannot equilibrate, the two groups end up
+/// disagreeing, and the spread between ladders — which enters the error bar — shows it.
+fn cold_state(m: &Model, seed: u64) -> Result<Vec<i8>> {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    let mut s = sample_fields(m, &mut rng);
+    let steps = 400;
+    for t in 0..steps {
+        let b = m.beta() * 0.1 * 40f64.powf(t as f64 / (steps - 1) as f64);
+        let mt = m.with_beta(b)?;
+        Local::new(&mt, Rule::Metropolis, Scan::Sequential).sweep(&mut s, &mut rng);
+    }
+    // Quench: flip any spin that lowers the energy until none does.
+    loop {
+        let mut changed = false;
+        for i in 0..m.n() {
+            if m.flip_delta(&s, i) < 0.0 {
+                s[i] = -s[i];
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    Ok(s)
+}
+
+/// One rung slot: its λ, random stream, current state and (for unfrustrated couplings) its
+/// Swendsen–Wang sampler. States move between slots on swaps; streams and samplers stay.
+struct Slot<'a> {
+    lambda: f64,
+    rng: Xoshiro256PlusPlus,
+    state: Vec<i8>,
+    cluster: Option<SwendsenWang<'a>>,
+    bonds: f64,
+}
+
+impl ThermodynamicIntegration {
+    fn ladder(
+        &self,
+        m: &Model,
+        chain: usize,
+        cluster: bool,
+        progress: &dyn Progress,
+    ) -> Result<Ladder> {
+        let k = self.rungs;
+        let beta = m.beta();
+        let seed = stream_seed(self.seed, chain as u64);
+        let cold = if chain % 2 == 1 {
+            Some(cold_state(m, stream_seed(seed, u64::MAX - 1))?)
+        } else {
+            None
+        };
+        let fine_w = simpson_weights(k);
+        let mut coarse_w = vec![0.0; k];
+        for (i, w) in simpson_weights((k - 1) / 2 + 1).into_iter().enumerate() {
+            coarse_w[2 * i] = w;
+        }
+        let mut slots: Vec<Slot> = (0..k)
+            .map(|r| {
+                let lambda = r as f64 / (k - 1) as f64;
+                let mut rng = Xoshiro256PlusPlus::seed_from_u64(stream_seed(seed, r as u64));
+                let state = match &cold {
+                    Some(c) => c.clone(),
+                    None => sample_fields(m, &mut rng),
+                };
+                let cluster = if cluster {
+                    Some(SwendsenWang::with_scale(m, lambda)?)
+                } else {
+                    None
+                };
+                Ok(Slot {
+                    lambda,
+                    rng,
+                    state,
+                    cluster,
+                    bonds: 0.0,
+                })
+            })
+            .collect::<Result<_>>()?;
+        let mut swap_rng = Xoshiro256PlusPlus::seed_from_u64(stream_seed(seed, u64::MAX));
+        let (mut swaps, mut tries) = (vec![0usize; k - 1], vec![0usize; k - 1]);
+        let mut out = Ladder {
+            fine: Vec::with_capacity(self.sweeps),
+            coarse: Vec::with_capacity(self.sweeps),
+            spin: vec![0.0; m.n()],
+            edge: vec![0.0; m.num_edges()],
+            energy: 0.0,
+            abs_m: 0.0,
+            min_swap: 1.0,
+        };
+        let total = self.burn_in + self.sweeps;
+        for t in 0..total {
+            slots.par_iter_mut().for_each(|slot| {
+                if let Some(sw) = &mut slot.cluster {
+                    sw.sweep(&mut slot.state, &mut slot.rng);
+                }
+                Local::with_scale(m, Rule::Metropolis, Scan::Sequential, slot.lambda)
+                    .sweep(&mut slot.state, &mut slot.rng);
+                slot.bonds = bond_sum(m, &slot.state);
+            });
+            // Replica exchange between neighbouring rungs (alternating even and odd pairs):
+            // swapping states x (at λ_r) and y (at λ_{r+1}) is accepted with probability
+            // min(1, exp(β(λ_{r+1} − λ_r)(B(x) − B(y)))).
+            for r in (t % 2..k - 1).step_by(2) {
+                tries[r] += 1;
+                let x = beta
+                    * (slots[r + 1].lambda - slots[r].lambda)
+                    * (slots[r].bonds - slots[r + 1].bonds);
+                if x >= 0.0 || super::local::uniform(&mut swap_rng) < x.exp() {
+                    let (a, b) = slots.split_at_mut(r + 1);
+                    std::mem::swap(&mut a[r].state, &mut b[0].state);
+                    std::mem::swap(&mut a[r].bonds, &mut b[0].bonds);
+                    swaps[r] += 1;
+                }
+            }
+            if t >= self.burn_in {
+                out.fine.push(
+                    beta * fine_w
+                        .iter()
+                        .zip(&slots)
+                        .map(|(w, s)| w * s.bonds)
+                        .sum::<f64>(),
+                );
+                out.coarse.push(
+                    beta * coarse_w
+                        .iter()
+                        .zip(&slots)
+                        .map(|(w, s)| w * s.bonds)
+                        .sum::<f64>(),
+                );
+                let s = &slots[k - 1].state;
+                out.energy += m.energy(s);
+                out.abs_m += (s.iter().map(|&x| x as f64).sum::<f64>() / m.n() as f64).abs();
+                for (a, &x) in out.spin.iter_mut().zip(s) {
+                    *a += x as f64;
+                }
+                for (a, &(i, j)) in out.edge.iter_mut().zip(m.edges()) {
+                    *a += (s[i as usize] * s[j as usize]) as f64;
+                }
+            }
+            progress.advance(1);
+        }
+        out.min_swap = swaps
+            .iter()
+            .zip(&tries)
+            .map(|(&a, &n)| a as f64 / n.max(1) as f64)
+            .fold(1.0, f64::min);
+        Ok(out)
+    }
+}
+
 impl Solver for ThermodynamicIntegration {
     fn name(&self) -> &'static str {
         "ti"
@@ -123,95 +295,77 @@ impl Solver for ThermodynamicIntegration {
                 "ti needs 4k + 1 rungs (5, 9, 17, 33, 65, …), got {k}"
             )));
         }
-        if self.sweeps < 100 {
-            return Err(Error::InvalidArgument("ti needs at least 100 sweeps".into()));
+        if self.sweeps < 100 || self.chains < 2 {
+            return Err(Error::InvalidArgument(
+                "ti needs at least 100 sweeps and 2 chains".into(),
+            ));
         }
-        let beta = m.beta();
-        let lambda: Vec<f64> = (0..k).map(|i| i as f64 / (k - 1) as f64).collect();
-        let fine = simpson_weights(k);
-        let coarse_w = simpson_weights((k - 1) / 2 + 1);
-        let mut coarse = vec![0.0; k];
-        for (i, w) in coarse_w.iter().enumerate() {
-            coarse[2 * i] = *w;
-        }
-        // Each rung slot owns its random stream; states move between slots on swaps.
-        let mut slots: Vec<(Vec<i8>, Xoshiro256PlusPlus)> = (0..k)
-            .map(|r| {
-                let mut rng = Xoshiro256PlusPlus::seed_from_u64(stream_seed(self.seed, r as u64));
-                (sample_fields(m, &mut rng), rng)
-            })
-            .collect();
-        let mut swap_rng = Xoshiro256PlusPlus::seed_from_u64(stream_seed(self.seed, u64::MAX));
-        let mut bonds = vec![0.0; k];
-        let (mut fine_trace, mut coarse_trace) = (Vec::new(), Vec::new());
-        let mut top_spin = vec![0.0; m.n()];
-        let mut top_edge = vec![0.0; m.num_edges()];
-        let mut top_energy = 0.0;
-        let mut top_abs = 0.0;
-        let (mut swaps, mut tries) = (vec![0usize; k - 1], vec![0usize; k - 1]);
-        let total = self.burn_in + self.sweeps;
-        progress.start(total as u64, "sweeps");
-        for t in 0..total {
-            slots
-                .par_iter_mut()
-                .zip(bonds.par_iter_mut())
-                .enumerate()
-                .for_each(|(r, ((s, rng), b))| {
-                    Local::with_scale(m, Rule::Metropolis, Scan::Sequential, lambda[r]).sweep(s, rng);
-                    *b = bond_sum(m, s);
-                });
-            for r in (t % 2..k - 1).step_by(2) {
-                tries[r] += 1;
-                let x = beta * (lambda[r + 1] - lambda[r]) * (bonds[r] - bonds[r + 1]);
-                if x >= 0.0 || super::local::uniform(&mut swap_rng) < x.exp() {
-                    slots.swap(r, r + 1);
-                    bonds.swap(r, r + 1);
-                    swaps[r] += 1;
-                }
-            }
-            if t >= self.burn_in {
-                let f: f64 = fine.iter().zip(&bonds).map(|(w, b)| w * b).sum();
-                let c: f64 = coarse.iter().zip(&bonds).map(|(w, b)| w * b).sum();
-                fine_trace.push(beta * f);
-                coarse_trace.push(beta * c);
-                let s = &slots[k - 1].0;
-                top_energy += m.energy(s);
-                top_abs += (s.iter().map(|&x| x as f64).sum::<f64>() / m.n() as f64).abs();
-                for (a, &x) in top_spin.iter_mut().zip(s) {
-                    *a += x as f64;
-                }
-                for (a, &(i, j)) in top_edge.iter_mut().zip(m.edges()) {
-                    *a += (s[i as usize] * s[j as usize]) as f64;
-                }
-            }
-            progress.advance(1);
-        }
+        // Cluster moves wherever they are valid: they carry ferromagnets with fields through
+        // the (near-)first-order jumps along λ that single-spin moves cannot cross.
+        let cluster = super::cluster::check_unfrustrated(m, "ti").is_ok();
+        progress.start(
+            ((self.burn_in + self.sweeps) * self.chains) as u64,
+            "sweeps",
+        );
+        let ladders: Vec<Ladder> = (0..self.chains)
+            .into_par_iter()
+            .map(|c| self.ladder(m, c, cluster, progress))
+            .collect::<Result<_>>()?;
         progress.finish();
-        let fs = stats::analyze(&fine_trace);
-        let diff: Vec<f64> = fine_trace.iter().zip(&coarse_trace).map(|(a, b)| a - b).collect();
-        let ds = stats::analyze(&diff);
-        // Richardson: Simpson's error is O(h⁴), so I − I_h ≈ (I_h − I_2h)/15.
-        let quad = ds.mean.abs() / 15.0;
-        let std_err = (fs.std_err * fs.std_err + quad * quad).sqrt();
-        let ns = self.sweeps as f64;
-        let mut e = Estimate::new(ln_z0(m) + fs.mean, Kind::Stochastic { std_err }, "ti");
-        e.magnetization = top_spin.iter().map(|x| x / ns).collect();
-        e.edge_correlation = Some(top_edge.iter().map(|x| x / ns).collect());
-        e.energy = Some(top_energy / ns);
-        e.abs_magnetization = Some(top_abs / ns);
-        e.diagnostics.iterations = total;
-        e.diagnostics.converged = fs.reliable;
-        let min_swap = swaps
+        let per: Vec<stats::SeriesStats> =
+            ladders.iter().map(|l| stats::analyze(&l.fine)).collect();
+        let pooled = stats::pool(&per);
+        let c = self.chains as f64;
+        // Between-ladder spread: if the ladders disagree beyond their own error bars, the chains
+        // do not mix and the spread is the honest error.
+        let means: Vec<f64> = per.iter().map(|s| s.mean).collect();
+        let (_, var_between) = stats::mean_var(&means);
+        let se_between = (var_between * c / (c - 1.0) / c).sqrt();
+        let stat = pooled.std_err.max(se_between);
+        let diff: Vec<f64> = ladders
             .iter()
-            .zip(&tries)
-            .map(|(&a, &n)| a as f64 / n.max(1) as f64)
-            .fold(1.0, f64::min);
+            .flat_map(|l| l.fine.iter().zip(&l.coarse).map(|(a, b)| a - b))
+            .collect();
+        // Richardson: Simpson's error is O(h⁴), so I − I_h ≈ (I_h − I_2h)/15.
+        let quad = stats::mean_var(&diff).0.abs() / 15.0;
+        let std_err = (stat * stat + quad * quad).sqrt();
+        let ns = (self.sweeps * self.chains) as f64;
+        let sum = |f: &dyn Fn(&Ladder) -> &Vec<f64>| -> Vec<f64> {
+            let mut acc = vec![0.0; f(&ladders[0]).len()];
+            for l in &ladders {
+                for (a, x) in acc.iter_mut().zip(f(l)) {
+                    *a += x / ns;
+                }
+            }
+            acc
+        };
+        let mut e = Estimate::new(ln_z0(m) + pooled.mean, Kind::Stochastic { std_err }, "ti");
+        e.magnetization = sum(&|l| &l.spin);
+        e.edge_correlation = Some(sum(&|l| &l.edge));
+        e.energy = Some(ladders.iter().map(|l| l.energy).sum::<f64>() / ns);
+        e.abs_magnetization = Some(ladders.iter().map(|l| l.abs_m).sum::<f64>() / ns);
+        e.diagnostics.iterations = (self.burn_in + self.sweeps) * self.chains;
+        let min_swap = ladders.iter().map(|l| l.min_swap).fold(1.0, f64::min);
+        let disagree = se_between > 2.0 * pooled.std_err;
+        e.diagnostics.converged = pooled.reliable && !disagree;
         e.diagnostics.notes.push(format!(
-            "{k} λ-rungs × {} sweeps (replica exchange, lowest swap rate {min_swap:.2}); \
-             statistical error {:.3e} (τ_int = {:.1} sweeps), quadrature error {quad:.3e}",
-            self.sweeps, fs.std_err, fs.tau_int
+            "{} ladders × {k} λ-rungs × {} sweeps ({}replica exchange, lowest swap rate {min_swap:.2}); \
+             statistical error {:.3e} (τ_int = {:.1} sweeps; between ladders {:.3e}), quadrature error {quad:.3e}",
+            self.chains,
+            self.sweeps,
+            if cluster { "Swendsen–Wang + Metropolis, " } else { "Metropolis, " },
+            pooled.std_err,
+            pooled.tau_int,
+            se_between
         ));
-        if !fs.reliable {
+        if disagree {
+            e.diagnostics.notes.push(
+                "the ladders disagree beyond their error bars (poor mixing): the reported error is \
+                 their spread; increase --sweeps or --rungs"
+                    .into(),
+            );
+        }
+        if !pooled.reliable {
             e.diagnostics
                 .notes
                 .push("the run is too short for a reliable τ_int: increase --sweeps".into());
@@ -232,14 +386,17 @@ pub struct Ais {
     pub steps: usize,
     /// Number of independent annealing runs.
     pub runs: usize,
+    /// How many times the schedule may be doubled while the estimate still moves.
+    pub doublings: usize,
     pub seed: u64,
 }
 
 impl Default for Ais {
     fn default() -> Self {
         Ais {
-            steps: 2000,
+            steps: 1000,
             runs: 64,
+            doublings: 5,
             seed: 1,
         }
     }
@@ -247,7 +404,7 @@ impl Default for Ais {
 
 impl Ais {
     /// The log importance weight of one annealing run.
-    fn run(&self, m: &Model, r: usize) -> f64 {
+    fn run(&self, m: &Model, r: usize, cluster: bool) -> Result<f64> {
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(stream_seed(self.seed, r as u64));
         let mut s = sample_fields(m, &mut rng);
         let b = m.beta();
@@ -258,9 +415,54 @@ impl Ais {
                 t as f64 / self.steps as f64,
             );
             log_w += b * (next - prev) * bond_sum(m, &s);
+            // Any transition that leaves p_λ invariant is valid; cluster moves (when the
+            // couplings allow them) keep the walker near equilibrium through sharp transitions.
+            if cluster {
+                SwendsenWang::with_scale(m, next)?.sweep(&mut s, &mut rng);
+            }
             Local::with_scale(m, Rule::Metropolis, Scan::Sequential, next).sweep(&mut s, &mut rng);
         }
-        log_w
+        Ok(log_w)
+    }
+}
+
+/// One AIS pass: (ln Ẑ, its delta-method standard error, weight ESS).
+struct AisPass {
+    ln_z: f64,
+    std_err: f64,
+    ess: f64,
+}
+
+impl Ais {
+    fn pass(
+        &self,
+        m: &Model,
+        steps: usize,
+        cluster: bool,
+        progress: &dyn Progress,
+    ) -> Result<AisPass> {
+        let at = Ais {
+            steps,
+            ..self.clone()
+        };
+        let log_w: Vec<f64> = (0..self.runs)
+            .into_par_iter()
+            .map(|r| {
+                let w = at.run(m, r, cluster);
+                progress.advance(steps as u64);
+                w
+            })
+            .collect::<Result<_>>()?;
+        let r = self.runs as f64;
+        let max = log_w.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        let w: Vec<f64> = log_w.iter().map(|x| (x - max).exp()).collect();
+        let (mean, var) = stats::mean_var(&w);
+        let sd = (var * r / (r - 1.0)).sqrt();
+        Ok(AisPass {
+            ln_z: ln_z0(m) + log_sum_exp(&log_w) - r.ln(),
+            std_err: sd / (r.sqrt() * mean),
+            ess: w.iter().sum::<f64>().powi(2) / w.iter().map(|x| x * x).sum::<f64>(),
+        })
     }
 }
 
@@ -269,6 +471,10 @@ impl Solver for Ais {
         "ais"
     }
 
+    /// AIS's bias shrinks as the annealing gets slower, so the schedule is doubled until two
+    /// successive estimates agree within their errors (at most `doublings` times). The last
+    /// estimate is reported with the difference to the previous one added to its error in
+    /// quadrature — the residual bias of a schedule half as long is about that difference.
     fn solve_with(&self, m: &Model, progress: &dyn Progress) -> Result<Estimate> {
         check(m, "ais")?;
         if self.steps == 0 || self.runs < 2 {
@@ -276,36 +482,47 @@ impl Solver for Ais {
                 "ais needs ≥ 1 step and ≥ 2 runs".into(),
             ));
         }
-        progress.start((self.steps * self.runs) as u64, "annealing sweeps");
-        let log_w: Vec<f64> = (0..self.runs)
-            .into_par_iter()
-            .map(|r| {
-                let w = self.run(m, r);
-                progress.advance(self.steps as u64);
-                w
-            })
-            .collect();
+        let total: usize = (0..=self.doublings).map(|k| self.steps << k).sum();
+        progress.start((total * self.runs) as u64, "annealing sweeps");
+        let cluster = super::cluster::check_unfrustrated(m, "ais").is_ok();
+        let mut steps = self.steps;
+        let mut prev = self.pass(m, steps, cluster, progress)?;
+        let mut agreed = self.doublings == 0;
+        let mut diff = 0.0;
+        let mut last = None;
+        for _ in 0..self.doublings {
+            steps *= 2;
+            let next = self.pass(m, steps, cluster, progress)?;
+            diff = next.ln_z - prev.ln_z;
+            let tol = 2.0 * (next.std_err.powi(2) + prev.std_err.powi(2)).sqrt();
+            prev = next;
+            if diff.abs() <= tol {
+                agreed = true;
+                last = Some(steps);
+                break;
+            }
+        }
         progress.finish();
+        let std_err = (prev.std_err.powi(2) + diff * diff).sqrt();
+        let mut e = Estimate::new(prev.ln_z, Kind::Stochastic { std_err }, "ais");
+        e.diagnostics.iterations = steps * self.runs;
         let r = self.runs as f64;
-        let lse = log_sum_exp(&log_w);
-        let max = log_w.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-        let w: Vec<f64> = log_w.iter().map(|x| (x - max).exp()).collect();
-        let (mean, var) = stats::mean_var(&w);
-        let sd = (var * r / (r - 1.0)).sqrt();
-        let std_err = sd / (r.sqrt() * mean);
-        let ess = w.iter().sum::<f64>().powi(2) / w.iter().map(|x| x * x).sum::<f64>();
-        let mut e = Estimate::new(
-            ln_z0(m) + lse - r.ln(),
-            Kind::Stochastic { std_err },
-            "ais",
-        );
-        e.diagnostics.iterations = self.steps * self.runs;
-        e.diagnostics.converged = ess >= 0.1 * r;
+        e.diagnostics.converged = agreed && prev.ess >= 0.1 * r;
         e.diagnostics.notes.push(format!(
-            "{} runs × {} annealing steps; weight ESS {ess:.1} of {}",
-            self.runs, self.steps, self.runs
+            "{} runs × {steps} annealing steps ({}Metropolis); weight ESS {:.1} of {}; change from \
+             half the steps {diff:.3e}",
+            self.runs,
+            if cluster { "Swendsen–Wang + " } else { "" },
+            prev.ess,
+            self.runs
         ));
-        if ess < 0.1 * r {
+        if last.is_none() && self.doublings > 0 {
+            e.diagnostics.notes.push(format!(
+                "the estimate still moves as the schedule doubles (up to {steps} steps): the \
+                 annealing is too fast for this model"
+            ));
+        }
+        if prev.ess < 0.1 * r {
             e.diagnostics.notes.push(
                 "few runs carry the weight: the error bar is unreliable; increase --steps".into(),
             );
