@@ -12,6 +12,7 @@
 // Index loops mirror the formulas (Σ_i over spins, Σ_e over edges) across several arrays.
 #![allow(clippy::needless_range_loop)]
 
+pub mod bayes;
 pub mod error;
 pub mod estimate;
 pub mod exact;
@@ -21,6 +22,7 @@ pub mod methods;
 pub mod model;
 pub mod numeric;
 pub mod variational;
+pub mod vi;
 
 pub use error::{Error, Result};
 pub use estimate::{Diagnostics, Estimate, Kind, NoProgress, Progress, Solver};

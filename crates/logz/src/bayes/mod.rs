@@ -1,0 +1,17 @@
+//! Posterior inference on latent-variable models — the essay's last step: with Z the evidence
+//! p(x), the variational lower bound on ln Z is the ELBO used to learn p(z | x).
+//!
+//! - [`data`]: CSV in memory or streamed, one-pass sufficient statistics, standardisation, the
+//!   synthetic age → income data.
+//! - [`linear`]: Bayesian linear regression with exact conjugate posteriors and evidence
+//!   (known noise; unknown noise with the Normal–Inverse-Gamma prior).
+//! - [`models`]: the log-joint interface and models written against it (linear, logistic).
+//! - [`hmc`]: Hamiltonian Monte Carlo, the reference posterior where no closed form exists.
+//!
+//! Variational inference itself (families, gradient estimators, optimisers) lives in
+//! [`crate::vi`].
+
+pub mod data;
+pub mod hmc;
+pub mod linear;
+pub mod models;
