@@ -74,7 +74,11 @@ impl SuffStats {
         let n = self.n;
         let dy = y - self.mean_y;
         let mut dx = [0.0f64; 64];
-        let dx = if p <= 64 { &mut dx[..p] } else { return self.merge(&Self::single(x, y)) };
+        let dx = if p <= 64 {
+            &mut dx[..p]
+        } else {
+            return self.merge(&Self::single(x, y));
+        };
         for j in 0..p {
             dx[j] = x[j] - self.mean_x[j];
             self.mean_x[j] += dx[j] / n;
@@ -134,7 +138,9 @@ impl SuffStats {
             )));
         }
         let p = self.p();
-        let sd_x: Vec<f64> = (0..p).map(|j| (self.cxx[j * p + j] / self.n).sqrt()).collect();
+        let sd_x: Vec<f64> = (0..p)
+            .map(|j| (self.cxx[j * p + j] / self.n).sqrt())
+            .collect();
         for (j, s) in sd_x.iter().enumerate() {
             if *s <= 0.0 || !s.is_finite() {
                 return Err(Error::InvalidArgument(format!(
@@ -208,7 +214,12 @@ fn parse_err(path: &Path, line: usize, reason: String) -> Error {
 }
 
 /// Column indices of the requested x columns and the y column in a CSV header.
-fn columns(path: &Path, header: &str, xs: &[String], y: &str) -> Result<(Vec<usize>, usize, usize)> {
+fn columns(
+    path: &Path,
+    header: &str,
+    xs: &[String],
+    y: &str,
+) -> Result<(Vec<usize>, usize, usize)> {
     let cols: Vec<&str> = header.split(',').map(|c| c.trim()).collect();
     let find = |name: &str| {
         cols.iter().position(|c| *c == name).ok_or_else(|| {
@@ -225,7 +236,11 @@ fn columns(path: &Path, header: &str, xs: &[String], y: &str) -> Result<(Vec<usi
 
 fn parse_cell(path: &Path, line: usize, name: &str, cell: &str) -> Result<f64> {
     let v: f64 = cell.trim().parse().map_err(|_| {
-        parse_err(path, line, format!("column '{name}': '{}' is not a number", cell.trim()))
+        parse_err(
+            path,
+            line,
+            format!("column '{name}': '{}' is not a number", cell.trim()),
+        )
     })?;
     if !v.is_finite() {
         return Err(parse_err(path, line, format!("column '{name}' is {v}")));
@@ -256,7 +271,11 @@ pub fn stream_csv(
         reason: e.to_string(),
     };
     if r.read_line(&mut line).map_err(io)? == 0 || line.trim().is_empty() {
-        return Err(parse_err(path, 1, "the file is empty (expected a header line)".into()));
+        return Err(parse_err(
+            path,
+            1,
+            "the file is empty (expected a header line)".into(),
+        ));
     }
     let (xi, yi, ncols) = columns(path, line.trim_end(), xs, y)?;
     let p = xs.len();
@@ -313,7 +332,11 @@ pub fn stream_csv(
         f(&bx, &by)?;
     }
     if rows == 0 {
-        return Err(parse_err(path, lineno, "no data rows after the header".into()));
+        return Err(parse_err(
+            path,
+            lineno,
+            "no data rows after the header".into(),
+        ));
     }
     Ok(rows)
 }
@@ -353,7 +376,10 @@ pub fn age_income(rows: usize, seed: u64) -> Dataset {
     };
     let mut k = 0;
     while d.y.len() < rows {
-        let b = age_income_block(GEN_BLOCK.min(rows - d.y.len()), crate::mc::stream_seed(seed, k));
+        let b = age_income_block(
+            GEN_BLOCK.min(rows - d.y.len()),
+            crate::mc::stream_seed(seed, k),
+        );
         d.x.extend_from_slice(&b.x);
         d.y.extend_from_slice(&b.y);
         k += 1;
@@ -386,7 +412,8 @@ pub fn write_age_income(path: &Path, rows: usize, seed: u64) -> Result<()> {
         path: path.display().to_string(),
         reason: e.to_string(),
     };
-    let mut w = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path).map_err(io)?);
+    let mut w =
+        std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path).map_err(io)?);
     writeln!(w, "age,income").map_err(io)?;
     let mut done = 0;
     let mut k = 0u64;

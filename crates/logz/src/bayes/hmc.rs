@@ -95,7 +95,11 @@ fn chain(m: &dyn LogJoint, data: Batch, o: &HmcOptions, c: usize) -> (Vec<Vec<f6
             }
         }
         let h1 = -lpn + 0.5 * p.iter().map(|v| v * v).sum::<f64>();
-        let a = if h1.is_finite() { (h0 - h1).exp().min(1.0) } else { 0.0 };
+        let a = if h1.is_finite() {
+            (h0 - h1).exp().min(1.0)
+        } else {
+            0.0
+        };
         if uniform(&mut rng) < a {
             z.copy_from_slice(&zn);
             g.copy_from_slice(&gn);
@@ -135,7 +139,10 @@ pub fn hmc(m: &dyn LogJoint, data: Batch, o: &HmcOptions) -> Result<HmcResult> {
         draws: runs.iter().flat_map(|x| x.0.iter().cloned()).collect(),
     };
     for j in 0..d {
-        let series: Vec<Vec<f64>> = runs.iter().map(|x| x.0.iter().map(|z| z[j]).collect()).collect();
+        let series: Vec<Vec<f64>> = runs
+            .iter()
+            .map(|x| x.0.iter().map(|z| z[j]).collect())
+            .collect();
         let per: Vec<_> = series.iter().map(|s| stats::analyze(s)).collect();
         let pooled = stats::pool(&per);
         let all: Vec<f64> = series.concat();

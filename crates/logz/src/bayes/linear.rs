@@ -69,7 +69,10 @@ pub fn raw_moments(k: &Scaling, mean: &[f64], cov: &[f64]) -> (Vec<f64>, Vec<f64
     let a = DMatrix::from_row_slice(d, d, &a);
     let m = &a * DVector::from_column_slice(mean) + DVector::from_column_slice(&b);
     let c = &a * DMatrix::from_row_slice(d, d, cov) * a.transpose();
-    (m.iter().copied().collect(), (0..d).map(|i| c[(i, i)].max(0.0).sqrt()).collect())
+    (
+        m.iter().copied().collect(),
+        (0..d).map(|i| c[(i, i)].max(0.0).sqrt()).collect(),
+    )
 }
 
 fn chol_logdet(m: &DMatrix<f64>) -> Result<(nalgebra::Cholesky<f64, nalgebra::Dyn>, f64)> {
@@ -82,7 +85,13 @@ fn chol_logdet(m: &DMatrix<f64>) -> Result<(nalgebra::Cholesky<f64, nalgebra::Dy
 }
 
 /// The exact posterior and evidence.
-pub fn exact(s: &SuffStats, k: &Scaling, x_names: &[String], noise: Noise, tau: f64) -> Result<LinearPosterior> {
+pub fn exact(
+    s: &SuffStats,
+    k: &Scaling,
+    x_names: &[String],
+    noise: Noise,
+    tau: f64,
+) -> Result<LinearPosterior> {
     let d = s.p() + 1;
     let n = s.n;
     let (g, c, yy) = gram(s, k);
@@ -94,7 +103,9 @@ pub fn exact(s: &SuffStats, k: &Scaling, x_names: &[String], noise: Noise, tau: 
     let (mean_std, cov_std, ln_ev, sigma) = match noise {
         Noise::Known(sigma) => {
             if !(sigma > 0.0 && sigma.is_finite()) {
-                return Err(Error::InvalidArgument(format!("noise σ = {sigma} must be > 0")));
+                return Err(Error::InvalidArgument(format!(
+                    "noise σ = {sigma} must be > 0"
+                )));
             }
             let st = sigma / k.sd_y;
             let lambda = &prior_prec + &g / (st * st);
@@ -124,7 +135,12 @@ pub fn exact(s: &SuffStats, k: &Scaling, x_names: &[String], noise: Noise, tau: 
             // σ̃ = √σ̃²: E[σ̃] = √b_n Γ(a_n − ½)/Γ(a_n), E[σ̃²] = b_n/(a_n − 1).
             let e1 = bn.sqrt() * (ln_gamma(an - 0.5) - ln_gamma(an)).exp();
             let e2 = bn / (an - 1.0);
-            (m, cov, ln_ev, Some((e1 * k.sd_y, (e2 - e1 * e1).max(0.0).sqrt() * k.sd_y)))
+            (
+                m,
+                cov,
+                ln_ev,
+                Some((e1 * k.sd_y, (e2 - e1 * e1).max(0.0).sqrt() * k.sd_y)),
+            )
         }
     };
     let mean_std: Vec<f64> = mean_std.iter().copied().collect();

@@ -12,6 +12,7 @@
 //! [`crate::vi`].
 
 pub mod data;
+pub mod fit;
 pub mod hmc;
 pub mod linear;
 pub mod models;

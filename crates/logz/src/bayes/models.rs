@@ -143,9 +143,9 @@ impl LogJoint for LinearNig {
         let t2 = self.tau * self.tau;
         let ww = dot(&z[..d], &z[..d]);
         // log p(ρ) = a ln b − lnΓ(a) − 2(a+1)ρ − b e^{−2ρ} + ln 2 + 2ρ
-        let lp_rho = self.a0 * self.b0.ln() - ln_gamma(self.a0) - 2.0 * self.a0 * rho
-            - self.b0 * inv_s2
-            + std::f64::consts::LN_2;
+        let lp_rho =
+            self.a0 * self.b0.ln() - ln_gamma(self.a0) - 2.0 * self.a0 * rho - self.b0 * inv_s2
+                + std::f64::consts::LN_2;
         let lp_w = -0.5 * d as f64 * (2.0 * std::f64::consts::PI * t2).ln()
             - d as f64 * rho
             - 0.5 * ww * inv_s2 / t2;
@@ -230,7 +230,11 @@ mod tests {
             a[j] += h;
             c[j] -= h;
             let fd = (f(&a) - f(&c)) / (2.0 * h);
-            assert!((fd - g[j]).abs() < 1e-5 * (1.0 + fd.abs()), "∂{j}: {fd} vs {}", g[j]);
+            assert!(
+                (fd - g[j]).abs() < 1e-5 * (1.0 + fd.abs()),
+                "∂{j}: {fd} vs {}",
+                g[j]
+            );
         }
     }
 
@@ -241,9 +245,40 @@ mod tests {
         let yb = [1.0, 0.0, 1.0];
         let names = vec!["a".into(), "b".into(), "c".into()];
         let b = Batch { x: &x, y: &y, d: 3 };
-        check_grad(&LinearKnownNoise { d: 3, sigma: 0.7, tau: 2.0, names: names.clone() }, &[0.1, -0.4, 0.8], b);
-        check_grad(&LinearNig { d: 3, tau: 2.0, a0: 2.0, b0: 1.5, names: names.clone() }, &[0.1, -0.4, 0.8, -0.3], b);
-        let bb = Batch { x: &x, y: &yb, d: 3 };
-        check_grad(&Logistic { d: 3, tau: 3.0, names }, &[0.1, -0.4, 0.8], bb);
+        check_grad(
+            &LinearKnownNoise {
+                d: 3,
+                sigma: 0.7,
+                tau: 2.0,
+                names: names.clone(),
+            },
+            &[0.1, -0.4, 0.8],
+            b,
+        );
+        check_grad(
+            &LinearNig {
+                d: 3,
+                tau: 2.0,
+                a0: 2.0,
+                b0: 1.5,
+                names: names.clone(),
+            },
+            &[0.1, -0.4, 0.8, -0.3],
+            b,
+        );
+        let bb = Batch {
+            x: &x,
+            y: &yb,
+            d: 3,
+        };
+        check_grad(
+            &Logistic {
+                d: 3,
+                tau: 3.0,
+                names,
+            },
+            &[0.1, -0.4, 0.8],
+            bb,
+        );
     }
 }

@@ -1,0 +1,374 @@
+//! Bayesian regression: exact posteriors against an independent computation, and every VI
+//! method against the exact posterior.
+#![allow(clippy::needless_range_loop)]
+
+use logz::bayes::data::{self, Dataset};
+use logz::bayes::fit::{fit, FitOptions, Method, ModelKind};
+use logz::bayes::linear::{self, Noise, PRIOR_SCALE};
+use logz::NoProgress;
+use nalgebra::{DMatrix, DVector};
+use rand::SeedableRng;
+use rand_distr::{Distribution, Normal};
+use statrs::function::gamma::ln_gamma;
+
+/// Two strongly correlated features (ρ ≈ 0.95): y = 3 + 2x₁ − x₂ + N(0, 1.5²).
+fn correlated(n: usize, seed: u64) -> Dataset {
+    let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(seed);
+    let g = Normal::new(0.0, 1.0).unwrap();
+    let (mut x, mut y) = (Vec::new(), Vec::new());
+    for _ in 0..n {
+        let a: f64 = g.sample(&mut rng);
+        let b: f64 = 0.95 * a + 0.3 * g.sample(&mut rng);
+        x.push(10.0 + 2.0 * a);
+        x.push(-5.0 + b);
+        y.push(3.0 + 2.0 * (10.0 + 2.0 * a) - (-5.0 + b) + 1.5 * g.sample(&mut rng));
+    }
+    Dataset {
+        x_names: vec!["x1".into(), "x2".into()],
+        y_name: "y".into(),
+        x,
+        y,
+    }
+}
+
+/// ln N(ỹ; 0, σ̃²I + τ²X̃X̃ᵀ) and the posterior mean τ²X̃ᵀK⁻¹ỹ via the n × n covariance — an
+/// independent route to the same numbers (Gaussian conditioning instead of the precision form).
+fn independent_known(d: &Dataset, sigma: f64) -> (f64, Vec<f64>) {
+    let k = d.stats().scaling(&d.x_names, &d.y_name).unwrap();
+    let (x, y) = k.design(d);
+    let n = d.n();
+    let p = d.p() + 1;
+    let xm = DMatrix::from_row_slice(n, p, &x);
+    let yv = DVector::from_column_slice(&y);
+    let st = sigma / k.sd_y;
+    let t2 = PRIOR_SCALE * PRIOR_SCALE;
+    let kk = DMatrix::identity(n, n) * (st * st) + &xm * xm.transpose() * t2;
+    let ch = kk.cholesky().unwrap();
+    let alpha = ch.solve(&yv);
+    let logdet = 2.0 * ch.l().diagonal().iter().map(|v| v.ln()).sum::<f64>();
+    let ln_p =
+        -0.5 * yv.dot(&alpha) - 0.5 * logdet - 0.5 * n as f64 * (2.0 * std::f64::consts::PI).ln();
+    let mean = xm.transpose() * alpha * t2;
+    (
+        ln_p - n as f64 * k.sd_y.ln(),
+        mean.iter().copied().collect(),
+    )
+}
+
+/// NIG evidence as the multivariate Student-t density St(ỹ; 2a₀, 0, (b₀/a₀)(I + τ²X̃X̃ᵀ)).
+fn independent_nig(d: &Dataset, a0: f64, b0: f64) -> f64 {
+    let k = d.stats().scaling(&d.x_names, &d.y_name).unwrap();
+    let (x, y) = k.design(d);
+    let n = d.n();
+    let p = d.p() + 1;
+    let xm = DMatrix::from_row_slice(n, p, &x);
+    let yv = DVector::from_column_slice(&y);
+    let t2 = PRIOR_SCALE * PRIOR_SCALE;
+    let s = (DMatrix::identity(n, n) + &xm * xm.transpose() * t2) * (b0 / a0);
+    let ch = s.cholesky().unwrap();
+    let q = yv.dot(&ch.solve(&yv));
+    let logdet = 2.0 * ch.l().diagonal().iter().map(|v| v.ln()).sum::<f64>();
+    let nu = 2.0 * a0;
+    let nf = n as f64;
+    let ln_p = ln_gamma((nu + nf) / 2.0)
+        - ln_gamma(nu / 2.0)
+        - 0.5 * nf * (nu * std::f64::consts::PI).ln()
+        - 0.5 * logdet
+        - 0.5 * (nu + nf) * (1.0 + q / nu).ln();
+    ln_p - nf * k.sd_y.ln()
+}
+
+#[test]
+fn exact_posteriors_match_an_independent_computation() {
+    let d = correlated(300, 1);
+    let s = d.stats();
+    let k = s.scaling(&d.x_names, &d.y_name).unwrap();
+    let e = linear::exact(&s, &k, &d.x_names, Noise::Known(1.7), PRIOR_SCALE).unwrap();
+    let (ln_p, mean) = independent_known(&d, 1.7);
+    assert!(
+        ((e.ln_evidence - ln_p) / ln_p).abs() < 1e-9,
+        "{} vs {ln_p}",
+        e.ln_evidence
+    );
+    for j in 0..3 {
+        assert!((e.mean_std[j] - mean[j]).abs() < 1e-9 * (1.0 + mean[j].abs()));
+    }
+    let (a0, b0) = (2.0, 1.5);
+    let e = linear::exact(&s, &k, &d.x_names, Noise::Unknown { a0, b0 }, PRIOR_SCALE).unwrap();
+    let ln_p = independent_nig(&d, a0, b0);
+    assert!(
+        ((e.ln_evidence - ln_p) / ln_p).abs() < 1e-9,
+        "{} vs {ln_p}",
+        e.ln_evidence
+    );
+    // The raw-unit posterior mean recovers the generating coefficients (3, 2, −1) within 4 sd.
+    for (j, want) in [3.0, 2.0, -1.0].iter().enumerate() {
+        assert!(
+            (e.mean[j] - want).abs() < 4.0 * e.sd[j],
+            "{j}: {} ± {}",
+            e.mean[j],
+            e.sd[j]
+        );
+    }
+}
+
+fn run(
+    d: &Dataset,
+    kind: ModelKind,
+    method: Method,
+    batch: Option<usize>,
+) -> logz::bayes::fit::FitReport {
+    let o = FitOptions {
+        method,
+        batch,
+        ..FitOptions::default()
+    };
+    fit(d, kind, &o, &NoProgress).unwrap()
+}
+
+#[test]
+fn full_rank_advi_matches_the_exact_posterior() {
+    let d = correlated(2000, 2);
+    for kind in [
+        ModelKind::Linear(Noise::Known(1.5)),
+        ModelKind::Linear(Noise::Unknown { a0: 2.0, b0: 1.0 }),
+    ] {
+        let ex = run(&d, kind, Method::Exact, None);
+        let vi = run(&d, kind, Method::AdviFullRank, None);
+        eprintln!(
+            "{kind:?}: {} steps, converged {}, mean {:?} vs {:?}, sd {:?} vs {:?}",
+            vi.steps, vi.converged, vi.mean, ex.mean, vi.sd, ex.sd
+        );
+        for j in 0..3 {
+            let rel_mean = (vi.mean[j] - ex.mean[j]).abs() / ex.mean[j].abs();
+            let rel_sd = (vi.sd[j] - ex.sd[j]).abs() / ex.sd[j];
+            assert!(
+                rel_mean < 0.01 || (vi.mean[j] - ex.mean[j]).abs() < 0.05 * ex.sd[j],
+                "{kind:?} {j}: mean {} vs {}",
+                vi.mean[j],
+                ex.mean[j]
+            );
+            assert!(
+                rel_sd < 0.05,
+                "{kind:?} {j}: sd {} vs {}",
+                vi.sd[j],
+                ex.sd[j]
+            );
+        }
+        // ELBO ≤ ln p(y) within its Monte Carlo error, and close to it (q can be exact here).
+        let (elbo, se, lnp) = (
+            vi.elbo.unwrap(),
+            vi.elbo_std_err.unwrap(),
+            ex.ln_evidence.unwrap(),
+        );
+        assert!(
+            elbo <= lnp + 3.0 * se,
+            "{kind:?}: ELBO {elbo} ± {se} > ln p {lnp}"
+        );
+        assert!(lnp - elbo < 0.5 + 3.0 * se, "{kind:?}: gap {}", lnp - elbo);
+    }
+}
+
+#[test]
+fn mean_field_underestimates_variance_on_correlated_features() {
+    let d = correlated(2000, 3);
+    let kind = ModelKind::Linear(Noise::Known(1.5));
+    let ex = run(&d, kind, Method::Exact, None);
+    let mf = run(&d, kind, Method::Advi, None);
+    // With ρ ≈ 0.95 the exact marginal sd is ~1/√(1−ρ²) ≈ 3× the mean-field one.
+    for j in 1..3 {
+        assert!(
+            mf.sd[j] < 0.6 * ex.sd[j],
+            "{j}: mean-field sd {} vs exact {}",
+            mf.sd[j],
+            ex.sd[j]
+        );
+    }
+    // The KL gap is visible in the ELBO too.
+    assert!(mf.elbo.unwrap() < ex.ln_evidence.unwrap() - 0.3);
+}
+
+#[test]
+fn score_function_bbvi_reaches_the_posterior_mean() {
+    let d = correlated(500, 4);
+    let kind = ModelKind::Linear(Noise::Known(1.5));
+    let ex = run(&d, kind, Method::Exact, None);
+    let o = FitOptions {
+        method: Method::Bbvi,
+        samples: 32,
+        max_steps: 20_000,
+        lr: 0.02,
+        ..FitOptions::default()
+    };
+    let bb = fit(&d, kind, &o, &NoProgress).unwrap();
+    for j in 0..3 {
+        assert!(
+            (bb.mean[j] - ex.mean[j]).abs() < 0.5 * ex.sd[j],
+            "{j}: {} vs {} ± {}",
+            bb.mean[j],
+            ex.mean[j],
+            ex.sd[j]
+        );
+    }
+    assert!(bb.elbo.unwrap() <= ex.ln_evidence.unwrap() + 3.0 * bb.elbo_std_err.unwrap());
+}
+
+#[test]
+fn minibatch_natural_svi_on_age_income() {
+    let d = data::age_income(200_000, 5);
+    let kind = ModelKind::Linear(Noise::Known(15_000.0));
+    let ex = run(&d, kind, Method::Exact, None);
+    let nat = run(&d, kind, Method::Natural, Some(4096));
+    for j in 0..2 {
+        assert!(
+            (nat.mean[j] - ex.mean[j]).abs() / ex.mean[j].abs() < 0.01,
+            "{j}: {} vs {}",
+            nat.mean[j],
+            ex.mean[j]
+        );
+        assert!(
+            (nat.sd[j] - ex.sd[j]).abs() / ex.sd[j] < 0.10,
+            "{j}: sd {} vs {}",
+            nat.sd[j],
+            ex.sd[j]
+        );
+    }
+    assert!(nat.elbo.unwrap() <= ex.ln_evidence.unwrap());
+    // The generating process: 12 000 + 950·age.
+    assert!((ex.mean[1] - 950.0).abs() < 4.0 * ex.sd[1]);
+}
+
+#[test]
+fn minibatch_advi_on_age_income() {
+    let d = data::age_income(1_000_000, 6);
+    let kind = ModelKind::Linear(Noise::Known(15_000.0));
+    let ex = run(&d, kind, Method::Exact, None);
+    let vi = run(&d, kind, Method::AdviFullRank, Some(1000));
+    eprintln!(
+        "minibatch ADVI: {} steps, converged {}, mean {:?} vs {:?}, sd {:?} vs {:?}",
+        vi.steps, vi.converged, vi.mean, ex.mean, vi.sd, ex.sd
+    );
+    for j in 0..2 {
+        assert!(
+            (vi.mean[j] - ex.mean[j]).abs() / ex.mean[j].abs() < 0.01,
+            "{j}: {} vs {}",
+            vi.mean[j],
+            ex.mean[j]
+        );
+    }
+}
+
+#[test]
+fn logistic_advi_agrees_with_hmc() {
+    let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(7);
+    let g = Normal::new(0.0, 1.0).unwrap();
+    let (mut x, mut y) = (Vec::new(), Vec::new());
+    for _ in 0..500 {
+        let a: f64 = g.sample(&mut rng);
+        let eta = -0.5 + 1.5 * a;
+        let p = 1.0 / (1.0 + (-eta).exp());
+        x.push(40.0 + 10.0 * a);
+        y.push(if logz::mc::local::uniform(&mut rng) < p {
+            1.0
+        } else {
+            0.0
+        });
+    }
+    let d = Dataset {
+        x_names: vec!["age".into()],
+        y_name: "owns_home".into(),
+        x,
+        y,
+    };
+    let h = run(&d, ModelKind::Logistic, Method::Hmc, None);
+    assert!(h.converged, "{:?}", h.notes);
+    let vi = run(&d, ModelKind::Logistic, Method::AdviFullRank, None);
+    for j in 0..2 {
+        // The posterior is close to Gaussian with 500 rows: full-rank ADVI within 0.2 sd.
+        assert!(
+            (vi.mean[j] - h.mean[j]).abs() < 0.2 * h.sd[j],
+            "{j}: {} vs {} ± {}",
+            vi.mean[j],
+            h.mean[j],
+            h.sd[j]
+        );
+        assert!(
+            (vi.sd[j] / h.sd[j] - 1.0).abs() < 0.15,
+            "{j}: sd {} vs {}",
+            vi.sd[j],
+            h.sd[j]
+        );
+    }
+    let o = FitOptions {
+        method: Method::Exact,
+        ..FitOptions::default()
+    };
+    assert!(fit(&d, ModelKind::Logistic, &o, &NoProgress)
+        .unwrap_err()
+        .to_string()
+        .contains("no closed-form"));
+}
+
+#[test]
+fn streamed_sufficient_statistics_equal_in_memory_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("d.csv");
+    data::write_age_income(&path, 70_000, 9).unwrap();
+    let mem = data::read_csv(&path, &["age".into()], "income").unwrap();
+    let mut streamed = data::SuffStats::new(1);
+    data::stream_csv(&path, &["age".into()], "income", 4096, |x, y| {
+        let mut s = data::SuffStats::new(1);
+        for (r, v) in x.chunks(1).zip(y) {
+            s.push(r, *v);
+        }
+        streamed.merge(&s);
+        Ok(())
+    })
+    .unwrap();
+    let a = mem.stats();
+    assert_eq!(a.n, streamed.n);
+    assert!((a.cxy[0] - streamed.cxy[0]).abs() < 1e-9 * a.cxy[0].abs());
+    assert!((a.cyy - streamed.cyy).abs() < 1e-9 * a.cyy);
+    // The file holds the same data as the in-memory generator (to the printed precision).
+    let g = data::age_income(70_000, 9);
+    assert!((g.x[12345] - mem.x[12345]).abs() < 1e-3);
+}
+
+#[test]
+fn bad_csv_files_get_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    let err = |p: &std::path::Path| {
+        data::read_csv(p, &["age".into()], "income")
+            .unwrap_err()
+            .to_string()
+    };
+    assert!(err(&write("a.csv", "")).contains("empty"));
+    assert!(err(&write("b.csv", "age,salary\n1,2\n")).contains("no column 'income'"));
+    let e = err(&write("c.csv", "age,income\n30,100\nthirty,200\n"));
+    assert!(
+        e.contains(":3") && e.contains("'thirty' is not a number"),
+        "{e}"
+    );
+    let e = err(&write("d.csv", "age,income\n30,NaN\n"));
+    assert!(e.contains(":2") && e.contains("NaN"), "{e}");
+    let e = err(&write("e.csv", "age,income\n30\n"));
+    assert!(e.contains(":2") && e.contains("expected 2 cells"), "{e}");
+    assert!(err(&write("f.csv", "age,income\n")).contains("no data rows"));
+    let d = data::read_csv(
+        &write("g.csv", "age,income\n30,1\n30,2\n"),
+        &["age".into()],
+        "income",
+    )
+    .unwrap();
+    let s = d.stats();
+    assert!(s
+        .scaling(&d.x_names, &d.y_name)
+        .unwrap_err()
+        .to_string()
+        .contains("constant"));
+}
