@@ -18,8 +18,21 @@ const REFERENCES: &[(&str, f64)] = &[
     ("plain Rust checkerboard", 0.18),
 ];
 
+#[derive(Copy, Clone, Debug, PartialEq, clap::ValueEnum)]
+pub enum BenchWhat {
+    /// Monte Carlo: flips/ns of the multi-spin kernel
+    Mc,
+    /// Bayesian linear regression: time to the exact posterior (mean 1%, sd 10%)
+    Blr,
+}
+
 #[derive(Args, Debug)]
 pub struct BenchArgs {
+    #[arg(value_enum, default_value = "mc")]
+    pub what: BenchWhat,
+    /// blr: rows of age → income data held in memory
+    #[arg(long, default_value_t = 10_000_000)]
+    pub rows: usize,
     /// Lattice sides to time
     #[arg(long, value_delimiter = ',', default_value = "1024,8192")]
     pub sizes: Vec<usize>,
@@ -50,6 +63,9 @@ fn time_case(l: usize, threads: usize, rule: LatticeRule, seconds: f64) -> Resul
 }
 
 pub fn run(a: &BenchArgs) -> Result<()> {
+    if a.what == BenchWhat::Blr {
+        return crate::bench_blr::run(a.rows);
+    }
     if a.sizes.iter().any(|&l| l < 4 || l % 2 != 0) || a.threads.contains(&0) || a.seconds <= 0.0 {
         return Err(anyhow!(
             "sizes must be even and ≥ 4, threads ≥ 1, seconds > 0"

@@ -4,7 +4,9 @@
 //! stdout (a table, or one JSON object with `--json`).
 
 mod bench;
+mod bench_blr;
 mod compare;
+mod fit;
 mod meanfield;
 mod plot;
 mod progress;
@@ -120,6 +122,10 @@ enum Cmd {
     Meanfield(meanfield::MeanFieldArgs),
     /// Run a Markov chain sampler and report observables with error bars
     Sample(sample::SampleArgs),
+    /// Write a synthetic data set (CSV)
+    Data(fit::DataArgs),
+    /// Posterior inference for a regression model on a CSV file: exact, ADVI, BBVI, SVI, HMC
+    Fit(fit::FitArgs),
     /// Throughput benchmarks with ratios against the reference figures measured on this machine
     Bench(bench::BenchArgs),
     /// List the methods
@@ -242,6 +248,8 @@ fn run() -> Result<()> {
         Cmd::Meanfield(args) => meanfield::run(&args)?,
         Cmd::Sample(args) => sample::run(&args)?,
         Cmd::Bench(args) => bench::run(&args)?,
+        Cmd::Data(args) => fit::run_data(&args)?,
+        Cmd::Fit(args) => fit::run_fit(&args)?,
         Cmd::Methods => {
             for (name, what) in logz::methods::METHODS {
                 outln!("{name:<14} {what}");

@@ -318,11 +318,18 @@ fn l_inv_t(l: &[f64], eps: &[f64], d: usize) -> Vec<f64> {
 }
 
 /// Fit q by stochastic optimisation of the ELBO.
-pub fn fit(
+pub fn fit(m: &dyn LogJoint, data: Batch, o: &ViOptions, progress: &dyn Progress) -> Result<ViResult> {
+    fit_monitored(m, data, o, progress, &mut |_, _, _| false)
+}
+
+/// [`fit`] with a monitor called every 10 steps with (step, mean, covariance) of the current q;
+/// returning true stops the optimisation (used by benchmarks timing the approach to a target).
+pub fn fit_monitored(
     m: &dyn LogJoint,
     data: Batch,
     o: &ViOptions,
     progress: &dyn Progress,
+    monitor: &mut dyn FnMut(usize, &[f64], &[f64]) -> bool,
 ) -> Result<ViResult> {
     let d = m.dim();
     if data.is_empty() || d == 0 {
@@ -430,6 +437,9 @@ pub fn fit(
         }
         for (a, b) in theta_sum.iter_mut().zip(&q.theta) {
             *a += b;
+        }
+        if t % 10 == 0 && monitor(t, &q.theta[..d], &q.cov()) {
+            break;
         }
         if t % o.window == 0 {
             let prev_avg = theta_avg.clone();

@@ -1,0 +1,331 @@
+//! `logz data` and `logz fit`: the essay's last step on its running example — the ELBO as a
+//! lower bound on the evidence ln p(y), used to learn the posterior of income given age.
+
+use crate::plot::{self, Panel, Series};
+use crate::progress::Bar;
+use crate::{outln, out};
+use anyhow::{anyhow, Context, Result};
+use clap::{Args, ValueEnum};
+use logz::bayes::data::{self, SuffStats};
+use logz::bayes::fit::{fit, FitOptions, FitReport, Method, ModelKind};
+use logz::bayes::linear::{self, LinearPosterior, Noise, PRIOR_SCALE};
+use logz::bayes::models::Batch;
+use logz::vi::natural::{elbo_known, NaturalSvi};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+
+#[derive(Copy, Clone, Debug, ValueEnum)]
+pub enum DataKind {
+    /// ages 18–80 (uniform), income = 12 000 + 950·age + N(0, 15 000²) dollars a year
+    AgeIncome,
+}
+
+#[derive(Args, Debug)]
+pub struct DataArgs {
+    pub kind: DataKind,
+    #[arg(long, default_value_t = 10_000)]
+    pub rows: usize,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    #[arg(long, short)]
+    pub out: PathBuf,
+}
+
+pub fn run_data(a: &DataArgs) -> Result<()> {
+    if a.rows == 0 {
+        return Err(anyhow!("--rows must be at least 1"));
+    }
+    match a.kind {
+        DataKind::AgeIncome => data::write_age_income(&a.out, a.rows, a.seed)?,
+    }
+    outln!("wrote {} rows to {}", a.rows, a.out.display());
+    Ok(())
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, ValueEnum)]
+pub enum FitModel {
+    /// Bayesian linear regression (known noise with --sigma, else Normal–Inverse-Gamma)
+    Blr,
+    /// Bayesian logistic regression (y in {0, 1})
+    Logistic,
+}
+
+#[derive(Args, Debug)]
+pub struct FitArgs {
+    pub model: FitModel,
+    /// CSV file with a header line
+    pub data: PathBuf,
+    /// Feature column(s), comma-separated
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub x: Vec<String>,
+    /// Response column
+    #[arg(long)]
+    pub y: String,
+    /// exact, advi, advi-fullrank, bbvi, natural (natural-gradient SVI) or hmc
+    #[arg(long, short, default_value = "exact")]
+    pub method: String,
+    /// Known noise standard deviation in units of y (blr); without it σ gets an
+    /// Inverse-Gamma prior
+    #[arg(long)]
+    pub sigma: Option<f64>,
+    /// Inverse-Gamma prior of the standardised σ² (blr without --sigma)
+    #[arg(long, default_value_t = 1.0)]
+    pub a0: f64,
+    #[arg(long, default_value_t = 1.0)]
+    pub b0: f64,
+    /// Minibatch rows (default: all rows; natural: 1024)
+    #[arg(long)]
+    pub batch: Option<usize>,
+    /// Maximum optimisation steps
+    #[arg(long, default_value_t = 20_000)]
+    pub steps: usize,
+    /// Adam learning rate
+    #[arg(long, default_value_t = 0.05)]
+    pub lr: f64,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Stream the file in bounded memory (exact and natural for blr)
+    #[arg(long)]
+    pub stream: bool,
+    /// Write the ELBO trace and the posterior densities (SVG)
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
+    #[arg(long)]
+    pub json: bool,
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+fn kind(a: &FitArgs) -> Result<ModelKind> {
+    Ok(match a.model {
+        FitModel::Blr => match a.sigma {
+            Some(s) if !(s > 0.0 && s.is_finite()) => return Err(anyhow!("--sigma must be > 0, got {s}")),
+            Some(s) => ModelKind::Linear(Noise::Known(s)),
+            None => ModelKind::Linear(Noise::Unknown { a0: a.a0, b0: a.b0 }),
+        },
+        FitModel::Logistic => {
+            if a.sigma.is_some() {
+                return Err(anyhow!("--sigma applies to blr only"));
+            }
+            ModelKind::Logistic
+        }
+    })
+}
+
+pub fn run_fit(a: &FitArgs) -> Result<()> {
+    let method = Method::parse(&a.method)?;
+    let kind = kind(a)?;
+    if a.batch == Some(0) {
+        return Err(anyhow!("--batch must be at least 1"));
+    }
+    let bar = Bar::new(a.quiet || a.json);
+    let (report, exact, rows) = if a.stream {
+        stream_fit(a, method, kind, &bar)?
+    } else {
+        let d = data::read_csv(&a.data, &a.x, &a.y)?;
+        let o = FitOptions {
+            method,
+            batch: a.batch,
+            max_steps: a.steps,
+            lr: a.lr,
+            seed: a.seed,
+            ..FitOptions::default()
+        };
+        let r = fit(&d, kind, &o, &bar)?;
+        // The exact posterior beside any approximation, where it exists.
+        let ex = match kind {
+            ModelKind::Linear(_) if method != Method::Exact => {
+                let eo = FitOptions { method: Method::Exact, ..FitOptions::default() };
+                Some(fit(&d, kind, &eo, &logz::NoProgress)?)
+            }
+            _ => None,
+        };
+        (r, ex.map(|e| (e.mean, e.sd)), d.n())
+    };
+    bar.clear();
+    if let Some(p) = &a.plot {
+        write_plot(p, &report, exact.as_ref())?;
+    }
+    let gap = match (report.elbo, report.ln_evidence) {
+        (Some(e), Some(l)) => Some(l - e),
+        _ => None,
+    };
+    if a.json {
+        let v = json!({
+            "method": report.method, "model": report.model, "rows": rows,
+            "names": report.names, "mean": report.mean, "sd": report.sd,
+            "elbo": report.elbo, "elbo_std_err": report.elbo_std_err,
+            "ln_evidence": report.ln_evidence, "kl_gap": gap,
+            "exact_mean": exact.as_ref().map(|e| e.0.clone()),
+            "exact_sd": exact.as_ref().map(|e| e.1.clone()),
+            "steps": report.steps, "converged": report.converged,
+            "seconds": report.seconds, "notes": report.notes,
+        });
+        outln!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(());
+    }
+    outln!("{} — {} on {} rows of {} ({:.3} s)", report.method, report.model, rows, a.data.display(), report.seconds);
+    outln!("{:<12} {:>16} {:>14} {:>16} {:>14}", "parameter", "posterior mean", "sd", "exact mean", "exact sd");
+    for (j, name) in report.names.iter().enumerate() {
+        let (em, es) = match &exact {
+            Some((m, s)) if j < m.len() => (format!("{:.6}", m[j]), format!("{:.6}", s[j])),
+            _ => ("-".into(), "-".into()),
+        };
+        outln!("{:<12} {:>16.6} {:>14.6} {:>16} {:>14}", name, report.mean[j], report.sd[j], em, es);
+    }
+    if let Some(e) = report.elbo {
+        outln!("ELBO         {e:.6} ± {:.2e} (lower bound on ln p(y))", report.elbo_std_err.unwrap_or(0.0));
+    }
+    if let Some(l) = report.ln_evidence {
+        outln!("ln p(y)      {l:.6} (exact evidence)");
+    }
+    if let Some(g) = gap {
+        outln!("gap          {g:.6} = KL(q ‖ posterior)");
+    }
+    if report.steps > 0 {
+        outln!("steps        {}   converged {}", report.steps, report.converged);
+    }
+    for n in &report.notes {
+        outln!("note         {n}");
+    }
+    out!("");
+    Ok(())
+}
+
+/// Exact posterior and natural-gradient SVI straight from the file in bounded memory: pass 1
+/// accumulates the sufficient statistics (that alone is the exact posterior); pass 2, for SVI,
+/// feeds the standardised chunks as minibatches.
+fn stream_fit(
+    a: &FitArgs,
+    method: Method,
+    kind: ModelKind,
+    bar: &Bar,
+) -> Result<(FitReport, Option<(Vec<f64>, Vec<f64>)>, usize)> {
+    let ModelKind::Linear(noise) = kind else {
+        return Err(anyhow!("--stream supports blr (exact or natural)"));
+    };
+    if !matches!(method, Method::Exact | Method::Natural) {
+        return Err(anyhow!("--stream supports the exact and natural methods"));
+    }
+    let t0 = std::time::Instant::now();
+    let chunk = a.batch.unwrap_or(65_536);
+    let mut stats = SuffStats::new(a.x.len());
+    bar.set_message("pass over the data".into());
+    let rows = data::stream_csv(&a.data, &a.x, &a.y, chunk, |x, y| {
+        let mut s = SuffStats::new(a.x.len());
+        for (r, v) in x.chunks(a.x.len()).zip(y) {
+            s.push(r, *v);
+        }
+        stats.merge(&s);
+        bar.inc(y.len() as u64);
+        Ok(())
+    })?;
+    let scaling = stats.scaling(&a.x, &a.y)?;
+    let ex: LinearPosterior = linear::exact(&stats, &scaling, &a.x, noise, PRIOR_SCALE)?;
+    let mut report = FitReport {
+        method: method.name().into(),
+        model: "linear regression (streamed)".into(),
+        names: ex.names.clone(),
+        mean: ex.mean.clone(),
+        sd: ex.sd.clone(),
+        elbo: None,
+        elbo_std_err: None,
+        ln_evidence: Some(ex.ln_evidence),
+        trace: Vec::new(),
+        steps: 0,
+        converged: true,
+        seconds: 0.0,
+        notes: vec![format!("streamed in chunks of {chunk} rows")],
+    };
+    if method == Method::Natural {
+        let Noise::Known(sigma) = noise else {
+            return Err(anyhow!("natural-gradient SVI needs the known-noise model (--sigma)"));
+        };
+        let p = a.x.len();
+        let d = p + 1;
+        let st = sigma / scaling.sd_y;
+        let mut svi = NaturalSvi::new(d, stats.n, st, PRIOR_SCALE);
+        let (mut bx, mut by) = (Vec::new(), Vec::new());
+        data::stream_csv(&a.data, &a.x, &a.y, chunk, |x, y| {
+            bx.clear();
+            by.clear();
+            for (r, v) in x.chunks(p).zip(y) {
+                bx.push(1.0);
+                for j in 0..p {
+                    bx.push((r[j] - scaling.mean_x[j]) / scaling.sd_x[j]);
+                }
+                by.push((v - scaling.mean_y) / scaling.sd_y);
+            }
+            svi.step(Batch { x: &bx, y: &by, d })?;
+            Ok(())
+        })?;
+        let (m, c) = svi.moments()?;
+        let (g, cc, yy) = linear::gram(&stats, &scaling);
+        let elbo = elbo_known(&g, &cc, yy, stats.n, st, PRIOR_SCALE, &m, &c)? - stats.n * scaling.sd_y.ln();
+        let (mean, sd) = linear::raw_moments(&scaling, &m, &c);
+        report.mean = mean;
+        report.sd = sd;
+        report.elbo = Some(elbo);
+        report.elbo_std_err = Some(0.0);
+        report.steps = svi.steps;
+    }
+    report.seconds = t0.elapsed().as_secs_f64();
+    let exact = (method != Method::Exact).then(|| (ex.mean.clone(), ex.sd.clone()));
+    Ok((report, exact, rows))
+}
+
+/// ELBO trace (smoothed over windows) and, per parameter, the Gaussian q density beside the
+/// exact posterior's.
+fn write_plot(path: &Path, r: &FitReport, exact: Option<&(Vec<f64>, Vec<f64>)>) -> Result<()> {
+    let mut panels = Vec::new();
+    if !r.trace.is_empty() {
+        // Skip the first 2% of steps so the approach to the optimum is visible.
+        let skip = r.trace.len() / 50;
+        let w = ((r.trace.len() - skip) / 200).max(1);
+        let pts: Vec<(f64, f64)> = r.trace[skip..]
+            .chunks(w)
+            .enumerate()
+            .map(|(k, c)| ((skip + (k + 1) * w) as f64, c.iter().sum::<f64>() / c.len() as f64))
+            .collect();
+        let mut series = vec![Series { label: "ELBO (window mean)".into(), points: pts, dashed: false, color: 0 }];
+        if let Some(l) = r.ln_evidence {
+            series.push(Series { label: "ln p(y)".into(), points: vec![(0.0, l), (r.trace.len() as f64, l)], dashed: true, color: 1 });
+        }
+        panels.push(Panel {
+            title: "ELBO during optimisation".into(),
+            x_label: "step".into(),
+            y_label: "ELBO".into(),
+            series,
+            vlines: Vec::new(),
+            marks: Vec::new(),
+        });
+    }
+    let gauss = |m: f64, s: f64| -> Vec<(f64, f64)> {
+        (0..=120)
+            .map(|k| {
+                let x = m - 4.0 * s + 8.0 * s * k as f64 / 120.0;
+                (x, (-0.5 * ((x - m) / s).powi(2)).exp() / (s * (2.0 * std::f64::consts::PI).sqrt()))
+            })
+            .collect()
+    };
+    for (j, name) in r.names.iter().enumerate() {
+        if !(r.sd[j] > 0.0) {
+            continue;
+        }
+        let mut series = vec![Series { label: format!("{} (Gaussian summary)", r.method), points: gauss(r.mean[j], r.sd[j]), dashed: false, color: 0 }];
+        if let Some((m, s)) = exact {
+            if j < m.len() && s[j] > 0.0 {
+                series.push(Series { label: "exact".into(), points: gauss(m[j], s[j]), dashed: true, color: 1 });
+            }
+        }
+        panels.push(Panel {
+            title: format!("posterior of {name}"),
+            x_label: name.clone(),
+            y_label: "density".into(),
+            series,
+            vlines: Vec::new(),
+            marks: Vec::new(),
+        });
+    }
+    plot::draw(path, &panels, 2).with_context(|| format!("writing {}", path.display()))
+}
