@@ -56,7 +56,9 @@ fn subsample_scaling(d: &Dataset, rows: usize) -> Result<Scaling> {
 }
 
 fn close(m: &[f64], s: &[f64], tm: &[f64], ts: &[f64]) -> bool {
-    m.iter().zip(tm).all(|(a, b)| (a - b).abs() <= 0.01 * b.abs())
+    m.iter()
+        .zip(tm)
+        .all(|(a, b)| (a - b).abs() <= 0.01 * b.abs())
         && s.iter().zip(ts).all(|(a, b)| (a - b).abs() <= 0.10 * b)
 }
 
@@ -70,11 +72,29 @@ pub fn run(rows: usize) -> Result<()> {
     let t0 = Instant::now();
     let stats = parallel_stats(&d);
     let scaling = stats.scaling(&d.x_names, &d.y_name)?;
-    let ex = linear::exact(&stats, &scaling, &d.x_names, Noise::Known(SIGMA), PRIOR_SCALE)?;
+    let ex = linear::exact(
+        &stats,
+        &scaling,
+        &d.x_names,
+        Noise::Known(SIGMA),
+        PRIOR_SCALE,
+    )?;
     let t_exact = t0.elapsed().as_secs_f64();
     outln!("exact posterior mean {:?}, sd {:?}", ex.mean, ex.sd);
-    outln!("{:<48} {:>10} {:>8} {:>12}", "method", "seconds", "steps", "reached");
-    outln!("{:<48} {:>10.4} {:>8} {:>12}", "exact (one parallel pass)", t_exact, 1, "exact");
+    outln!(
+        "{:<48} {:>10} {:>8} {:>12}",
+        "method",
+        "seconds",
+        "steps",
+        "reached"
+    );
+    outln!(
+        "{:<48} {:>10.4} {:>8} {:>12}",
+        "exact (one parallel pass)",
+        t_exact,
+        1,
+        "exact"
+    );
 
     // Natural-gradient SVI, minibatches of 1024 drawn with replacement.
     let t0 = Instant::now();
@@ -94,8 +114,12 @@ pub fn run(rows: usize) -> Result<()> {
             bx.push((d.x[i] - sc.mean_x[0]) / sc.sd_x[0]);
             by.push((d.y[i] - sc.mean_y) / sc.sd_y);
         }
-        svi.step(Batch { x: &bx, y: &by, d: 2 })?;
-        if svi.steps % 5 == 0 {
+        svi.step(Batch {
+            x: &bx,
+            y: &by,
+            d: 2,
+        })?;
+        if svi.steps.is_multiple_of(5) {
             let (m, c) = svi.moments()?;
             let (rm, rs) = linear::raw_moments(&sc, &m, &c);
             if close(&rm, &rs, &target.mean, &target.sd) {
@@ -121,11 +145,19 @@ pub fn run(rows: usize) -> Result<()> {
         xs.push((a - sc.mean_x[0]) / sc.sd_x[0]);
     }
     let ys: Vec<f64> = d.y.iter().map(|y| (y - sc.mean_y) / sc.sd_y).collect();
-    let model = LinearKnownNoise { d: 2, sigma: SIGMA / sc.sd_y, tau: PRIOR_SCALE, names: vec!["intercept".into(), "age".into()] };
+    let model = LinearKnownNoise {
+        d: 2,
+        sigma: SIGMA / sc.sd_y,
+        tau: PRIOR_SCALE,
+        names: vec!["intercept".into(), "age".into()],
+    };
     let o = ViOptions {
         family: Family::FullRank,
         estimator: Estimator::Reparameterization,
-        optimizer: Optimizer::Adam { lr: 0.05, decay: 200.0 },
+        optimizer: Optimizer::Adam {
+            lr: 0.05,
+            decay: 200.0,
+        },
         batch: Some(1024),
         samples: 1,
         max_steps: 20_000,
@@ -136,27 +168,48 @@ pub fn run(rows: usize) -> Result<()> {
     };
     let mut hit = None;
     let mut last_sd_ratio = 0.0;
-    vi::fit_monitored(&model, Batch { x: &xs, y: &ys, d: 2 }, &o, &logz::NoProgress, &mut |t, m, c| {
-        let (rm, rs) = linear::raw_moments(&sc, m, c);
-        last_sd_ratio = rs.iter().zip(&target.sd).map(|(a, b)| a / b).fold(0.0, f64::max);
-        if close(&rm, &rs, &target.mean, &target.sd) {
-            hit = Some(t);
-            return true;
-        }
-        false
-    })?;
+    vi::fit_monitored(
+        &model,
+        Batch {
+            x: &xs,
+            y: &ys,
+            d: 2,
+        },
+        &o,
+        &logz::NoProgress,
+        &mut |t, m, c| {
+            let (rm, rs) = linear::raw_moments(&sc, m, c);
+            last_sd_ratio = rs
+                .iter()
+                .zip(&target.sd)
+                .map(|(a, b)| a / b)
+                .fold(0.0, f64::max);
+            if close(&rm, &rs, &target.mean, &target.sd) {
+                hit = Some(t);
+                return true;
+            }
+            false
+        },
+    )?;
     let t_advi = t0.elapsed().as_secs_f64();
     outln!(
         "{:<48} {:>10.4} {:>8} {:>12}",
         "full-rank ADVI, Adam, batch 1024",
         t_advi,
         hit.map_or("20000".into(), |t| t.to_string()),
-        if hit.is_some() { "yes".to_string() } else { format!("no (sd ×{last_sd_ratio:.1})") }
+        if hit.is_some() {
+            "yes".to_string()
+        } else {
+            format!("no (sd ×{last_sd_ratio:.1})")
+        }
     );
     let best = if reached { t_nat } else { t_exact };
     outln!("\nagainst NumPyro on the same task (10⁷ rows, measured on this machine):");
     for (name, s) in NUMPYRO {
-        outln!("  {name:<46} {s:>7.3} s   logz {:>7.0}× faster", s / best.max(1e-9));
+        outln!(
+            "  {name:<46} {s:>7.3} s   logz {:>7.0}× faster",
+            s / best.max(1e-9)
+        );
     }
     Ok(())
 }

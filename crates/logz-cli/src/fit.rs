@@ -3,7 +3,7 @@
 
 use crate::plot::{self, Panel, Series};
 use crate::progress::Bar;
-use crate::{outln, out};
+use crate::{out, outln};
 use anyhow::{anyhow, Context, Result};
 use clap::{Args, ValueEnum};
 use logz::bayes::data::{self, SuffStats};
@@ -65,10 +65,11 @@ pub struct FitArgs {
     #[arg(long, short, default_value = "exact")]
     pub method: String,
     /// Known noise standard deviation in units of y (blr); without it σ gets an
+    /// Known noise standard deviation in units of y (blr); without it σ gets an
     /// Inverse-Gamma prior
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub sigma: Option<f64>,
-    /// Inverse-Gamma prior of the standardised σ² (blr without --sigma)
+    /// Inverse-Gamma prior a₀, b₀ of the standardised σ² (blr without --sigma)
     #[arg(long, default_value_t = 1.0)]
     pub a0: f64,
     #[arg(long, default_value_t = 1.0)]
@@ -99,7 +100,9 @@ pub struct FitArgs {
 fn kind(a: &FitArgs) -> Result<ModelKind> {
     Ok(match a.model {
         FitModel::Blr => match a.sigma {
-            Some(s) if !(s > 0.0 && s.is_finite()) => return Err(anyhow!("--sigma must be > 0, got {s}")),
+            Some(s) if !(s > 0.0 && s.is_finite()) => {
+                return Err(anyhow!("--sigma must be > 0, got {s}"))
+            }
             Some(s) => ModelKind::Linear(Noise::Known(s)),
             None => ModelKind::Linear(Noise::Unknown { a0: a.a0, b0: a.b0 }),
         },
@@ -135,7 +138,10 @@ pub fn run_fit(a: &FitArgs) -> Result<()> {
         // The exact posterior beside any approximation, where it exists.
         let ex = match kind {
             ModelKind::Linear(_) if method != Method::Exact => {
-                let eo = FitOptions { method: Method::Exact, ..FitOptions::default() };
+                let eo = FitOptions {
+                    method: Method::Exact,
+                    ..FitOptions::default()
+                };
                 Some(fit(&d, kind, &eo, &logz::NoProgress)?)
             }
             _ => None,
@@ -164,17 +170,41 @@ pub fn run_fit(a: &FitArgs) -> Result<()> {
         outln!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(());
     }
-    outln!("{} — {} on {} rows of {} ({:.3} s)", report.method, report.model, rows, a.data.display(), report.seconds);
-    outln!("{:<12} {:>16} {:>14} {:>16} {:>14}", "parameter", "posterior mean", "sd", "exact mean", "exact sd");
+    outln!(
+        "{} — {} on {} rows of {} ({:.3} s)",
+        report.method,
+        report.model,
+        rows,
+        a.data.display(),
+        report.seconds
+    );
+    outln!(
+        "{:<12} {:>16} {:>14} {:>16} {:>14}",
+        "parameter",
+        "posterior mean",
+        "sd",
+        "exact mean",
+        "exact sd"
+    );
     for (j, name) in report.names.iter().enumerate() {
         let (em, es) = match &exact {
             Some((m, s)) if j < m.len() => (format!("{:.6}", m[j]), format!("{:.6}", s[j])),
             _ => ("-".into(), "-".into()),
         };
-        outln!("{:<12} {:>16.6} {:>14.6} {:>16} {:>14}", name, report.mean[j], report.sd[j], em, es);
+        outln!(
+            "{:<12} {:>16.6} {:>14.6} {:>16} {:>14}",
+            name,
+            report.mean[j],
+            report.sd[j],
+            em,
+            es
+        );
     }
     if let Some(e) = report.elbo {
-        outln!("ELBO         {e:.6} ± {:.2e} (lower bound on ln p(y))", report.elbo_std_err.unwrap_or(0.0));
+        outln!(
+            "ELBO         {e:.6} ± {:.2e} (lower bound on ln p(y))",
+            report.elbo_std_err.unwrap_or(0.0)
+        );
     }
     if let Some(l) = report.ln_evidence {
         outln!("ln p(y)      {l:.6} (exact evidence)");
@@ -183,7 +213,11 @@ pub fn run_fit(a: &FitArgs) -> Result<()> {
         outln!("gap          {g:.6} = KL(q ‖ posterior)");
     }
     if report.steps > 0 {
-        outln!("steps        {}   converged {}", report.steps, report.converged);
+        outln!(
+            "steps        {}   converged {}",
+            report.steps,
+            report.converged
+        );
     }
     for n in &report.notes {
         outln!("note         {n}");
@@ -191,6 +225,9 @@ pub fn run_fit(a: &FitArgs) -> Result<()> {
     out!("");
     Ok(())
 }
+
+/// Posterior means and standard deviations.
+type Moments = (Vec<f64>, Vec<f64>);
 
 /// Exact posterior and natural-gradient SVI straight from the file in bounded memory: pass 1
 /// accumulates the sufficient statistics (that alone is the exact posterior); pass 2, for SVI,
@@ -200,7 +237,7 @@ fn stream_fit(
     method: Method,
     kind: ModelKind,
     bar: &Bar,
-) -> Result<(FitReport, Option<(Vec<f64>, Vec<f64>)>, usize)> {
+) -> Result<(FitReport, Option<Moments>, usize)> {
     let ModelKind::Linear(noise) = kind else {
         return Err(anyhow!("--stream supports blr (exact or natural)"));
     };
@@ -239,7 +276,9 @@ fn stream_fit(
     };
     if method == Method::Natural {
         let Noise::Known(sigma) = noise else {
-            return Err(anyhow!("natural-gradient SVI needs the known-noise model (--sigma)"));
+            return Err(anyhow!(
+                "natural-gradient SVI needs the known-noise model (--sigma)"
+            ));
         };
         let p = a.x.len();
         let d = p + 1;
@@ -251,8 +290,8 @@ fn stream_fit(
             by.clear();
             for (r, v) in x.chunks(p).zip(y) {
                 bx.push(1.0);
-                for j in 0..p {
-                    bx.push((r[j] - scaling.mean_x[j]) / scaling.sd_x[j]);
+                for ((v, m), s) in r.iter().zip(&scaling.mean_x).zip(&scaling.sd_x) {
+                    bx.push((v - m) / s);
                 }
                 by.push((v - scaling.mean_y) / scaling.sd_y);
             }
@@ -261,7 +300,8 @@ fn stream_fit(
         })?;
         let (m, c) = svi.moments()?;
         let (g, cc, yy) = linear::gram(&stats, &scaling);
-        let elbo = elbo_known(&g, &cc, yy, stats.n, st, PRIOR_SCALE, &m, &c)? - stats.n * scaling.sd_y.ln();
+        let elbo = elbo_known(&g, &cc, yy, stats.n, st, PRIOR_SCALE, &m, &c)?
+            - stats.n * scaling.sd_y.ln();
         let (mean, sd) = linear::raw_moments(&scaling, &m, &c);
         report.mean = mean;
         report.sd = sd;
@@ -285,11 +325,26 @@ fn write_plot(path: &Path, r: &FitReport, exact: Option<&(Vec<f64>, Vec<f64>)>) 
         let pts: Vec<(f64, f64)> = r.trace[skip..]
             .chunks(w)
             .enumerate()
-            .map(|(k, c)| ((skip + (k + 1) * w) as f64, c.iter().sum::<f64>() / c.len() as f64))
+            .map(|(k, c)| {
+                (
+                    (skip + (k + 1) * w) as f64,
+                    c.iter().sum::<f64>() / c.len() as f64,
+                )
+            })
             .collect();
-        let mut series = vec![Series { label: "ELBO (window mean)".into(), points: pts, dashed: false, color: 0 }];
+        let mut series = vec![Series {
+            label: "ELBO (window mean)".into(),
+            points: pts,
+            dashed: false,
+            color: 0,
+        }];
         if let Some(l) = r.ln_evidence {
-            series.push(Series { label: "ln p(y)".into(), points: vec![(0.0, l), (r.trace.len() as f64, l)], dashed: true, color: 1 });
+            series.push(Series {
+                label: "ln p(y)".into(),
+                points: vec![(0.0, l), (r.trace.len() as f64, l)],
+                dashed: true,
+                color: 1,
+            });
         }
         panels.push(Panel {
             title: "ELBO during optimisation".into(),
@@ -304,18 +359,32 @@ fn write_plot(path: &Path, r: &FitReport, exact: Option<&(Vec<f64>, Vec<f64>)>) 
         (0..=120)
             .map(|k| {
                 let x = m - 4.0 * s + 8.0 * s * k as f64 / 120.0;
-                (x, (-0.5 * ((x - m) / s).powi(2)).exp() / (s * (2.0 * std::f64::consts::PI).sqrt()))
+                (
+                    x,
+                    (-0.5 * ((x - m) / s).powi(2)).exp()
+                        / (s * (2.0 * std::f64::consts::PI).sqrt()),
+                )
             })
             .collect()
     };
     for (j, name) in r.names.iter().enumerate() {
-        if !(r.sd[j] > 0.0) {
+        if r.sd[j].is_nan() || r.sd[j] <= 0.0 {
             continue;
         }
-        let mut series = vec![Series { label: format!("{} (Gaussian summary)", r.method), points: gauss(r.mean[j], r.sd[j]), dashed: false, color: 0 }];
+        let mut series = vec![Series {
+            label: format!("{} (Gaussian summary)", r.method),
+            points: gauss(r.mean[j], r.sd[j]),
+            dashed: false,
+            color: 0,
+        }];
         if let Some((m, s)) = exact {
             if j < m.len() && s[j] > 0.0 {
-                series.push(Series { label: "exact".into(), points: gauss(m[j], s[j]), dashed: true, color: 1 });
+                series.push(Series {
+                    label: "exact".into(),
+                    points: gauss(m[j], s[j]),
+                    dashed: true,
+                    color: 1,
+                });
             }
         }
         panels.push(Panel {

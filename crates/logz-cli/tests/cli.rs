@@ -334,3 +334,183 @@ fn bench_prints_ratios_against_the_references() {
         "{text}"
     );
 }
+
+#[test]
+fn data_and_fit_follow_the_json_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("ai.csv");
+    let out = logz()
+        .args([
+            "data",
+            "age-income",
+            "--rows",
+            "5000",
+            "--seed",
+            "2",
+            "--out",
+            csv.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let f = csv.to_str().unwrap();
+    let ex = json_of(&["fit", "blr", f, "--x", "age", "--y", "income", "--json"]);
+    for key in [
+        "method",
+        "names",
+        "mean",
+        "sd",
+        "elbo",
+        "elbo_std_err",
+        "ln_evidence",
+    ] {
+        assert!(ex.get(key).is_some(), "missing {key}");
+    }
+    assert_eq!(ex["names"][1], "age");
+    assert!(ex["elbo"].is_null() && ex["ln_evidence"].as_f64().is_some());
+    // Full-rank ADVI beside the exact posterior: ELBO below the evidence within its error.
+    let vi = json_of(&[
+        "fit",
+        "blr",
+        f,
+        "--x",
+        "age",
+        "--y",
+        "income",
+        "-m",
+        "advi-fullrank",
+        "--json",
+    ]);
+    let (elbo, se, lnp) = (
+        vi["elbo"].as_f64().unwrap(),
+        vi["elbo_std_err"].as_f64().unwrap(),
+        vi["ln_evidence"].as_f64().unwrap(),
+    );
+    assert!(elbo <= lnp + 3.0 * se, "{elbo} ± {se} vs {lnp}");
+    for j in 0..3 {
+        let (m, e) = (
+            vi["mean"][j].as_f64().unwrap(),
+            ex["mean"][j].as_f64().unwrap(),
+        );
+        let s = ex["sd"][j].as_f64().unwrap();
+        assert!((m - e).abs() < 0.2 * s, "{j}: {m} vs {e} ± {s}");
+    }
+    // Streaming natural-gradient SVI with equal chunks reproduces the exact posterior.
+    let st = json_of(&[
+        "fit", "blr", f, "--x", "age", "--y", "income", "-m", "natural", "--sigma", "15000",
+        "--stream", "--batch", "500", "--json",
+    ]);
+    let kl = st["kl_gap"].as_f64().unwrap();
+    assert!((0.0..1e-6).contains(&kl), "KL gap {kl}");
+    // Logistic: no closed form, so ln_evidence is null.
+    let lg = dir.path().join("lg.csv");
+    std::fs::write(&lg, "x,y\n1,0\n2,0\n3,1\n4,0\n5,1\n6,1\n7,1\n0,0\n").unwrap();
+    let v = json_of(&[
+        "fit",
+        "logistic",
+        lg.to_str().unwrap(),
+        "--x",
+        "x",
+        "--y",
+        "y",
+        "-m",
+        "advi-fullrank",
+        "--json",
+    ]);
+    assert!(v["ln_evidence"].is_null());
+    assert!(v["mean"][1].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn fit_rejects_bad_data_with_the_line() {
+    let bad = temp_with(".csv", "age,income\n30,100\n31,abc\n");
+    fails_with(
+        &[
+            "fit",
+            "blr",
+            bad.path().to_str().unwrap(),
+            "--x",
+            "age",
+            "--y",
+            "income",
+        ],
+        ":3: column 'income': 'abc'",
+    );
+    let bad = temp_with(".csv", "age,income\n30,100\n");
+    fails_with(
+        &[
+            "fit",
+            "blr",
+            bad.path().to_str().unwrap(),
+            "--x",
+            "years",
+            "--y",
+            "income",
+        ],
+        "no column 'years'",
+    );
+    let empty = temp_with(".csv", "");
+    fails_with(
+        &[
+            "fit",
+            "blr",
+            empty.path().to_str().unwrap(),
+            "--x",
+            "age",
+            "--y",
+            "income",
+        ],
+        "empty",
+    );
+    let nan = temp_with(".csv", "age,income\n30,nan\n");
+    fails_with(
+        &[
+            "fit",
+            "blr",
+            nan.path().to_str().unwrap(),
+            "--x",
+            "age",
+            "--y",
+            "income",
+        ],
+        ":2: column 'income' is NaN",
+    );
+    let ok = temp_with(".csv", "age,income\n30,100\n40,200\n50,260\n");
+    let p = ok.path().to_str().unwrap();
+    fails_with(
+        &[
+            "fit", "blr", p, "--x", "age", "--y", "income", "-m", "natural",
+        ],
+        "known-noise",
+    );
+    fails_with(
+        &[
+            "fit", "blr", p, "--x", "age", "--y", "income", "--sigma", "-1",
+        ],
+        "--sigma must be > 0",
+    );
+    fails_with(
+        &[
+            "fit", "logistic", p, "--x", "age", "--y", "income", "-m", "advi",
+        ],
+        "needs y in {0, 1}",
+    );
+    fails_with(
+        &[
+            "fit", "blr", p, "--x", "age", "--y", "income", "-m", "magic",
+        ],
+        "unknown method 'magic'",
+    );
+    fails_with(
+        &[
+            "fit",
+            "blr",
+            "/nonexistent.csv",
+            "--x",
+            "age",
+            "--y",
+            "income",
+        ],
+        "/nonexistent.csv",
+    );
+}

@@ -317,8 +317,16 @@ fn l_inv_t(l: &[f64], eps: &[f64], d: usize) -> Vec<f64> {
     u
 }
 
+/// Called with (step, mean, covariance) of q; returns true to stop.
+pub type Monitor<'a> = dyn FnMut(usize, &[f64], &[f64]) -> bool + 'a;
+
 /// Fit q by stochastic optimisation of the ELBO.
-pub fn fit(m: &dyn LogJoint, data: Batch, o: &ViOptions, progress: &dyn Progress) -> Result<ViResult> {
+pub fn fit(
+    m: &dyn LogJoint,
+    data: Batch,
+    o: &ViOptions,
+    progress: &dyn Progress,
+) -> Result<ViResult> {
     fit_monitored(m, data, o, progress, &mut |_, _, _| false)
 }
 
@@ -329,7 +337,7 @@ pub fn fit_monitored(
     data: Batch,
     o: &ViOptions,
     progress: &dyn Progress,
-    monitor: &mut dyn FnMut(usize, &[f64], &[f64]) -> bool,
+    monitor: &mut Monitor,
 ) -> Result<ViResult> {
     let d = m.dim();
     if data.is_empty() || d == 0 {
