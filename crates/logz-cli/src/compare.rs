@@ -120,7 +120,7 @@ pub fn run(a: &CompareArgs) -> Result<()> {
     };
     let mut solvers = Vec::new();
     for name in &methods {
-        let s = crate::solver(name, &a.options.options(a.seed))?;
+        let s = crate::solver(name, &a.options.options(a.seed)?)?;
         solvers.push((name.clone(), s));
     }
     let bar = Bar::new(a.quiet);

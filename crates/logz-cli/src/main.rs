@@ -12,6 +12,7 @@ mod plot;
 mod progress;
 mod report;
 mod sample;
+mod van;
 
 use anyhow::{anyhow, Context, Result};
 use clap::{Args, Parser, Subcommand};
@@ -69,17 +70,41 @@ pub struct MethodArgs {
     /// ti: independent replica-exchange ladders
     #[arg(long)]
     pub chains: Option<usize>,
-    /// ais: annealing steps per run
+    /// ais: annealing steps per run; bbvi / van: optimisation steps
     #[arg(long)]
     pub steps: Option<usize>,
     /// ais: independent annealing runs
     #[arg(long)]
     pub runs: Option<usize>,
+    /// van: hidden units per layer
+    #[arg(long)]
+    pub width: Option<usize>,
+    /// van: hidden layers
+    #[arg(long)]
+    pub depth: Option<usize>,
+    /// bbvi / van: samples per step
+    #[arg(long)]
+    pub batch: Option<usize>,
+    /// bbvi / van: Adam learning rate
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// van: start from a trained network (from `logz train-van`)
+    #[arg(long)]
+    pub net: Option<PathBuf>,
 }
 
 impl MethodArgs {
-    pub fn options(&self, seed: u64) -> logz::methods::MethodOptions {
-        logz::methods::MethodOptions {
+    pub fn options(&self, seed: u64) -> Result<logz::methods::MethodOptions> {
+        let net = match &self.net {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+                let ck: crate::van::Checkpoint = serde_json::from_str(&text)
+                    .with_context(|| format!("{}: not a logz VAN checkpoint", p.display()))?;
+                Some(ck.network)
+            }
+            None => None,
+        };
+        Ok(logz::methods::MethodOptions {
             seed,
             sweeps: self.sweeps,
             burn_in: self.burn_in,
@@ -87,7 +112,12 @@ impl MethodArgs {
             chains: self.chains,
             steps: self.steps,
             runs: self.runs,
-        }
+            width: self.width,
+            depth: self.depth,
+            batch: self.batch,
+            lr: self.lr,
+            net,
+        })
     }
 }
 
@@ -126,6 +156,8 @@ enum Cmd {
     Data(fit::DataArgs),
     /// Posterior inference for a regression model on a CSV file: exact, ADVI, BBVI, SVI, HMC
     Fit(fit::FitArgs),
+    /// Train a variational autoregressive network on a spin model and save it (JSON)
+    TrainVan(van::TrainVanArgs),
     /// Throughput benchmarks with ratios against the reference figures measured on this machine
     Bench(bench::BenchArgs),
     /// List the methods
@@ -223,7 +255,7 @@ fn run() -> Result<()> {
             json,
             quiet,
         } => {
-            let s = solver(&method, &options.options(model.seed))?;
+            let s = solver(&method, &options.options(model.seed)?)?;
             let lm = load_model(&model)?;
             let bar = progress::Bar::new(quiet || json);
             let est = logz::estimate::timed(s.as_ref(), &lm.model, &bar)
@@ -249,6 +281,7 @@ fn run() -> Result<()> {
         Cmd::Sample(args) => sample::run(&args)?,
         Cmd::Bench(args) => bench::run(&args)?,
         Cmd::Data(args) => fit::run_data(&args)?,
+        Cmd::TrainVan(args) => van::run(&args)?,
         Cmd::Fit(args) => fit::run_fit(&args)?,
         Cmd::Methods => {
             for (name, what) in logz::methods::METHODS {

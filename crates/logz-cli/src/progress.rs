@@ -45,6 +45,9 @@ impl logz::Progress for Bar {
     fn advance(&self, delta: u64) {
         self.pb.inc(delta);
     }
+    fn message(&self, text: &str) {
+        self.pb.set_message(text.to_string());
+    }
     fn finish(&self) {}
 }
 

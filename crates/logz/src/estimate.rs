@@ -114,6 +114,8 @@ pub trait Progress: Sync {
     fn start(&self, _total: u64, _what: &str) {}
     /// Report `delta` more units done.
     fn advance(&self, _delta: u64) {}
+    /// A short status shown beside the bar (e.g. the running ELBO).
+    fn message(&self, _text: &str) {}
     fn finish(&self) {}
 }
 

@@ -1,7 +1,7 @@
 //! Every solver by name: the registry that `logz solve --method` and `logz compare` use.
 
 use crate::estimate::Solver;
-use crate::{exact, mc, variational};
+use crate::{exact, mc, variational, vi};
 
 /// All method names with a one-line description.
 pub const METHODS: &[(&str, &str)] = &[
@@ -40,6 +40,18 @@ pub const METHODS: &[(&str, &str)] = &[
         "stochastic: thermodynamic integration over the couplings (replica exchange)",
     ),
     ("ais", "stochastic: annealed importance sampling"),
+    (
+        "bbvi",
+        "lower bound: factorised q trained by score-function gradients (black-box VI)",
+    ),
+    (
+        "van",
+        "lower bound ± std_err: variational autoregressive network (MADE), ELBO",
+    ),
+    (
+        "van-iw",
+        "stochastic: the same network's importance-weighted ln Z",
+    ),
 ];
 
 /// Settings of the stochastic methods (unset fields keep each method's default).
@@ -52,6 +64,12 @@ pub struct MethodOptions {
     pub chains: Option<usize>,
     pub steps: Option<usize>,
     pub runs: Option<usize>,
+    pub width: Option<usize>,
+    pub depth: Option<usize>,
+    pub batch: Option<usize>,
+    pub lr: Option<f64>,
+    /// A trained VAN to start from.
+    pub net: Option<vi::van::Made>,
 }
 
 /// Look up a solver by name, configured with `o`.
@@ -76,7 +94,33 @@ pub fn configured(name: &str, o: &MethodOptions) -> Option<Box<dyn Solver + Send
                 seed: o.seed,
             }))
         }
+        "bbvi" => {
+            let d = vi::bbvi::Bbvi::default();
+            Some(Box::new(vi::bbvi::Bbvi {
+                steps: o.steps.unwrap_or(d.steps),
+                batch: o.batch.unwrap_or(d.batch),
+                lr: o.lr.unwrap_or(d.lr),
+                seed: o.seed,
+            }))
+        }
+        "van" | "van-iw" => Some(Box::new(van_options(o, name == "van-iw"))),
         _ => by_name(name),
+    }
+}
+
+/// VAN settings from method options.
+pub fn van_options(o: &MethodOptions, importance_weighted: bool) -> vi::van::Van {
+    let d = vi::van::Van::default();
+    vi::van::Van {
+        width: o.width.or(d.width),
+        depth: o.depth.unwrap_or(d.depth),
+        steps: o.steps.unwrap_or(d.steps),
+        batch: o.batch.unwrap_or(d.batch),
+        lr: o.lr.unwrap_or(d.lr),
+        seed: o.seed,
+        importance_weighted,
+        init: o.net.clone(),
+        ..d
     }
 }
 
@@ -91,9 +135,17 @@ pub fn by_name(name: &str) -> Option<Box<dyn Solver + Send + Sync>> {
         "trw" => Some(Box::new(variational::Trw::default())),
         "ti" => Some(Box::new(mc::ThermodynamicIntegration::default())),
         "ais" => Some(Box::new(mc::Ais::default())),
+        "bbvi" => Some(Box::new(vi::bbvi::Bbvi::default())),
+        "van" => Some(Box::new(vi::van::Van::default())),
+        "van-iw" => Some(Box::new(vi::van::Van {
+            importance_weighted: true,
+            ..Default::default()
+        })),
         _ => exact::by_name(name),
     }
 }
 
 /// The methods `logz compare` runs by default (those that do not apply are skipped).
-pub const COMPARE: &[&str] = &["exact", "onsager", "mf", "tap", "bethe", "trw", "ti", "ais"];
+pub const COMPARE: &[&str] = &[
+    "exact", "onsager", "mf", "tap", "bethe", "trw", "ti", "ais", "bbvi",
+];

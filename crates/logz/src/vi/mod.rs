@@ -18,7 +18,9 @@
 //! The final ELBO is estimated with fresh draws z ~ q, each with its own random batch, so its
 //! standard error includes the subsampling noise.
 
+pub mod bbvi;
 pub mod natural;
+pub mod van;
 
 use crate::bayes::models::{Batch, LogJoint};
 use crate::error::{Error, Result};
@@ -490,6 +492,7 @@ pub fn fit_monitored(
             }
             stable = if elbo_ok && params_ok { stable + 1 } else { 0 };
             prev_window = Some(mean);
+            progress.message(&format!("ELBO {mean:.4}"));
             progress.advance(o.window as u64);
             if stable >= 2 {
                 converged = true;

@@ -1,0 +1,89 @@
+//! `logz train-van`: train a variational autoregressive network on a spin model for a long run,
+//! save it with its evaluation and the ELBO-against-time curve, so that `logz solve --method van
+//! --net net.json` can evaluate or continue it later.
+
+use crate::progress::Bar;
+use crate::{load_model, outln, MethodArgs, ModelArgs};
+use anyhow::{Context, Result};
+use clap::Args;
+use logz::vi::van::{Made, VanReport};
+use logz::Solver;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// What `train-van` writes: the network, the training settings and the evaluation.
+#[derive(Serialize, Deserialize)]
+pub struct Checkpoint {
+    pub model: String,
+    pub beta: f64,
+    pub network: Made,
+    pub report: VanReport,
+    /// Exact ln Z where one was cheap to compute.
+    pub exact_ln_z: Option<f64>,
+}
+
+#[derive(Args, Debug)]
+pub struct TrainVanArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[command(flatten)]
+    pub options: MethodArgs,
+    /// Where to save the trained network (JSON)
+    #[arg(long, short)]
+    pub out: PathBuf,
+    #[arg(long)]
+    pub json: bool,
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+pub fn run(a: &TrainVanArgs) -> Result<()> {
+    let lm = load_model(&a.model)?;
+    let m = &lm.model;
+    let opts = a.options.options(a.model.seed)?;
+    let van = logz::methods::van_options(&opts, false);
+    let bar = Bar::new(a.quiet || a.json);
+    let (net, report) = van.train(m, &bar)?;
+    bar.clear();
+    let exact = if logz::exact::Exact::applicable(m).is_empty() {
+        None
+    } else {
+        logz::exact::Exact.solve(m).ok().map(|e| e.ln_z)
+    };
+    let ck = Checkpoint {
+        model: a.model.model.clone(),
+        beta: m.beta(),
+        network: net,
+        report: report.clone(),
+        exact_ln_z: exact,
+    };
+    std::fs::write(&a.out, serde_json::to_string(&ck)?)
+        .with_context(|| format!("writing {}", a.out.display()))?;
+    if a.json {
+        outln!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "elbo": report.elbo, "elbo_std_err": report.elbo_std_err,
+                "iw_ln_z": report.iw_ln_z, "iw_std_err": report.iw_std_err, "ess": report.ess,
+                "exact_ln_z": exact, "seconds": report.seconds, "out": a.out,
+            }))?
+        );
+        return Ok(());
+    }
+    outln!("VAN on {} ({} spins, β = {}), {:.1} s", a.model.model, m.n(), m.beta(), report.seconds);
+    outln!("ELBO                 {:.6} ± {:.2e}   (stochastic lower bound)", report.elbo, report.elbo_std_err);
+    outln!(
+        "importance-weighted  {:.6} ± {:.2e}   (ESS {:.0} of {})",
+        report.iw_ln_z, report.iw_std_err, report.ess, report.samples
+    );
+    if let Some(x) = exact {
+        outln!("exact                {x:.6}");
+        outln!(
+            "relative error       ELBO {:.2e}, importance-weighted {:.2e}",
+            (x - report.elbo) / x.abs(),
+            (report.iw_ln_z - x) / x.abs()
+        );
+    }
+    outln!("saved to {}", a.out.display());
+    Ok(())
+}
