@@ -97,7 +97,8 @@ impl MethodArgs {
     pub fn options(&self, seed: u64) -> Result<logz::methods::MethodOptions> {
         let net = match &self.net {
             Some(p) => {
-                let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+                let text = std::fs::read_to_string(p)
+                    .with_context(|| format!("reading {}", p.display()))?;
                 let ck: crate::van::Checkpoint = serde_json::from_str(&text)
                     .with_context(|| format!("{}: not a logz VAN checkpoint", p.display()))?;
                 Some(ck.network)

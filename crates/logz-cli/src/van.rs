@@ -70,11 +70,24 @@ pub fn run(a: &TrainVanArgs) -> Result<()> {
         );
         return Ok(());
     }
-    outln!("VAN on {} ({} spins, β = {}), {:.1} s", a.model.model, m.n(), m.beta(), report.seconds);
-    outln!("ELBO                 {:.6} ± {:.2e}   (stochastic lower bound)", report.elbo, report.elbo_std_err);
+    outln!(
+        "VAN on {} ({} spins, β = {}), {:.1} s",
+        a.model.model,
+        m.n(),
+        m.beta(),
+        report.seconds
+    );
+    outln!(
+        "ELBO                 {:.6} ± {:.2e}   (stochastic lower bound)",
+        report.elbo,
+        report.elbo_std_err
+    );
     outln!(
         "importance-weighted  {:.6} ± {:.2e}   (ESS {:.0} of {})",
-        report.iw_ln_z, report.iw_std_err, report.ess, report.samples
+        report.iw_ln_z,
+        report.iw_std_err,
+        report.ess,
+        report.samples
     );
     if let Some(x) = exact {
         outln!("exact                {x:.6}");

@@ -520,18 +520,62 @@ fn train_van_saves_a_network_that_solve_can_reuse() {
     let dir = tempfile::tempdir().unwrap();
     let net = dir.path().join("net.json");
     let v = json_of(&[
-        "train-van", "square:4", "--beta", "0.3", "--steps", "300", "--out", net.to_str().unwrap(), "--json",
+        "train-van",
+        "square:4",
+        "--beta",
+        "0.3",
+        "--steps",
+        "300",
+        "--out",
+        net.to_str().unwrap(),
+        "--json",
     ]);
     let exact = v["exact_ln_z"].as_f64().unwrap();
-    let (iw, se) = (v["iw_ln_z"].as_f64().unwrap(), v["iw_std_err"].as_f64().unwrap());
-    assert!((iw - exact).abs() < 4.0 * se.max(1e-4), "{iw} ± {se} vs {exact}");
+    let (iw, se) = (
+        v["iw_ln_z"].as_f64().unwrap(),
+        v["iw_std_err"].as_f64().unwrap(),
+    );
+    assert!(
+        (iw - exact).abs() < 4.0 * se.max(1e-4),
+        "{iw} ± {se} vs {exact}"
+    );
     let s = json_of(&[
-        "solve", "square:4", "--beta", "0.3", "-m", "van", "--net", net.to_str().unwrap(), "--steps", "0", "--json",
+        "solve",
+        "square:4",
+        "--beta",
+        "0.3",
+        "-m",
+        "van",
+        "--net",
+        net.to_str().unwrap(),
+        "--steps",
+        "0",
+        "--json",
     ]);
     assert_eq!(s["kind"], "lower_bound");
     assert!(s["std_err"].as_f64().unwrap() > 0.0);
     assert!(s["ln_z"].as_f64().unwrap() <= exact + 4.0 * s["std_err"].as_f64().unwrap());
-    fails_with(&["solve", "square:5", "-m", "van", "--net", net.to_str().unwrap()], "trained for 16 spins");
+    fails_with(
+        &[
+            "solve",
+            "square:5",
+            "-m",
+            "van",
+            "--net",
+            net.to_str().unwrap(),
+        ],
+        "trained for 16 spins",
+    );
     let junk = temp_with(".json", "{\"not\": \"a net\"}");
-    fails_with(&["solve", "square:4", "-m", "van", "--net", junk.path().to_str().unwrap()], "not a logz VAN checkpoint");
+    fails_with(
+        &[
+            "solve",
+            "square:4",
+            "-m",
+            "van",
+            "--net",
+            junk.path().to_str().unwrap(),
+        ],
+        "not a logz VAN checkpoint",
+    );
 }

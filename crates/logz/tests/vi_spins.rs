@@ -13,52 +13,124 @@ fn score_function_bbvi_recovers_coordinate_ascent_mean_field() {
     for seed in 0..4 {
         let m = random_model(12, 0.4, 0.6, 0.4, 0.8, 40 + seed).unwrap();
         let ca = MeanField::default().solve(&m).unwrap().ln_z;
-        let bb = Bbvi { seed, ..Bbvi::default() }.solve(&m).unwrap();
+        let bb = Bbvi {
+            seed,
+            ..Bbvi::default()
+        }
+        .solve(&m)
+        .unwrap();
         let exact = Exact.solve(&m).unwrap().ln_z;
         assert_eq!(bb.kind, Kind::LowerBound);
-        assert!(bb.ln_z <= exact + 1e-9, "bbvi {} above exact {exact}", bb.ln_z);
+        assert!(
+            bb.ln_z <= exact + 1e-9,
+            "bbvi {} above exact {exact}",
+            bb.ln_z
+        );
         // The stochastic optimiser reaches the coordinate-ascent optimum (both are exact ELBOs
         // of factorised q's; the tolerance is what 3000 noisy steps leave).
-        assert!((ca - bb.ln_z).abs() < 2e-3 * ca.abs(), "seed {seed}: bbvi {} vs CA {ca}", bb.ln_z);
+        assert!(
+            (ca - bb.ln_z).abs() < 2e-3 * ca.abs(),
+            "seed {seed}: bbvi {} vs CA {ca}",
+            bb.ln_z
+        );
     }
 }
 
 fn se(k: &Kind) -> f64 {
-    k.std_err().expect("stochastic kinds carry a standard error")
+    k.std_err()
+        .expect("stochastic kinds carry a standard error")
 }
 
 #[test]
 fn van_beats_mean_field_and_brackets_exact() {
-    let p = Params { beta: 0.6, seed: 3, ..Params::default() };
+    let p = Params {
+        beta: 0.6,
+        seed: 3,
+        ..Params::default()
+    };
     let models = [
-        ("4×4 torus at β_c", square(4, 4, true, &Params { beta: logz::exact::closed::SQUARE_BETA_C, ..Params::default() }).unwrap()),
+        (
+            "4×4 torus at β_c",
+            square(
+                4,
+                4,
+                true,
+                &Params {
+                    beta: logz::exact::closed::SQUARE_BETA_C,
+                    ..Params::default()
+                },
+            )
+            .unwrap(),
+        ),
         ("SK N=12", sherrington_kirkpatrick(12, &p).unwrap()),
-        ("random with fields", random_model(10, 0.5, 1.0, 0.5, 0.7, 5).unwrap()),
+        (
+            "random with fields",
+            random_model(10, 0.5, 1.0, 0.5, 0.7, 5).unwrap(),
+        ),
     ];
     for (name, m) in &models {
         let exact = Exact.solve(m).unwrap().ln_z;
         let mf = MeanField::default().solve(m).unwrap().ln_z;
-        let van = Van { steps: 600, ..Van::default() };
+        let van = Van {
+            steps: 600,
+            ..Van::default()
+        };
         let elbo = van.solve(m).unwrap();
-        let iw = Van { importance_weighted: true, ..van }.solve(m).unwrap();
+        let iw = Van {
+            importance_weighted: true,
+            ..van
+        }
+        .solve(m)
+        .unwrap();
         assert!(matches!(elbo.kind, Kind::StochasticLowerBound { .. }));
         assert!(matches!(iw.kind, Kind::Stochastic { .. }));
         let (e, s) = (elbo.ln_z, se(&elbo.kind));
         assert!(e > mf, "{name}: VAN ELBO {e} not above mean field {mf}");
-        assert!(e <= exact + 3.0 * s, "{name}: ELBO {e} ± {s} above exact {exact}");
+        assert!(
+            e <= exact + 3.0 * s,
+            "{name}: ELBO {e} ± {s} above exact {exact}"
+        );
         let (z, s) = (iw.ln_z, se(&iw.kind));
-        assert!((z - exact).abs() < 3.0 * s.max(1e-4), "{name}: importance-weighted {z} ± {s} vs {exact}");
+        assert!(
+            (z - exact).abs() < 3.0 * s.max(1e-4),
+            "{name}: importance-weighted {z} ± {s} vs {exact}"
+        );
     }
 }
 
 #[test]
 fn van_checkpoint_continues_where_it_stopped() {
-    let m = square(4, 4, true, &Params { beta: 0.3, ..Params::default() }).unwrap();
-    let (net, first) = Van { steps: 200, ..Van::default() }.train(&m, &logz::NoProgress).unwrap();
+    let m = square(
+        4,
+        4,
+        true,
+        &Params {
+            beta: 0.3,
+            ..Params::default()
+        },
+    )
+    .unwrap();
+    let (net, first) = Van {
+        steps: 200,
+        ..Van::default()
+    }
+    .train(&m, &logz::NoProgress)
+    .unwrap();
     let text = serde_json::to_string(&net).unwrap();
     let back: logz::vi::van::Made = serde_json::from_str(&text).unwrap();
     // Evaluation only (no steps) of the reloaded network gives the same ELBO up to sampling.
-    let (_, again) = Van { steps: 0, init: Some(back), ..Van::default() }.train(&m, &logz::NoProgress).unwrap();
+    let (_, again) = Van {
+        steps: 0,
+        init: Some(back),
+        ..Van::default()
+    }
+    .train(&m, &logz::NoProgress)
+    .unwrap();
     let s = (first.elbo_std_err.powi(2) + again.elbo_std_err.powi(2)).sqrt();
-    assert!((first.elbo - again.elbo).abs() < 4.0 * s, "{} vs {}", first.elbo, again.elbo);
+    assert!(
+        (first.elbo - again.elbo).abs() < 4.0 * s,
+        "{} vs {}",
+        first.elbo,
+        again.elbo
+    );
 }

@@ -23,8 +23,6 @@
 use super::stream_seed;
 use crate::error::{Error, Result};
 use crate::model::{Geometry, Model};
-use rand::{Rng, SeedableRng};
-use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 
 /// The update rule of the kernel.
@@ -38,8 +36,8 @@ pub enum LatticeRule {
 const NEVER: u8 = u8::MAX;
 const ALWAYS: u8 = u8::MAX - 1;
 const MAX_CLASSES: usize = 10;
-/// Random streams per row: words are updated STREAMS at a time, one stream each.
-const STREAMS: usize = 2;
+/// Random streams per row (lanes of the row's generator): words are updated 4 at a time.
+const LANES: usize = 4;
 /// Bit levels drawn before checking whether every lane is decided.
 const UNCONDITIONAL_LEVELS: usize = 7;
 
@@ -107,14 +105,14 @@ impl Tables {
 
 /// A square torus in multi-spin-coded checkerboard form, with one RNG stream per row.
 #[derive(Debug, Clone)]
-pub struct Lattice<R = Xoshiro256PlusPlus> {
+pub struct Lattice {
     rows: usize,
     cols: usize,
     /// Bits per colour row (cols / 2) and words per colour row.
     half: usize,
     words: usize,
     colour: [Vec<u64>; 2],
-    rngs: Vec<[R; STREAMS]>,
+    rngs: Vec<X4>,
     rule: LatticeRule,
     tables: Tables,
     /// Metropolis with h = 0: the class is the aligned count alone.
@@ -150,7 +148,7 @@ pub fn applicable(m: &Model) -> std::result::Result<(usize, usize, f64, f64), St
     Ok((rows, cols, j, h))
 }
 
-impl<R: Rng + SeedableRng + Send + Clone> Lattice<R> {
+impl Lattice {
     /// Build the kernel state from ±1 spins in row-major order.
     pub fn new(m: &Model, rule: LatticeRule, spins: &[i8], seed: u64) -> Result<Self> {
         let (rows, cols, coupling, field) =
@@ -205,9 +203,9 @@ impl<R: Rng + SeedableRng + Send + Clone> Lattice<R> {
         }
         let rngs = (0..rows)
             .map(|r| {
-                std::array::from_fn(|j| {
-                    R::seed_from_u64(stream_seed(seed, (STREAMS * r + j) as u64))
-                })
+                X4::new(std::array::from_fn(|j| {
+                    stream_seed(seed, (LANES * r + j) as u64)
+                }))
             })
             .collect();
         let symmetric = field == 0.0;
@@ -303,55 +301,39 @@ impl<R: Rng + SeedableRng + Send + Clone> Lattice<R> {
         let tables = &self.tables;
         let (rule, symmetric) = (self.rule, self.symmetric);
         let min_rows = (512 / words).max(1);
+        #[cfg(target_arch = "x86_64")]
+        let avx2 = std::is_x86_feature_detected!("avx2");
+        #[cfg(not(target_arch = "x86_64"))]
+        let avx2 = false;
         upd.par_chunks_mut(words)
             .zip(self.rngs.par_iter_mut())
             .enumerate()
             .with_min_len(min_rows)
-            .for_each(
-                |(r, (row, rng_slot)): (usize, (&mut [u64], &mut [R; STREAMS]))| {
-                    let up = &other[((r + rows - 1) % rows) * words..][..words];
-                    let down = &other[((r + 1) % rows) * words..][..words];
-                    let same = &other[r * words..][..words];
-                    // Columns of this row's colour have parity p; the second horizontal neighbour
-                    // is bit k − 1 (p = 0) or bit k + 1 (p = 1) of the other colour's row.
-                    let p = (chi + r) % 2;
-                    // Work on a local copy of the generators so their state stays in registers.
-                    let mut rng = rng_slot.clone();
-                    let mut w = 0;
-                    while w < words {
-                        if words - w >= STREAMS {
-                            update_words::<G, STREAMS, R>(
-                                row,
-                                w,
-                                [up, down, same],
-                                p,
-                                half,
-                                last_mask,
-                                rule,
-                                symmetric,
-                                tables,
-                                &mut rng,
-                            );
-                            w += STREAMS;
-                        } else {
-                            update_words::<G, 1, R>(
-                                row,
-                                w,
-                                [up, down, same],
-                                p,
-                                half,
-                                last_mask,
-                                rule,
-                                symmetric,
-                                tables,
-                                &mut rng,
-                            );
-                            w += 1;
-                        }
+            .for_each(|(r, (row, rng))| {
+                let up = &other[((r + rows - 1) % rows) * words..][..words];
+                let down = &other[((r + 1) % rows) * words..][..words];
+                let same = &other[r * words..][..words];
+                // Columns of this row's colour have parity p; the second horizontal neighbour
+                // is bit k − 1 (p = 0) or bit k + 1 (p = 1) of the other colour's row.
+                let ctx = RowCtx {
+                    nb: [up, down, same],
+                    p: (chi + r) % 2,
+                    half,
+                    last_mask,
+                    rule,
+                    symmetric,
+                    tables,
+                };
+                if avx2 {
+                    // SAFETY: the CPU supports AVX2 (checked at run time just above).
+                    #[cfg(target_arch = "x86_64")]
+                    unsafe {
+                        update_row_avx2::<G>(row, &ctx, rng)
                     }
-                    *rng_slot = rng;
-                },
-            );
+                } else {
+                    update_row::<G>(row, &ctx, rng);
+                }
+            });
     }
 
     /// (Σ_i s_i, Σ_(ij) s_i s_j): both from popcounts over colour 0, whose four neighbours
@@ -395,46 +377,79 @@ impl<R: Rng + SeedableRng + Send + Clone> Lattice<R> {
     }
 }
 
-/// Update words w0 .. w0 + K of one colour row, given the other colour's rows above, below and
-/// alongside (`nb`) and the parity p of the row's columns.
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-fn update_words<const G: usize, const K: usize, R: Rng>(
-    row: &mut [u64],
-    w0: usize,
-    nb: [&[u64]; 3],
+/// What a row update needs besides the row and its generator.
+struct RowCtx<'a> {
+    /// The other colour's rows above, below and alongside.
+    nb: [&'a [u64]; 3],
+    /// Parity of the row's columns.
     p: usize,
     half: usize,
     last_mask: u64,
     rule: LatticeRule,
     symmetric: bool,
-    tables: &Tables,
-    rngs: &mut [R],
+    tables: &'a Tables,
+}
+
+/// Update one colour row: words in groups of four (one generator lane each), then the rest.
+#[inline(always)]
+fn update_row<const G: usize>(row: &mut [u64], ctx: &RowCtx, rng: &mut X4) {
+    // Work on a local copy of the generator so its state stays in registers.
+    let mut x = rng.clone();
+    let words = row.len();
+    let mut w = 0;
+    while w + LANES <= words {
+        update_words::<G, LANES>(row, w, ctx, &mut x);
+        w += LANES;
+    }
+    while w < words {
+        update_words::<G, 1>(row, w, ctx, &mut x);
+        w += 1;
+    }
+    *rng = x;
+}
+
+/// The same compiled with AVX2, where the four generator lanes and the four words' bit
+/// operations each become one vector instruction.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn update_row_avx2<const G: usize>(row: &mut [u64], ctx: &RowCtx, rng: &mut X4) {
+    update_row::<G>(row, ctx, rng)
+}
+
+/// Update words w0 .. w0 + K of one colour row.
+#[inline(always)]
+fn update_words<const G: usize, const K: usize>(
+    row: &mut [u64],
+    w0: usize,
+    ctx: &RowCtx,
+    rng: &mut X4,
 ) {
     let words = row.len();
+    let nb = ctx.nb;
     let mut valid = [!0u64; K];
     let mut neighbours = [[0u64; 4]; K];
     for j in 0..K {
         let w = w0 + j;
-        let shifted = if p == 0 {
-            shift_prev(nb[2], w, half)
+        let shifted = if ctx.p == 0 {
+            shift_prev(nb[2], w, ctx.half)
         } else {
-            shift_next(nb[2], w, half)
+            shift_next(nb[2], w, ctx.half)
         };
         if w + 1 == words {
-            valid[j] = last_mask;
+            valid[j] = ctx.last_mask;
         }
         neighbours[j] = [nb[0][w], nb[1][w], nb[2][w], shifted];
     }
-    match rule {
+    let tables = ctx.tables;
+    match ctx.rule {
         LatticeRule::Metropolis => {
             let mut cnt = [[0u64; 5]; K];
             for j in 0..K {
                 let (s, n) = (row[w0 + j], neighbours[j]);
                 cnt[j] = count4([!(s ^ n[0]), !(s ^ n[1]), !(s ^ n[2]), !(s ^ n[3])]);
             }
-            let flip = if symmetric {
-                decide::<G, 5, K, R>(&cnt, tables, &valid, rngs)
+            let flip = if ctx.symmetric {
+                decide::<G, 5, K>(&cnt, tables, &valid, rng)
             } else {
                 let mut cm = [[0u64; MAX_CLASSES]; K];
                 for j in 0..K {
@@ -444,7 +459,7 @@ fn update_words<const G: usize, const K: usize, R: Rng>(
                         cm[j][a + 5] = cnt[j][a] & !s;
                     }
                 }
-                decide::<G, MAX_CLASSES, K, R>(&cm, tables, &valid, rngs)
+                decide::<G, MAX_CLASSES, K>(&cm, tables, &valid, rng)
             };
             for j in 0..K {
                 row[w0 + j] = (row[w0 + j] ^ flip[j]) & valid[j];
@@ -455,9 +470,54 @@ fn update_words<const G: usize, const K: usize, R: Rng>(
             for j in 0..K {
                 cnt[j] = count4(neighbours[j]);
             }
-            let up = decide::<G, 5, K, R>(&cnt, tables, &valid, rngs);
+            let up = decide::<G, 5, K>(&cnt, tables, &valid, rng);
             row[w0..w0 + K].copy_from_slice(&up);
         }
+    }
+}
+
+/// Four xoshiro256++ generators side by side in structure-of-arrays form: one call advances all
+/// four and returns four words, and with AVX2 each step of the recurrence is one instruction on
+/// all lanes. Each lane is an ordinary xoshiro256++ stream seeded by SplitMix64.
+#[derive(Debug, Clone)]
+pub struct X4 {
+    s: [[u64; LANES]; 4],
+}
+
+impl X4 {
+    pub fn new(seeds: [u64; LANES]) -> X4 {
+        let mut s = [[0u64; LANES]; 4];
+        for (l, &seed) in seeds.iter().enumerate() {
+            let mut z = seed;
+            for k in 0..4 {
+                // SplitMix64, the seeding the xoshiro authors recommend.
+                z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+                let mut x = z;
+                x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+                x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+                s[k][l] = x ^ (x >> 31);
+            }
+        }
+        X4 { s }
+    }
+
+    #[inline(always)]
+    pub fn next_words(&mut self) -> [u64; LANES] {
+        let [s0, s1, s2, s3] = &mut self.s;
+        let mut out = [0u64; LANES];
+        for l in 0..LANES {
+            out[l] = (s0[l].wrapping_add(s3[l]))
+                .rotate_left(23)
+                .wrapping_add(s0[l]);
+            let t = s1[l] << 17;
+            s2[l] ^= s0[l];
+            s3[l] ^= s1[l];
+            s1[l] ^= s2[l];
+            s0[l] ^= s3[l];
+            s2[l] ^= t;
+            s3[l] = s3[l].rotate_left(45);
+        }
+        out
     }
 }
 
@@ -500,13 +560,12 @@ fn count4(x: [u64; 4]) -> [u64; 5] {
 /// that accept, each with probability exactly t/2³² for its class's threshold t (see the module
 /// docs), drawing one random word per bit level until every lane is decided.
 #[inline(always)]
-pub fn decide<const G: usize, const C: usize, const K: usize, R: Rng>(
+pub fn decide<const G: usize, const C: usize, const K: usize>(
     class_masks: &[[u64; C]; K],
     t: &Tables,
     valid: &[u64; K],
-    rngs: &mut [R],
+    rng: &mut X4,
 ) -> [u64; K] {
-    let rngs = &mut rngs[..K];
     let mut group = [[0u64; G]; K];
     let mut accept = [0u64; K];
     let mut undecided = [0u64; K];
@@ -528,8 +587,9 @@ pub fn decide<const G: usize, const C: usize, const K: usize, R: Rng>(
         && (level > 32 - UNCONDITIONAL_LEVELS || undecided.iter().fold(0, |a, u| a | u) != 0)
     {
         level -= 1;
+        let rw = rng.next_words();
         for j in 0..K {
-            let r = rngs[j].next_u64();
+            let r = rw[j];
             let mut th = 0u64;
             for g in 0..G {
                 th |= group[j][g] & t.bits[g][level];
@@ -546,8 +606,8 @@ pub fn decide<const G: usize, const C: usize, const K: usize, R: Rng>(
     accept
 }
 
-/// The default kernel with xoshiro256++ streams.
-pub type DefaultLattice = Lattice<Xoshiro256PlusPlus>;
+/// The kernel (kept under this name for callers written when it was generic).
+pub type DefaultLattice = Lattice;
 
 #[cfg(test)]
 mod tests {
@@ -573,16 +633,34 @@ mod tests {
         }
     }
 
+    /// Each lane of X4 is the reference xoshiro256++ (SplitMix64-seeded like rand_xoshiro's
+    /// `seed_from_u64`), so the streams are the published generator, not a home-made one.
+    #[test]
+    fn x4_lanes_are_xoshiro256plusplus() {
+        use rand::{Rng, SeedableRng};
+        let seeds = [1u64, 2, 3, 0xdead_beef];
+        let mut x = X4::new(seeds);
+        let mut refs: Vec<_> = seeds
+            .iter()
+            .map(|&s| rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(s))
+            .collect();
+        for _ in 0..100 {
+            let out = x.next_words();
+            for l in 0..LANES {
+                assert_eq!(out[l], refs[l].next_u64());
+            }
+        }
+    }
+
     #[test]
     fn lane_bernoulli_has_the_exact_rate() {
         // One group with p = 0.3 on all lanes: the accepted fraction over 64·20000 lanes.
         let tables = Tables::new(&[0.3]);
-        let mut rng = Xoshiro256PlusPlus::seed_from_u64(9);
+        let mut rng = X4::new([9, 10, 11, 12]);
         let trials = 20_000;
         let mut hits = 0u64;
         for _ in 0..trials {
-            hits += decide::<1, 1, 1, _>(&[[!0]], &tables, &[!0], std::slice::from_mut(&mut rng))[0]
-                .count_ones() as u64;
+            hits += decide::<1, 1, 1>(&[[!0]], &tables, &[!0], &mut rng)[0].count_ones() as u64;
         }
         let n = 64.0 * trials as f64;
         let rate = hits as f64 / n;

@@ -45,7 +45,7 @@ impl Solver for Bbvi {
 
     fn solve_with(&self, m: &Model, progress: &dyn Progress) -> Result<Estimate> {
         let n = m.n();
-        if self.batch < 2 || self.steps == 0 || !(self.lr > 0.0) {
+        if self.batch < 2 || self.steps == 0 || self.lr.is_nan() || self.lr <= 0.0 {
             return Err(Error::InvalidArgument(
                 "bbvi needs batch ≥ 2, steps ≥ 1 and lr > 0".into(),
             ));

@@ -66,7 +66,14 @@ impl Made {
             ));
         }
         let degree: Vec<usize> = (0..width).map(|k| k * (n - 1) / width).collect();
-        let mut m = Made { n, width, depth, z2, degree, params: Vec::new() };
+        let mut m = Made {
+            n,
+            width,
+            depth,
+            z2,
+            degree,
+            params: Vec::new(),
+        };
         let lay = m.layout();
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
         let mut p = vec![0.0; lay.total];
@@ -100,7 +107,13 @@ impl Made {
         off += n * w;
         let c = off;
         off += n;
-        Layout { w: wo, b: bo, v, c, total: off }
+        Layout {
+            w: wo,
+            b: bo,
+            v,
+            c,
+            total: off,
+        }
     }
 
     /// Number of units of degree < g (a prefix length).
@@ -149,12 +162,21 @@ impl Made {
     /// log q(s) of the unsymmetrised network.
     fn log_q_raw(&self, s: &[f64], h: &mut [Vec<f64>], a: &mut [f64]) -> f64 {
         self.forward(s, h, a);
-        s.iter().zip(a.iter()).map(|(x, y)| x * y - ln_2cosh(*y)).sum()
+        s.iter()
+            .zip(a.iter())
+            .map(|(x, y)| x * y - ln_2cosh(*y))
+            .sum()
     }
 
     /// Draw one exact sample of the unsymmetrised q; hidden units are computed once, when their
     /// inputs are final, so `h` and the logits `a` end up equal to `forward(s)`'s.
-    fn sample_raw<R: rand::Rng>(&self, rng: &mut R, s: &mut [f64], h: &mut [Vec<f64>], a: &mut [f64]) {
+    fn sample_raw<R: rand::Rng>(
+        &self,
+        rng: &mut R,
+        s: &mut [f64],
+        h: &mut [Vec<f64>],
+        a: &mut [f64],
+    ) {
         let (n, w) = (self.n, self.width);
         let lay = self.layout();
         let p = &self.params;
@@ -199,7 +221,13 @@ impl Made {
     }
 
     /// Draw one exact sample of q (symmetrised when z2: the raw draw, negated with probability ½).
-    pub fn sample<R: rand::Rng>(&self, rng: &mut R, s: &mut [f64], h: &mut [Vec<f64>], a: &mut [f64]) {
+    pub fn sample<R: rand::Rng>(
+        &self,
+        rng: &mut R,
+        s: &mut [f64],
+        h: &mut [Vec<f64>],
+        a: &mut [f64],
+    ) {
         self.sample_raw(rng, s, h, a);
         if self.z2 && rng.next_u64() >> 63 == 1 {
             s.iter_mut().for_each(|x| *x = -*x);
@@ -321,14 +349,21 @@ pub struct VanReport {
 
 const CHUNK: usize = 32;
 
+/// The mirrored state −s of a z2 draw, its activations, and π = q(s)/(q(s) + q(−s)).
+struct Mirror {
+    state: Vec<f64>,
+    h: Vec<Vec<f64>>,
+    a: Vec<f64>,
+    pi: f64,
+}
+
 /// One draw with everything its gradient needs: the raw sample and its activations, the mirrored
 /// state's activations (z2), the returned state's energy and log q.
 struct Draw {
     raw: Vec<f64>,
     h: Vec<Vec<f64>>,
     a: Vec<f64>,
-    /// For z2: −raw and its activations, and π = q(raw)/(q(raw) + q(−raw)).
-    mirror: Option<(Vec<f64>, Vec<Vec<f64>>, Vec<f64>, f64)>,
+    mirror: Option<Mirror>,
     energy: f64,
     log_q: f64,
 }
@@ -348,12 +383,31 @@ impl Draw {
             let lq = log_add(lq_raw, lq_neg) - std::f64::consts::LN_2;
             let pi = (lq_raw - log_add(lq_raw, lq_neg)).exp();
             let flip = rng.next_u64() >> 63 == 1;
-            (Some((neg, hn, an, pi)), lq, flip)
+            (
+                Some(Mirror {
+                    state: neg,
+                    h: hn,
+                    a: an,
+                    pi,
+                }),
+                lq,
+                flip,
+            )
         } else {
             (None, lq_raw, false)
         };
-        let si: Vec<i8> = raw.iter().map(|&x| if flip { -x as i8 } else { x as i8 }).collect();
-        Draw { energy: m.energy(&si), raw, h, a, mirror, log_q }
+        let si: Vec<i8> = raw
+            .iter()
+            .map(|&x| if flip { -x as i8 } else { x as i8 })
+            .collect();
+        Draw {
+            energy: m.energy(&si),
+            raw,
+            h,
+            a,
+            mirror,
+            log_q,
+        }
     }
 
     /// Add w·∇ log q(s) (q symmetrised when z2: π∇log q(raw) + (1 − π)∇log q(−raw), the same for
@@ -361,9 +415,9 @@ impl Draw {
     fn push_gradient(&self, net: &Made, w: f64, g: &mut [f64]) {
         match &self.mirror {
             None => net.backward_cached(&self.raw, w, &self.h, &self.a, g),
-            Some((neg, hn, an, pi)) => {
-                net.backward_cached(&self.raw, w * pi, &self.h, &self.a, g);
-                net.backward_cached(neg, w * (1.0 - pi), hn, an, g);
+            Some(mi) => {
+                net.backward_cached(&self.raw, w * mi.pi, &self.h, &self.a, g);
+                net.backward_cached(&mi.state, w * (1.0 - mi.pi), &mi.h, &mi.a, g);
             }
         }
     }
@@ -373,8 +427,10 @@ impl Van {
     /// Train (or continue training) a network on `m`; returns it with its evaluation.
     pub fn train(&self, m: &Model, progress: &dyn Progress) -> Result<(Made, VanReport)> {
         let n = m.n();
-        if self.batch < 2 || !(self.lr > 0.0) {
-            return Err(Error::InvalidArgument("van needs batch ≥ 2 and lr > 0".into()));
+        if self.batch < 2 || self.lr.is_nan() || self.lr <= 0.0 {
+            return Err(Error::InvalidArgument(
+                "van needs batch ≥ 2 and lr > 0".into(),
+            ));
         }
         let no_field = m.fields().iter().all(|&h| h == 0.0);
         let z2 = self.z2.unwrap_or(no_field);
@@ -388,7 +444,13 @@ impl Van {
                 }
                 net.clone()
             }
-            None => Made::new(n, self.width.unwrap_or(n.clamp(16, 512)), self.depth, z2, self.seed)?,
+            None => Made::new(
+                n,
+                self.width.unwrap_or(n.clamp(16, 512)),
+                self.depth,
+                z2,
+                self.seed,
+            )?,
         };
         let np = net.params.len();
         let (mut m1, mut m2) = (vec![0.0; np], vec![0.0; np]);
@@ -457,7 +519,14 @@ impl Van {
             }
         }
         progress.finish();
-        let report = evaluate(&net, m, self.eval_samples, stream_seed(self.seed, u64::MAX), trace, t0)?;
+        let report = evaluate(
+            &net,
+            m,
+            self.eval_samples,
+            stream_seed(self.seed, u64::MAX),
+            trace,
+            t0,
+        )?;
         Ok((net, report))
     }
 }
@@ -519,9 +588,21 @@ impl Solver for Van {
     fn solve_with(&self, m: &Model, progress: &dyn Progress) -> Result<Estimate> {
         let (net, r) = self.train(m, progress)?;
         let mut e = if self.importance_weighted {
-            Estimate::new(r.iw_ln_z, Kind::Stochastic { std_err: r.iw_std_err }, "van (importance-weighted)")
+            Estimate::new(
+                r.iw_ln_z,
+                Kind::Stochastic {
+                    std_err: r.iw_std_err,
+                },
+                "van (importance-weighted)",
+            )
         } else {
-            Estimate::new(r.elbo, Kind::StochasticLowerBound { std_err: r.elbo_std_err }, "van (ELBO)")
+            Estimate::new(
+                r.elbo,
+                Kind::StochasticLowerBound {
+                    std_err: r.elbo_std_err,
+                },
+                "van (ELBO)",
+            )
         };
         e.diagnostics.iterations = self.steps;
         e.diagnostics.converged = r.ess >= 0.01 * r.samples as f64;
@@ -554,10 +635,15 @@ mod tests {
             let net = Made::new(6, 5, depth, z2, 3).unwrap();
             let mut total = 0.0;
             for x in 0..64u32 {
-                let s: Vec<f64> = (0..6).map(|i| if (x >> i) & 1 == 1 { 1.0 } else { -1.0 }).collect();
+                let s: Vec<f64> = (0..6)
+                    .map(|i| if (x >> i) & 1 == 1 { 1.0 } else { -1.0 })
+                    .collect();
                 total += net.log_q(&s).exp();
             }
-            assert!((total - 1.0).abs() < 1e-12, "depth {depth} z2 {z2}: Σq = {total}");
+            assert!(
+                (total - 1.0).abs() < 1e-12,
+                "depth {depth} z2 {z2}: Σq = {total}"
+            );
         }
         let mut net = Made::new(5, 4, 2, false, 4).unwrap();
         let s = [1.0, -1.0, -1.0, 1.0, 1.0];
@@ -593,7 +679,9 @@ mod tests {
             counts[idx] += 1.0;
         }
         for x in 0..8 {
-            let st: Vec<f64> = (0..3).map(|i| if (x >> i) & 1 == 1 { 1.0 } else { -1.0 }).collect();
+            let st: Vec<f64> = (0..3)
+                .map(|i| if (x >> i) & 1 == 1 { 1.0 } else { -1.0 })
+                .collect();
             let p = net.log_q(&st).exp();
             let sd = (p * (1.0 - p) / draws as f64).sqrt();
             assert!((counts[x] / draws as f64 - p).abs() < 5.0 * sd, "state {x}");
