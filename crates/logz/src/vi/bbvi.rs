@@ -54,7 +54,7 @@ impl Solver for Bbvi {
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(self.seed);
         // A small random start breaks the s → −s symmetry, as coordinate ascent's starts do.
         let mut phi: Vec<f64> = (0..n).map(|_| 0.1 * (uniform(&mut rng) - 0.5)).collect();
-        let (mut m1, mut m2) = (vec![0.0; n], vec![0.0; n]);
+        let mut adam = super::Adam::new(n);
         let mut avg = vec![0.0; n];
         let tail = self.steps - self.steps / 4;
         let mut samples = vec![vec![0i8; n]; self.batch];
@@ -80,17 +80,9 @@ impl Solver for Bbvi {
                     grad[i] += w * (s[i] as f64 - mag[i]);
                 }
             }
-            let rate = self.lr / (1.0 + t as f64 / 500.0).sqrt();
-            let (b1, b2) = (0.9f64, 0.999f64);
-            for i in 0..n {
-                m1[i] = b1 * m1[i] + (1.0 - b1) * grad[i];
-                m2[i] = b2 * m2[i] + (1.0 - b2) * grad[i] * grad[i];
-                let mh = m1[i] / (1.0 - b1.powi(t as i32));
-                let vh = m2[i] / (1.0 - b2.powi(t as i32));
-                phi[i] += rate * mh / (vh.sqrt() + 1e-8);
-                // Keep the logits finite: |φ| ≤ 20 is |m| ≥ 1 − 10⁻¹⁷.
-                phi[i] = phi[i].clamp(-20.0, 20.0);
-            }
+            adam.step(&mut phi, &grad, self.lr / (1.0 + t as f64 / 500.0).sqrt());
+            // Keep the logits finite: |φ| ≤ 20 is |m| ≥ 1 − 10⁻¹⁷.
+            phi.iter_mut().for_each(|p| *p = p.clamp(-20.0, 20.0));
             if t > tail {
                 for i in 0..n {
                     avg[i] += phi[i] / (self.steps - tail) as f64;

@@ -108,6 +108,35 @@ pub struct ViResult {
     pub converged: bool,
 }
 
+/// Adam (Kingma & Ba): per-coordinate steps scaled by running first and second moments of the
+/// gradient, bias-corrected. `step` *ascends* along `grad` (pass −∇ to descend).
+#[derive(Debug, Clone)]
+pub struct Adam {
+    m1: Vec<f64>,
+    m2: Vec<f64>,
+    t: i32,
+}
+
+impl Adam {
+    pub fn new(n: usize) -> Adam {
+        Adam {
+            m1: vec![0.0; n],
+            m2: vec![0.0; n],
+            t: 0,
+        }
+    }
+    pub fn step(&mut self, theta: &mut [f64], grad: &[f64], rate: f64) {
+        let (b1, b2) = (0.9f64, 0.999f64);
+        self.t += 1;
+        let (c1, c2) = (1.0 - b1.powi(self.t), 1.0 - b2.powi(self.t));
+        for k in 0..theta.len() {
+            self.m1[k] = b1 * self.m1[k] + (1.0 - b1) * grad[k];
+            self.m2[k] = b2 * self.m2[k] + (1.0 - b2) * grad[k] * grad[k];
+            theta[k] += rate * (self.m1[k] / c1) / ((self.m2[k] / c2).sqrt() + 1e-8);
+        }
+    }
+}
+
 /// Gaussian q: μ, and L (full rank: packed lower triangle row by row; mean field: diagonal),
 /// with log-diagonals.
 #[derive(Debug, Clone)]
@@ -364,7 +393,7 @@ pub fn fit_monitored(
         bx: Vec::new(),
         by: Vec::new(),
     };
-    let (mut m1, mut m2) = (vec![0.0; np], vec![0.0; np]);
+    let mut adam = Adam::new(np);
     let mut trace = Vec::new();
     let (mut z, mut g, mut eps) = (vec![0.0; d], vec![0.0; d], vec![0.0; d]);
     let mut prev_window: Option<f64> = None;
@@ -428,15 +457,7 @@ pub fn fit_monitored(
         }
         match o.optimizer {
             Optimizer::Adam { lr, decay } => {
-                let (b1, b2) = (0.9f64, 0.999f64);
-                let rate = lr / (1.0 + t as f64 / decay).sqrt();
-                for k in 0..np {
-                    m1[k] = b1 * m1[k] + (1.0 - b1) * grad[k];
-                    m2[k] = b2 * m2[k] + (1.0 - b2) * grad[k] * grad[k];
-                    let mh = m1[k] / (1.0 - b1.powi(t as i32));
-                    let vh = m2[k] / (1.0 - b2.powi(t as i32));
-                    q.theta[k] += rate * mh / (vh.sqrt() + 1e-8);
-                }
+                adam.step(&mut q.theta, &grad, lr / (1.0 + t as f64 / decay).sqrt());
             }
             Optimizer::RobbinsMonro { a, t0, kappa } => {
                 let rate = a * (t as f64 + t0).powf(-kappa);
