@@ -64,7 +64,7 @@ pub struct MethodArgs {
     /// ti: discarded sweeps per rung
     #[arg(long)]
     pub burn_in: Option<usize>,
-    /// ti: number of coupling rungs (4k + 1)
+    /// ti: number of coupling rungs (4k + 1; default 33, doubled by pilot runs when needed)
     #[arg(long)]
     pub rungs: Option<usize>,
     /// ti: independent replica-exchange ladders

@@ -82,6 +82,8 @@ pub fn configured(name: &str, o: &MethodOptions) -> Option<Box<dyn Solver + Send
                 sweeps: o.sweeps.unwrap_or(d.sweeps),
                 burn_in: o.burn_in.unwrap_or(d.burn_in),
                 chains: o.chains.unwrap_or(d.chains),
+                // An explicit --rungs fixes the grid; otherwise pilots may refine it.
+                max_rungs: o.rungs.unwrap_or(d.max_rungs),
                 seed: o.seed,
             }))
         }

@@ -83,6 +83,10 @@ pub struct ThermodynamicIntegration {
     pub burn_in: usize,
     /// Independent replica-exchange ladders; their spread is a check on mixing.
     pub chains: usize,
+    /// Rungs are doubled (up to this many) while a short pilot run shows a neighbouring pair
+    /// swapping less than 20% of the time: a sharp rise of ⟨B⟩ along λ makes both the swaps and
+    /// Simpson's rule fail there. Set equal to `rungs` to fix the grid.
+    pub max_rungs: usize,
     pub seed: u64,
 }
 
@@ -93,6 +97,7 @@ impl Default for ThermodynamicIntegration {
             sweeps: 1500,
             burn_in: 300,
             chains: 4,
+            max_rungs: 257,
             seed: 1,
         }
     }
@@ -303,13 +308,23 @@ impl Solver for ThermodynamicIntegration {
         // Cluster moves wherever they are valid: they carry ferromagnets with fields through
         // the (near-)first-order jumps along λ that single-spin moves cannot cross.
         let cluster = super::cluster::check_unfrustrated(m, "ti").is_ok();
-        progress.start(
-            ((self.burn_in + self.sweeps) * self.chains) as u64,
-            "sweeps",
-        );
-        let ladders: Vec<Ladder> = (0..self.chains)
+        // Pilot runs choose the number of rungs.
+        let mut run = self.clone();
+        let mut pilots = Vec::new();
+        while run.rungs < self.max_rungs {
+            let pilot = ThermodynamicIntegration { sweeps: 200, burn_in: 50, ..run.clone() };
+            let min_swap = pilot.ladder(m, 0, cluster, &crate::estimate::NoProgress)?.min_swap;
+            pilots.push(format!("{} rungs: lowest swap rate {min_swap:.2}", run.rungs));
+            if min_swap >= 0.2 {
+                break;
+            }
+            run.rungs = 2 * (run.rungs - 1) + 1;
+        }
+        let k = run.rungs;
+        progress.start(((run.burn_in + run.sweeps) * run.chains) as u64, "sweeps");
+        let ladders: Vec<Ladder> = (0..run.chains)
             .into_par_iter()
-            .map(|c| self.ladder(m, c, cluster, progress))
+            .map(|c| run.ladder(m, c, cluster, progress))
             .collect::<Result<_>>()?;
         progress.finish();
         let per: Vec<stats::SeriesStats> =
@@ -358,6 +373,9 @@ impl Solver for ThermodynamicIntegration {
             pooled.tau_int,
             se_between
         ));
+        if !pilots.is_empty() {
+            e.diagnostics.notes.push(format!("pilot runs: {}", pilots.join("; ")));
+        }
         if disagree {
             e.diagnostics.notes.push(
                 "the ladders disagree beyond their error bars (poor mixing): the reported error is \
