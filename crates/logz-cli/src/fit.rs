@@ -121,6 +121,9 @@ pub fn run_fit(a: &FitArgs) -> Result<()> {
     if a.batch == Some(0) {
         return Err(anyhow!("--batch must be at least 1"));
     }
+    if !(a.lr.is_finite() && a.lr > 0.0) {
+        return Err(anyhow!("--lr must be a finite number > 0, got {}", a.lr));
+    }
     let bar = Bar::new(a.quiet || a.json);
     let (report, exact, rows) = if a.stream {
         stream_fit(a, method, kind, &bar)?
