@@ -502,11 +502,15 @@ fn fit_rejects_bad_data_with_the_line() {
         "unknown method 'magic'",
     );
     fails_with(
-        &["fit", "blr", p, "--x", "age", "--y", "income", "--lr", "nan"],
+        &[
+            "fit", "blr", p, "--x", "age", "--y", "income", "--lr", "nan",
+        ],
         "--lr must be a finite number",
     );
     fails_with(
-        &["fit", "blr", p, "--x", "age", "--y", "income", "--batch", "0"],
+        &[
+            "fit", "blr", p, "--x", "age", "--y", "income", "--batch", "0",
+        ],
         "--batch must be at least 1",
     );
     fails_with(

@@ -207,7 +207,9 @@ fn ti_and_ais_on_benchmarks_within_their_error_bars() {
     for name in ["Grids_11", "DBN_16", "Segmentation_12"] {
         let lm = io::load(&bench_dir().join(format!("{name}.uai")), None).unwrap();
         let exact = read_pr(name).0 * std::f64::consts::LN_10;
-        let ti = ThermodynamicIntegration::default().solve(&lm.model).unwrap();
+        let ti = ThermodynamicIntegration::default()
+            .solve(&lm.model)
+            .unwrap();
         let ais = Ais::default().solve(&lm.model).unwrap();
         for e in [&ti, &ais] {
             let se = e.kind.std_err().unwrap();
@@ -219,7 +221,11 @@ fn ti_and_ais_on_benchmarks_within_their_error_bars() {
             );
         }
         if name == "DBN_16" {
-            assert!(ti.diagnostics.notes.iter().any(|n| n.contains("65 rungs")), "{:?}", ti.diagnostics.notes);
+            assert!(
+                ti.diagnostics.notes.iter().any(|n| n.contains("65 rungs")),
+                "{:?}",
+                ti.diagnostics.notes
+            );
         }
     }
 }

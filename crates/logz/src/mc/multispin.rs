@@ -39,7 +39,7 @@ const MAX_CLASSES: usize = 10;
 /// Random streams per row (lanes of the row's generator): words are updated 4 at a time.
 const LANES: usize = 4;
 /// Bit levels drawn before checking whether every lane is decided.
-const UNCONDITIONAL_LEVELS: usize = 7;
+const UNCONDITIONAL_LEVELS: usize = 9;
 
 /// Acceptance classes and their thresholds. Metropolis classes: the number a of aligned
 /// neighbours (5 classes when h = 0, where the spin's sign does not matter) or a + 5·[s_i = −1]

@@ -312,9 +312,18 @@ impl Solver for ThermodynamicIntegration {
         let mut run = self.clone();
         let mut pilots = Vec::new();
         while run.rungs < self.max_rungs {
-            let pilot = ThermodynamicIntegration { sweeps: 200, burn_in: 50, ..run.clone() };
-            let min_swap = pilot.ladder(m, 0, cluster, &crate::estimate::NoProgress)?.min_swap;
-            pilots.push(format!("{} rungs: lowest swap rate {min_swap:.2}", run.rungs));
+            let pilot = ThermodynamicIntegration {
+                sweeps: 200,
+                burn_in: 50,
+                ..run.clone()
+            };
+            let min_swap = pilot
+                .ladder(m, 0, cluster, &crate::estimate::NoProgress)?
+                .min_swap;
+            pilots.push(format!(
+                "{} rungs: lowest swap rate {min_swap:.2}",
+                run.rungs
+            ));
             if min_swap >= 0.2 {
                 break;
             }
@@ -374,7 +383,9 @@ impl Solver for ThermodynamicIntegration {
             se_between
         ));
         if !pilots.is_empty() {
-            e.diagnostics.notes.push(format!("pilot runs: {}", pilots.join("; ")));
+            e.diagnostics
+                .notes
+                .push(format!("pilot runs: {}", pilots.join("; ")));
         }
         if disagree {
             e.diagnostics.notes.push(
