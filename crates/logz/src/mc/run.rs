@@ -514,9 +514,9 @@ impl SampleRun {
             let refs: Vec<&[f64]> = chains.iter().map(|c| c.as_slice()).collect();
             let r_hat = stats::r_hat(&refs);
             if !pooled.reliable {
+                // Sokal's window needs W ≥ 6τ within n/4 sweeps, i.e. chains of ≥ 24τ.
                 notes.push(format!(
-                    "{name}: chains shorter than ~{:.0} τ_int; τ_int and its error bar are underestimates",
-                    4.0 * 6.0
+                    "{name}: chains shorter than ~24 τ_int; τ_int and its error bar are underestimates"
                 ));
             }
             if r_hat > 1.05 {
