@@ -132,3 +132,16 @@ fn wolff_sweep_128(b: divan::Bencher) {
     }
     b.bench_local(|| w.sweep(&mut s, &mut rng, false));
 }
+
+/// One red–black mean-field sweep of the vectorised square-torus kernel, 1024² (2^20 updates).
+#[divan::bench(sample_count = 10)]
+fn mean_field_lattice_sweep_1024(b: divan::Bencher) {
+    use logz::variational::lattice::LatticeMf;
+    let m = torus(1024);
+    let x: Vec<f64> = (0..m.n())
+        .map(|i| if i % 3 == 0 { 0.5 } else { -0.2 })
+        .collect();
+    let mut lat = LatticeMf::new(&m, &x).unwrap();
+    b.counter(divan::counter::ItemsCount::new(m.n()))
+        .bench_local(|| lat.sweep(0.0));
+}

@@ -82,8 +82,19 @@ impl MeanField {
         Ok(())
     }
 
-    /// Coordinate ascent from `m`; returns (sweeps, converged).
+    /// Coordinate ascent from `m`; returns (sweeps, converged). On a uniform square torus the
+    /// vectorised red–black kernel of [`super::lattice`] runs instead (also coordinate ascent).
     pub fn ascend(&self, model: &Model, m: &mut [f64]) -> (usize, bool) {
+        if let Some(mut lat) = super::lattice::LatticeMf::new(model, m) {
+            for sweep in 1..=self.max_sweeps {
+                if lat.sweep(self.damping) < self.tol {
+                    m.copy_from_slice(&lat.magnetization());
+                    return (sweep, true);
+                }
+            }
+            m.copy_from_slice(&lat.magnetization());
+            return (self.max_sweeps, false);
+        }
         let b = model.beta();
         for sweep in 1..=self.max_sweeps {
             let mut delta: f64 = 0.0;

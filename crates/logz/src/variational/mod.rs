@@ -10,6 +10,7 @@
 
 pub mod bp;
 pub mod homogeneous;
+pub mod lattice;
 pub mod meanfield;
 pub mod tap;
 

@@ -1,0 +1,231 @@
+//! The square-torus fast path for naive mean field: red–black (checkerboard) updates on colour
+//! arrays, vectorised.
+//!
+//! On a bipartite lattice every spin of one colour has all its neighbours in the other colour,
+//! so updating all of one colour at once, m_i ← tanh β(h + J Σ_j m_j), *is* coordinate ascent:
+//! each update maximises the ELBO in m_i given the other colour, and the updates of one colour do
+//! not interact. The ELBO therefore never decreases, exactly as in the sequential sweep.
+//! Storage follows the multi-spin Monte Carlo kernel: row r of colour χ holds columns
+//! c ≡ χ + r (mod 2) as entries k = c/2, so the four neighbour sums are contiguous slices (with
+//! one wrapped element per row), and the loops compile to SIMD. `tanh` is evaluated from a
+//! branch-free exp (Cody–Waite reduction, degree-12 Taylor polynomial, exponent by bit
+//! arithmetic; absolute error of tanh below 5e-16) that the compiler can vectorise, unlike
+//! libm's. Near-zero magnetisations carry that absolute, not relative, accuracy — irrelevant for
+//! the fixed point, and the reported ln Z is the ELBO evaluated exactly at the returned m.
+
+use crate::model::{Geometry, Model};
+
+/// Mean-field magnetisations of a uniform square torus in colour layout.
+#[derive(Debug, Clone)]
+pub struct LatticeMf {
+    rows: usize,
+    cols: usize,
+    half: usize,
+    beta_j: f64,
+    beta_h: f64,
+    colour: [Vec<f64>; 2],
+    acc: Vec<f64>,
+}
+
+/// e^y for y ≤ 0 (y ≥ −745 gives a normal or zero result), branch-free.
+#[inline(always)]
+fn exp_neg(y: f64) -> f64 {
+    const LOG2E: f64 = std::f64::consts::LOG2_E;
+    // ln 2 split so that k·LN2_HI is exact for |k| < 2^20 (fdlibm's constants).
+    const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
+    const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76);
+    const MAGIC: f64 = 6_755_399_441_055_744.0; // 1.5·2^52: adding it rounds to an integer
+    let y = y.max(-700.0);
+    let t = y * LOG2E + MAGIC;
+    let kf = t - MAGIC;
+    let r = (y - kf * LN2_HI) - kf * LN2_LO;
+    // Taylor polynomial of e^r on |r| ≤ ln2/2 (Horner), truncation error < 2e-16.
+    let mut p = 1.0 / 479_001_600.0;
+    for c in [
+        1.0 / 39_916_800.0,
+        1.0 / 3_628_800.0,
+        1.0 / 362_880.0,
+        1.0 / 40_320.0,
+        1.0 / 5_040.0,
+        1.0 / 720.0,
+        1.0 / 120.0,
+        1.0 / 24.0,
+        1.0 / 6.0,
+        0.5,
+        1.0,
+        1.0,
+    ] {
+        p = p * r + c;
+    }
+    // 2^k from the integer k sitting in the low mantissa bits of t.
+    let k = t.to_bits().wrapping_add(1023);
+    p * f64::from_bits(k << 52)
+}
+
+/// tanh x = sign(x)·(1 − e^{−2|x|})/(1 + e^{−2|x|}).
+#[inline(always)]
+pub fn tanh_fast(x: f64) -> f64 {
+    let a = x.abs().min(40.0);
+    let e = exp_neg(-2.0 * a);
+    ((1.0 - e) / (1.0 + e)).copysign(x)
+}
+
+impl LatticeMf {
+    /// The kernel for `m` if it is a uniform square torus with even sides ≥ 4, starting from
+    /// magnetisations `mags` (row-major).
+    pub fn new(m: &Model, mags: &[f64]) -> Option<LatticeMf> {
+        let (rows, cols, j, h) = crate::mc::multispin::applicable(m).ok()?;
+        if !matches!(m.geometry(), Geometry::Square { periodic: true, .. }) {
+            return None;
+        }
+        let half = cols / 2;
+        let mut colour = [vec![0.0; rows * half], vec![0.0; rows * half]];
+        for r in 0..rows {
+            for c in 0..cols {
+                colour[(r + c) % 2][r * half + c / 2] = mags[r * cols + c];
+            }
+        }
+        Some(LatticeMf {
+            rows,
+            cols,
+            half,
+            beta_j: m.beta() * j,
+            beta_h: m.beta() * h,
+            colour,
+            acc: vec![0.0; half],
+        })
+    }
+
+    /// Magnetisations in row-major order.
+    pub fn magnetization(&self) -> Vec<f64> {
+        let mut out = vec![0.0; self.rows * self.cols];
+        for r in 0..self.rows {
+            for c in 0..self.cols {
+                out[r * self.cols + c] = self.colour[(r + c) % 2][r * self.half + c / 2];
+            }
+        }
+        out
+    }
+
+    /// One sweep (both colours) with damping; returns max |target − old|.
+    pub fn sweep(&mut self, damping: f64) -> f64 {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+                // SAFETY: the CPU supports AVX2 and FMA (checked just above).
+                return unsafe { self.sweep_avx2(damping) };
+            }
+        }
+        self.sweep_plain(damping)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn sweep_avx2(&mut self, damping: f64) -> f64 {
+        self.sweep_plain(damping)
+    }
+
+    #[inline(always)]
+    fn sweep_plain(&mut self, damping: f64) -> f64 {
+        let (rows, half) = (self.rows, self.half);
+        let mut delta: f64 = 0.0;
+        for chi in 0..2 {
+            let [c0, c1] = &mut self.colour;
+            let (upd, other) = if chi == 0 { (c0, &*c1) } else { (c1, &*c0) };
+            let acc = &mut self.acc;
+            for r in 0..rows {
+                let up = &other[((r + rows - 1) % rows) * half..][..half];
+                let down = &other[((r + 1) % rows) * half..][..half];
+                let same = &other[r * half..][..half];
+                for k in 0..half {
+                    acc[k] = up[k] + down[k] + same[k];
+                }
+                // The second horizontal neighbour: entry k − 1 (even columns) or k + 1 (odd).
+                if (chi + r) % 2 == 0 {
+                    for k in 1..half {
+                        acc[k] += same[k - 1];
+                    }
+                    acc[0] += same[half - 1];
+                } else {
+                    for k in 0..half - 1 {
+                        acc[k] += same[k + 1];
+                    }
+                    acc[half - 1] += same[0];
+                }
+                let row = &mut upd[r * half..][..half];
+                let (bj, bh) = (self.beta_j, self.beta_h);
+                // A pure map first (vectorises), then the update with a select-based max
+                // (f64::max's NaN rules would keep the reduction scalar).
+                for a in acc.iter_mut() {
+                    *a = tanh_fast(bh + bj * *a);
+                }
+                let mut d = 0.0f64;
+                for k in 0..half {
+                    let x = (acc[k] - row[k]).abs();
+                    d = if x > d { x } else { d };
+                    row[k] = damping * row[k] + (1.0 - damping) * acc[k];
+                }
+                delta = if d > delta { d } else { delta };
+            }
+        }
+        delta
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::builders::{square, Params};
+    use crate::variational::meanfield::elbo;
+
+    /// The red–black kernel never lowers the ELBO and reaches the fixed point of the plain
+    /// sequential updates (unique at high temperature).
+    #[test]
+    fn kernel_is_coordinate_ascent_with_the_same_fixed_point() {
+        let p = Params {
+            coupling: 1.0,
+            field: 0.1,
+            beta: 0.6,
+            seed: 1,
+        };
+        let m = square(6, 8, true, &p).unwrap();
+        let start: Vec<f64> = (0..m.n())
+            .map(|i| ((i * 37 % 11) as f64 / 5.0 - 1.0) * 0.9)
+            .collect();
+        let mut lat = LatticeMf::new(&m, &start).unwrap();
+        assert_eq!(lat.magnetization(), start);
+        let mut last = elbo(&m, &start);
+        for _ in 0..50 {
+            lat.sweep(0.0);
+            let now = elbo(&m, &lat.magnetization());
+            assert!(now >= last - 1e-12, "ELBO fell: {last} → {now}");
+            last = now;
+        }
+        let hot = square(6, 8, true, &Params { beta: 0.2, ..p }).unwrap();
+        let mut lat = LatticeMf::new(&hot, &start).unwrap();
+        let mut seq = start.clone();
+        for _ in 0..200 {
+            lat.sweep(0.0);
+            for i in 0..hot.n() {
+                seq[i] = (hot.beta() * hot.local_field_mean(&seq, i)).tanh();
+            }
+        }
+        for (a, b) in lat.magnetization().iter().zip(&seq) {
+            assert!((a - b).abs() < 1e-12, "{a} vs {b}");
+        }
+    }
+
+    #[test]
+    fn tanh_fast_is_accurate() {
+        let mut x = -30.0;
+        while x < 30.0 {
+            let (a, b) = (tanh_fast(x), x.tanh());
+            assert!((a - b).abs() <= 5e-16, "x = {x}: {a} vs {b}");
+            x += 0.0137;
+        }
+        assert_eq!(tanh_fast(0.0), 0.0);
+        assert_eq!(tanh_fast(1e3), 1.0);
+        assert_eq!(tanh_fast(-1e3), -1.0);
+        assert!(tanh_fast(1e-3) > 0.0 && (tanh_fast(1e-3) - 1e-3f64.tanh()).abs() < 5e-16);
+    }
+}
