@@ -84,7 +84,31 @@ fn message(a: f64, g: f64) -> f64 {
 }
 
 /// Run reweighted BP from initial messages `u`; returns (iterations, converged, final residual).
+/// With the sequential schedule on a uniform square torus (uniform ρ) the vectorised red–black
+/// kernel of [`super::lattice`] runs: the same equations in another sequential order.
 pub fn propagate(m: &Model, rho: &[f64], opt: &Options, u: &mut [f64]) -> (usize, bool, f64) {
+    if opt.schedule == Schedule::Sequential {
+        if let Some(mut lat) = super::lattice::LatticeBp::new(m, rho, u) {
+            let mut d = opt.damping;
+            let mut window_best = f64::INFINITY;
+            let mut resid = f64::INFINITY;
+            for it in 1..=opt.max_iter {
+                if it % 500 == 0 {
+                    if resid > 0.1 * window_best && d < 0.99 {
+                        d = 1.0 - 0.5 * (1.0 - d);
+                    }
+                    window_best = resid;
+                }
+                resid = lat.iterate(d);
+                if !resid.is_finite() || resid < opt.tol {
+                    lat.store(u);
+                    return (it, resid.is_finite(), resid);
+                }
+            }
+            lat.store(u);
+            return (opt.max_iter, false, resid);
+        }
+    }
     let sl = slots(m, rho);
     let theta: Vec<f64> = m.fields().iter().map(|h| m.beta() * h).collect();
     // Damping starts at opt.damping and is raised (1 − d halves) whenever the residual has not
