@@ -517,24 +517,23 @@ impl LatticeBp {
                 // T: entry k sends to the neighbour's entry k − 1 (p = 0) or k + 1 (p = 1).
                 let tmp = &mut self.tmp;
                 let dest = &mut theirs[T][at..at + half];
-                if (chi + r) % 2 == 0 {
-                    for k in 0..half {
-                        tmp[k] = dest[(k + half - 1) % half];
-                    }
+                // Gather the destination entries k ∓ 1 into tmp, update, scatter back (slice
+                // copies with one wrapped element, no per-element modulo).
+                let even = (chi + r) % 2 == 0;
+                if even {
+                    tmp[0] = dest[half - 1];
+                    tmp[1..].copy_from_slice(&dest[..half - 1]);
                 } else {
-                    for k in 0..half {
-                        tmp[k] = dest[(k + 1) % half];
-                    }
+                    tmp[..half - 1].copy_from_slice(&dest[1..]);
+                    tmp[half - 1] = dest[0];
                 }
                 Self::send(a, damping, g, row(T), &mut self.buf, tmp, &mut resid);
-                if (chi + r) % 2 == 0 {
-                    for k in 0..half {
-                        dest[(k + half - 1) % half] = tmp[k];
-                    }
+                if even {
+                    dest[half - 1] = tmp[0];
+                    dest[..half - 1].copy_from_slice(&tmp[1..]);
                 } else {
-                    for k in 0..half {
-                        dest[(k + 1) % half] = tmp[k];
-                    }
+                    dest[1..].copy_from_slice(&tmp[..half - 1]);
+                    dest[0] = tmp[half - 1];
                 }
             }
         }
