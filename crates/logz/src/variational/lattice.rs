@@ -39,11 +39,6 @@ fn madd<const FMA: bool>(a: f64, b: f64, c: f64) -> f64 {
 
 /// e^y for y ≤ 0 (y ≥ −745 gives a normal or zero result), branch-free.
 #[inline(always)]
-fn exp_neg(y: f64) -> f64 {
-    exp_neg_f::<false>(y)
-}
-
-#[inline(always)]
 fn exp_neg_f<const FMA: bool>(y: f64) -> f64 {
     const LOG2E: f64 = std::f64::consts::LOG2_E;
     // ln 2 split so that k·LN2_HI is exact for |k| < 2^20 (fdlibm's constants).
@@ -80,8 +75,13 @@ fn exp_neg_f<const FMA: bool>(y: f64) -> f64 {
 /// tanh x = sign(x)·(1 − e^{−2|x|})/(1 + e^{−2|x|}).
 #[inline(always)]
 pub fn tanh_fast(x: f64) -> f64 {
+    tanh_fast_f::<false>(x)
+}
+
+#[inline(always)]
+fn tanh_fast_f<const FMA: bool>(x: f64) -> f64 {
     let a = x.abs().min(40.0);
-    let e = exp_neg(-2.0 * a);
+    let e = exp_neg_f::<FMA>(-2.0 * a);
     ((1.0 - e) / (1.0 + e)).copysign(x)
 }
 
@@ -131,17 +131,17 @@ impl LatticeMf {
                 return unsafe { self.sweep_avx2(damping) };
             }
         }
-        self.sweep_plain(damping)
+        self.sweep_plain::<false>(damping)
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
     unsafe fn sweep_avx2(&mut self, damping: f64) -> f64 {
-        self.sweep_plain(damping)
+        self.sweep_plain::<true>(damping)
     }
 
     #[inline(always)]
-    fn sweep_plain(&mut self, damping: f64) -> f64 {
+    fn sweep_plain<const FMA: bool>(&mut self, damping: f64) -> f64 {
         let (rows, half) = (self.rows, self.half);
         let mut delta: f64 = 0.0;
         for chi in 0..2 {
@@ -152,27 +152,25 @@ impl LatticeMf {
                 let up = &other[((r + rows - 1) % rows) * half..][..half];
                 let down = &other[((r + 1) % rows) * half..][..half];
                 let same = &other[r * half..][..half];
-                for k in 0..half {
-                    acc[k] = up[k] + down[k] + same[k];
-                }
-                // The second horizontal neighbour: entry k − 1 (even columns) or k + 1 (odd).
-                if (chi + r) % 2 == 0 {
-                    for k in 1..half {
-                        acc[k] += same[k - 1];
-                    }
-                    acc[0] += same[half - 1];
-                } else {
-                    for k in 0..half - 1 {
-                        acc[k] += same[k + 1];
-                    }
-                    acc[half - 1] += same[0];
-                }
                 let row = &mut upd[r * half..][..half];
                 let (bj, bh) = (self.beta_j, self.beta_h);
-                // A pure map first (vectorises), then the update with a select-based max
-                // (f64::max's NaN rules would keep the reduction scalar).
-                for a in acc.iter_mut() {
-                    *a = tanh_fast(bh + bj * *a);
+                let target = |u: f64, d: f64, s0: f64, s1: f64| {
+                    tanh_fast_f::<FMA>(madd::<FMA>(bj, u + d + s0 + s1, bh))
+                };
+                // One fused, vectorisable pass: the four neighbour sums (the second horizontal
+                // neighbour is entry k − 1 for even columns, k + 1 for odd) and the tanh. The
+                // wrapped end element is done on its own; the update with a select-based max
+                // follows (f64::max's NaN rules would keep a fused reduction scalar).
+                if (chi + r) % 2 == 0 {
+                    for k in 1..half {
+                        acc[k] = target(up[k], down[k], same[k], same[k - 1]);
+                    }
+                    acc[0] = target(up[0], down[0], same[0], same[half - 1]);
+                } else {
+                    for k in 0..half - 1 {
+                        acc[k] = target(up[k], down[k], same[k], same[k + 1]);
+                    }
+                    acc[half - 1] = target(up[half - 1], down[half - 1], same[half - 1], same[0]);
                 }
                 let mut d = 0.0f64;
                 for k in 0..half {
