@@ -90,8 +90,13 @@ proptest! {
 
 #[test]
 fn bounds_hold_on_uai_grids() {
-    let dir =
-        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/benchmarks/uai");
+    // The benchmark folder beside the repository, or LOGZ_UAI_DIR (as in tests/uai.rs).
+    let dir = std::env::var("LOGZ_UAI_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| {
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../../../shared/benchmarks/uai")
+        });
     for name in ["grid4x4", "Grids_11", "Grids_12", "Segmentation_12"] {
         let lm = logz::io::load(&dir.join(format!("{name}.uai")), None).unwrap();
         let exact = Elimination {
