@@ -83,39 +83,12 @@ fn message(a: f64, g: f64) -> f64 {
     0.5 * (ln_2cosh(a + g) - ln_2cosh(a - g))
 }
 
-/// Run reweighted BP from initial messages `u`; returns (iterations, converged, final residual).
-/// With the sequential schedule on a uniform square torus (uniform ρ) the vectorised red–black
-/// kernel of [`super::lattice`] runs: the same equations in another sequential order.
-pub fn propagate(m: &Model, rho: &[f64], opt: &Options, u: &mut [f64]) -> (usize, bool, f64) {
-    if opt.schedule == Schedule::Sequential {
-        if let Some(mut lat) = super::lattice::LatticeBp::new(m, rho, u) {
-            let mut d = opt.damping;
-            let mut window_best = f64::INFINITY;
-            let mut resid = f64::INFINITY;
-            for it in 1..=opt.max_iter {
-                if it % 500 == 0 {
-                    if resid > 0.1 * window_best && d < 0.99 {
-                        d = 1.0 - 0.5 * (1.0 - d);
-                    }
-                    window_best = resid;
-                }
-                resid = lat.iterate(d);
-                if !resid.is_finite() || resid < opt.tol {
-                    lat.store(u);
-                    return (it, resid.is_finite(), resid);
-                }
-            }
-            lat.store(u);
-            return (opt.max_iter, false, resid);
-        }
-    }
-    let sl = slots(m, rho);
-    let theta: Vec<f64> = m.fields().iter().map(|h| m.beta() * h).collect();
-    // Damping starts at opt.damping and is raised (1 − d halves) whenever the residual has not
-    // fallen by 10× over a window of 500 iterations: oscillating messages then settle.
+/// Iterate `step(damping) → residual` until the residual falls below opt.tol or opt.max_iter.
+/// Damping starts at opt.damping and is raised (1 − d halves) whenever the residual has not
+/// fallen by 10× over a window of 500 iterations: oscillating messages then settle.
+fn drive(opt: &Options, mut step: impl FnMut(f64) -> f64) -> (usize, bool, f64) {
     let mut d = opt.damping;
     let mut window_best = f64::INFINITY;
-    let mut newu = u.to_vec();
     let mut resid = f64::INFINITY;
     for it in 1..=opt.max_iter {
         if it % 500 == 0 {
@@ -124,7 +97,30 @@ pub fn propagate(m: &Model, rho: &[f64], opt: &Options, u: &mut [f64]) -> (usize
             }
             window_best = resid;
         }
-        resid = 0.0;
+        resid = step(d);
+        if !resid.is_finite() || resid < opt.tol {
+            return (it, resid.is_finite(), resid);
+        }
+    }
+    (opt.max_iter, false, resid)
+}
+
+/// Run reweighted BP from initial messages `u`; returns (iterations, converged, final residual).
+/// With the sequential schedule on a uniform square torus (uniform ρ) the vectorised red–black
+/// kernel of [`super::lattice`] runs: the same equations in another sequential order.
+pub fn propagate(m: &Model, rho: &[f64], opt: &Options, u: &mut [f64]) -> (usize, bool, f64) {
+    if opt.schedule == Schedule::Sequential {
+        if let Some(mut lat) = super::lattice::LatticeBp::new(m, rho, u) {
+            let out = drive(opt, |d| lat.iterate(d));
+            lat.store(u);
+            return out;
+        }
+    }
+    let sl = slots(m, rho);
+    let theta: Vec<f64> = m.fields().iter().map(|h| m.beta() * h).collect();
+    let mut newu = u.to_vec();
+    drive(opt, |d| {
+        let mut resid: f64 = 0.0;
         // Parallel: read from a frozen copy of the previous iteration. Sequential: read u in
         // place, which is sound because node t reads only messages into t and writes messages
         // out of t.
@@ -150,14 +146,8 @@ pub fn propagate(m: &Model, rho: &[f64], opt: &Options, u: &mut [f64]) -> (usize
                 u[o] = d * old + (1.0 - d) * new;
             }
         }
-        if !resid.is_finite() {
-            return (it, false, resid);
-        }
-        if resid < opt.tol {
-            return (it, true, resid);
-        }
-    }
-    (opt.max_iter, false, resid)
+        resid
+    })
 }
 
 /// Beliefs and the reweighted free energy Φ at messages u: (Φ − βE₀, m, edge correlations).
