@@ -84,6 +84,7 @@ pub fn configured(name: &str, o: &MethodOptions) -> Option<Box<dyn Solver + Send
                 chains: o.chains.unwrap_or(d.chains),
                 // An explicit --rungs fixes the grid; otherwise pilots may refine it.
                 max_rungs: o.rungs.unwrap_or(d.max_rungs),
+                extensions: d.extensions,
                 seed: o.seed,
             }))
         }

@@ -310,7 +310,9 @@ impl Lattice {
         let tables = &self.tables;
         let (rule, symmetric) = (self.rule, self.symmetric);
         // Few, large tasks: a 1024² half sweep takes ~0.1 ms, so per-task overhead matters.
-        let min_rows = (rows / (8 * rayon::current_num_threads())).max(4096 / words).max(1);
+        let min_rows = (rows / (8 * rayon::current_num_threads()))
+            .max(4096 / words)
+            .max(1);
         #[cfg(target_arch = "x86_64")]
         let avx2 = !self.portable && std::is_x86_feature_detected!("avx2");
         #[cfg(not(target_arch = "x86_64"))]
@@ -560,7 +562,12 @@ mod avx2 {
             // SAFETY: x holds at least four u64; unaligned loads are allowed.
             unsafe { _mm256_loadu_si256(x.as_ptr() as *const V) }
         };
-        let mut s = [load(&rng.s[0]), load(&rng.s[1]), load(&rng.s[2]), load(&rng.s[3])];
+        let mut s = [
+            load(&rng.s[0]),
+            load(&rng.s[1]),
+            load(&rng.s[2]),
+            load(&rng.s[3]),
+        ];
         let words = row.len();
         let nb = ctx.nb;
         let mut w = 0;
@@ -865,7 +872,11 @@ mod tests {
     /// and whose last word is partial, with and without a field, for both rules.
     #[test]
     fn avx2_and_portable_kernels_give_the_same_chain() {
-        for &(rows, cols) in &[(6, 2 * (64 * 3 + 5)), (4, 2 * (64 * 4 + 10)), (8, 2 * 64 * 5)] {
+        for &(rows, cols) in &[
+            (6, 2 * (64 * 3 + 5)),
+            (4, 2 * (64 * 4 + 10)),
+            (8, 2 * 64 * 5),
+        ] {
             for rule in [LatticeRule::Metropolis, LatticeRule::HeatBath] {
                 for field in [0.0, 0.3] {
                     let run = |portable: bool| {

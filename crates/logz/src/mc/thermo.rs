@@ -87,6 +87,9 @@ pub struct ThermodynamicIntegration {
     /// swapping less than 20% of the time: a sharp rise of ⟨B⟩ along λ makes both the swaps and
     /// Simpson's rule fail there. Set equal to `rungs` to fix the grid.
     pub max_rungs: usize,
+    /// Times the run may be doubled (measuring only the second half) while the measured window
+    /// drifts or the ladders disagree: up to 2^extensions × (burn_in + sweeps) sweeps.
+    pub extensions: usize,
     pub seed: u64,
 }
 
@@ -98,6 +101,7 @@ impl Default for ThermodynamicIntegration {
             burn_in: 300,
             chains: 4,
             max_rungs: 257,
+            extensions: 4,
             seed: 1,
         }
     }
@@ -118,19 +122,6 @@ fn simpson_weights(k: usize) -> Vec<f64> {
             w * h / 3.0
         })
         .collect()
-}
-
-/// What one replica-exchange ladder measured.
-struct Ladder {
-    /// Per sweep: β Σ_k w_k B_k with Simpson weights on all rungs and on every other rung.
-    fine: Vec<f64>,
-    coarse: Vec<f64>,
-    /// Sums over measured sweeps at λ = 1.
-    spin: Vec<f64>,
-    edge: Vec<f64>,
-    energy: f64,
-    abs_m: f64,
-    min_swap: f64,
 }
 
 /// A low-energy state of the full model (λ = 1) from a short simulated anneal (β from 0.1β to
@@ -172,28 +163,37 @@ struct Slot<'a> {
     bonds: f64,
 }
 
+/// One replica-exchange ladder that can be run on: its rung slots, swap statistics, the
+/// per-sweep integrand over every sweep so far, and observables at λ = 1 summed over the
+/// current measurement window.
+struct Ladder<'a> {
+    slots: Vec<Slot<'a>>,
+    swap_rng: Xoshiro256PlusPlus,
+    swaps: Vec<usize>,
+    tries: Vec<usize>,
+    /// Sweeps done so far.
+    t: usize,
+    /// Per sweep (from the first): β Σ_k w_k B_k with Simpson weights on all rungs and on
+    /// every other rung.
+    fine: Vec<f64>,
+    coarse: Vec<f64>,
+    /// Sums over the measurement window at λ = 1.
+    spin: Vec<f64>,
+    edge: Vec<f64>,
+    energy: f64,
+    abs_m: f64,
+}
+
 impl ThermodynamicIntegration {
-    fn ladder(
-        &self,
-        m: &Model,
-        chain: usize,
-        cluster: bool,
-        progress: &dyn Progress,
-    ) -> Result<Ladder> {
+    fn ladder<'a>(&self, m: &'a Model, chain: usize, cluster: bool) -> Result<Ladder<'a>> {
         let k = self.rungs;
-        let beta = m.beta();
         let seed = stream_seed(self.seed, chain as u64);
         let cold = if chain % 2 == 1 {
             Some(cold_state(m, stream_seed(seed, u64::MAX - 1))?)
         } else {
             None
         };
-        let fine_w = simpson_weights(k);
-        let mut coarse_w = vec![0.0; k];
-        for (i, w) in simpson_weights((k - 1) / 2 + 1).into_iter().enumerate() {
-            coarse_w[2 * i] = w;
-        }
-        let mut slots: Vec<Slot> = (0..k)
+        let slots: Vec<Slot> = (0..k)
             .map(|r| {
                 let lambda = r as f64 / (k - 1) as f64;
                 let mut rng = Xoshiro256PlusPlus::seed_from_u64(stream_seed(seed, r as u64));
@@ -215,19 +215,39 @@ impl ThermodynamicIntegration {
                 })
             })
             .collect::<Result<_>>()?;
-        let mut swap_rng = Xoshiro256PlusPlus::seed_from_u64(stream_seed(seed, u64::MAX));
-        let (mut swaps, mut tries) = (vec![0usize; k - 1], vec![0usize; k - 1]);
-        let mut out = Ladder {
-            fine: Vec::with_capacity(self.sweeps),
-            coarse: Vec::with_capacity(self.sweeps),
+        Ok(Ladder {
+            slots,
+            swap_rng: Xoshiro256PlusPlus::seed_from_u64(stream_seed(seed, u64::MAX)),
+            swaps: vec![0; k - 1],
+            tries: vec![0; k - 1],
+            t: 0,
+            fine: Vec::new(),
+            coarse: Vec::new(),
             spin: vec![0.0; m.n()],
             edge: vec![0.0; m.num_edges()],
             energy: 0.0,
             abs_m: 0.0,
-            min_swap: 1.0,
-        };
-        let total = self.burn_in + self.sweeps;
-        for t in 0..total {
+        })
+    }
+}
+
+impl Ladder<'_> {
+    /// Run on to `until` sweeps in all; observables at λ = 1 are summed from sweep `measure_from`
+    /// on (earlier sums are discarded).
+    fn run(&mut self, m: &Model, until: usize, measure_from: usize, progress: &dyn Progress) {
+        let k = self.slots.len();
+        let beta = m.beta();
+        let fine_w = simpson_weights(k);
+        let mut coarse_w = vec![0.0; k];
+        for (i, w) in simpson_weights((k - 1) / 2 + 1).into_iter().enumerate() {
+            coarse_w[2 * i] = w;
+        }
+        self.spin.iter_mut().for_each(|x| *x = 0.0);
+        self.edge.iter_mut().for_each(|x| *x = 0.0);
+        (self.energy, self.abs_m) = (0.0, 0.0);
+        while self.t < until {
+            let t = self.t;
+            let slots = &mut self.slots;
             slots.par_iter_mut().for_each(|slot| {
                 if let Some(sw) = &mut slot.cluster {
                     sw.sweep(&mut slot.state, &mut slot.rng);
@@ -240,50 +260,106 @@ impl ThermodynamicIntegration {
             // swapping states x (at λ_r) and y (at λ_{r+1}) is accepted with probability
             // min(1, exp(β(λ_{r+1} − λ_r)(B(x) − B(y)))).
             for r in (t % 2..k - 1).step_by(2) {
-                tries[r] += 1;
+                self.tries[r] += 1;
                 let x = beta
                     * (slots[r + 1].lambda - slots[r].lambda)
                     * (slots[r].bonds - slots[r + 1].bonds);
-                if x >= 0.0 || super::local::uniform(&mut swap_rng) < x.exp() {
+                if x >= 0.0 || super::local::uniform(&mut self.swap_rng) < x.exp() {
                     let (a, b) = slots.split_at_mut(r + 1);
                     std::mem::swap(&mut a[r].state, &mut b[0].state);
                     std::mem::swap(&mut a[r].bonds, &mut b[0].bonds);
-                    swaps[r] += 1;
+                    self.swaps[r] += 1;
                 }
             }
-            if t >= self.burn_in {
-                out.fine.push(
-                    beta * fine_w
-                        .iter()
-                        .zip(&slots)
-                        .map(|(w, s)| w * s.bonds)
-                        .sum::<f64>(),
-                );
-                out.coarse.push(
-                    beta * coarse_w
-                        .iter()
-                        .zip(&slots)
-                        .map(|(w, s)| w * s.bonds)
-                        .sum::<f64>(),
-                );
+            let weighted = |w: &[f64]| {
+                beta * w
+                    .iter()
+                    .zip(slots.iter())
+                    .map(|(w, s)| w * s.bonds)
+                    .sum::<f64>()
+            };
+            self.fine.push(weighted(&fine_w));
+            self.coarse.push(weighted(&coarse_w));
+            if t >= measure_from {
                 let s = &slots[k - 1].state;
-                out.energy += m.energy(s);
-                out.abs_m += (s.iter().map(|&x| x as f64).sum::<f64>() / m.n() as f64).abs();
-                for (a, &x) in out.spin.iter_mut().zip(s) {
+                self.energy += m.energy(s);
+                self.abs_m += (s.iter().map(|&x| x as f64).sum::<f64>() / m.n() as f64).abs();
+                for (a, &x) in self.spin.iter_mut().zip(s) {
                     *a += x as f64;
                 }
-                for (a, &(i, j)) in out.edge.iter_mut().zip(m.edges()) {
+                for (a, &(i, j)) in self.edge.iter_mut().zip(m.edges()) {
                     *a += (s[i as usize] * s[j as usize]) as f64;
                 }
             }
+            self.t += 1;
             progress.advance(1);
         }
-        out.min_swap = swaps
+    }
+
+    fn min_swap(&self) -> f64 {
+        self.swaps
             .iter()
-            .zip(&tries)
+            .zip(&self.tries)
             .map(|(&a, &n)| a as f64 / n.max(1) as f64)
-            .fold(1.0, f64::min);
-        Ok(out)
+            .fold(1.0, f64::min)
+    }
+}
+
+/// How the ladders' measurement window looks: pooled integral, its errors, and the checks that
+/// decide whether to run on.
+struct Window {
+    pooled: stats::SeriesStats,
+    se_between: f64,
+    /// Geweke-style drift of the integrand inside the window, pooled over ladders (a z-score).
+    drift_z: f64,
+    quad: f64,
+}
+
+impl Window {
+    fn of(ladders: &[Ladder], from: usize) -> Window {
+        let per: Vec<stats::SeriesStats> = ladders
+            .iter()
+            .map(|l| stats::analyze(&l.fine[from..]))
+            .collect();
+        let pooled = stats::pool(&per);
+        let c = ladders.len() as f64;
+        // Between-ladder spread: if the ladders disagree beyond their own error bars, the chains
+        // do not mix and the spread is the honest error.
+        let means: Vec<f64> = per.iter().map(|s| s.mean).collect();
+        let (_, var_between) = stats::mean_var(&means);
+        let se_between = (var_between * c / (c - 1.0) / c).sqrt();
+        // Independent ladders: their drift z-scores add up to √c times a standard normal.
+        let drift_z = ladders
+            .iter()
+            .map(|l| stats::burn_in_z(&l.fine[from..]))
+            .sum::<f64>()
+            / c.sqrt();
+        let diff: Vec<f64> = ladders
+            .iter()
+            .flat_map(|l| {
+                l.fine[from..]
+                    .iter()
+                    .zip(&l.coarse[from..])
+                    .map(|(a, b)| a - b)
+            })
+            .collect();
+        // Richardson: Simpson's error is O(h⁴), so I − I_h ≈ (I_h − I_2h)/15.
+        let quad = stats::mean_var(&diff).0.abs() / 15.0;
+        Window {
+            pooled,
+            se_between,
+            drift_z,
+            quad,
+        }
+    }
+
+    fn disagree(&self) -> bool {
+        self.se_between > 2.0 * self.pooled.std_err
+    }
+
+    /// Equilibrated as far as the run can tell: no drift, ladders agree, τ_int reliable.
+    fn settled(&self) -> bool {
+        self.pooled.reliable && !self.disagree() && self.drift_z.abs() < 3.0
     }
 }
 
@@ -317,9 +393,14 @@ impl Solver for ThermodynamicIntegration {
                 burn_in: 50,
                 ..run.clone()
             };
-            let min_swap = pilot
-                .ladder(m, 0, cluster, &crate::estimate::NoProgress)?
-                .min_swap;
+            let mut l = pilot.ladder(m, 0, cluster)?;
+            l.run(
+                m,
+                pilot.burn_in + pilot.sweeps,
+                0,
+                &crate::estimate::NoProgress,
+            );
+            let min_swap = l.min_swap();
             pilots.push(format!(
                 "{} rungs: lowest swap rate {min_swap:.2}",
                 run.rungs
@@ -330,31 +411,57 @@ impl Solver for ThermodynamicIntegration {
             run.rungs = 2 * (run.rungs - 1) + 1;
         }
         let k = run.rungs;
-        progress.start(((run.burn_in + run.sweeps) * run.chains) as u64, "sweeps");
-        let ladders: Vec<Ladder> = (0..run.chains)
-            .into_par_iter()
-            .map(|c| run.ladder(m, c, cluster, progress))
+        let mut ladders: Vec<Ladder> = (0..run.chains)
+            .map(|c| run.ladder(m, c, cluster))
             .collect::<Result<_>>()?;
-        progress.finish();
-        let per: Vec<stats::SeriesStats> =
-            ladders.iter().map(|l| stats::analyze(&l.fine)).collect();
-        let pooled = stats::pool(&per);
-        let c = self.chains as f64;
-        // Between-ladder spread: if the ladders disagree beyond their own error bars, the chains
-        // do not mix and the spread is the honest error.
-        let means: Vec<f64> = per.iter().map(|s| s.mean).collect();
-        let (_, var_between) = stats::mean_var(&means);
-        let se_between = (var_between * c / (c - 1.0) / c).sqrt();
-        let stat = pooled.std_err.max(se_between);
-        let diff: Vec<f64> = ladders
-            .iter()
-            .flat_map(|l| l.fine.iter().zip(&l.coarse).map(|(a, b)| a - b))
-            .collect();
-        // Richardson: Simpson's error is O(h⁴), so I − I_h ≈ (I_h − I_2h)/15.
-        let quad = stats::mean_var(&diff).0.abs() / 15.0;
-        let std_err = (stat * stat + quad * quad).sqrt();
-        let ns = (self.sweeps * self.chains) as f64;
-        let sum = |f: &dyn Fn(&Ladder) -> &Vec<f64>| -> Vec<f64> {
+        // Run, and while the measurement window drifts (the start was not yet equilibrated),
+        // the ladders disagree or τ_int is unreliable, double the run and measure only its
+        // second half — the burn-in grows with the run, as a glassy model needs.
+        let (mut from, mut until) = (run.burn_in, run.burn_in + run.sweeps);
+        let mut extended = Vec::new();
+        let mut previous = None;
+        let window = loop {
+            progress.start(((until - ladders[0].t) * run.chains) as u64, "sweeps");
+            ladders
+                .par_iter_mut()
+                .for_each(|l| l.run(m, until, from, progress));
+            progress.finish();
+            let w = Window::of(&ladders, from);
+            if w.settled() || extended.len() >= run.extensions {
+                break w;
+            }
+            extended.push(format!(
+                "{} sweeps (ln Z {:.3}, drift z = {:.1}, ladders {})",
+                until,
+                ln_z0(m) + w.pooled.mean,
+                w.drift_z,
+                if w.disagree() { "disagree" } else { "agree" }
+            ));
+            previous = Some(w.pooled.mean);
+            (from, until) = (until, 2 * until);
+        };
+        let Window {
+            pooled,
+            se_between,
+            drift_z,
+            quad,
+        } = window;
+        // τ_int's window can miss a slow mode of small amplitude; blocking (conservative) and
+        // the spread between independent ladders catch it, so the largest of the three counts.
+        let stat = pooled.std_err.max(pooled.blocking_err).max(se_between);
+        let disagree = se_between > 2.0 * pooled.std_err;
+        let drifting = drift_z.abs() >= 3.0;
+        let settled = pooled.reliable && !disagree && !drifting;
+        // Not equilibrated even after the last doubling: the estimate is still moving, and the
+        // change over the last doubling is the scale of what is left — it joins the error.
+        let moving = match previous {
+            Some(p) if !settled => (pooled.mean - p).abs(),
+            _ => 0.0,
+        };
+        let std_err = (stat * stat + quad * quad + moving * moving).sqrt();
+        let measured = until - from;
+        let ns = (measured * run.chains) as f64;
+        let sum = |f: &dyn for<'x> Fn(&'x Ladder<'_>) -> &'x Vec<f64>| -> Vec<f64> {
             let mut acc = vec![0.0; f(&ladders[0]).len()];
             for l in &ladders {
                 for (a, x) in acc.iter_mut().zip(f(l)) {
@@ -368,24 +475,38 @@ impl Solver for ThermodynamicIntegration {
         e.edge_correlation = Some(sum(&|l| &l.edge));
         e.energy = Some(ladders.iter().map(|l| l.energy).sum::<f64>() / ns);
         e.abs_magnetization = Some(ladders.iter().map(|l| l.abs_m).sum::<f64>() / ns);
-        e.diagnostics.iterations = (self.burn_in + self.sweeps) * self.chains;
-        let min_swap = ladders.iter().map(|l| l.min_swap).fold(1.0, f64::min);
-        let disagree = se_between > 2.0 * pooled.std_err;
-        e.diagnostics.converged = pooled.reliable && !disagree;
+        e.diagnostics.iterations = until * run.chains;
+        let min_swap = ladders.iter().map(|l| l.min_swap()).fold(1.0, f64::min);
+        e.diagnostics.converged = settled;
         e.diagnostics.notes.push(format!(
-            "{} ladders × {k} λ-rungs × {} sweeps ({}replica exchange, lowest swap rate {min_swap:.2}); \
-             statistical error {:.3e} (τ_int = {:.1} sweeps; between ladders {:.3e}), quadrature error {quad:.3e}",
-            self.chains,
-            self.sweeps,
+            "{} ladders × {k} λ-rungs × {measured} measured sweeps after {from} ({}replica exchange, lowest swap rate {min_swap:.2}); \
+             statistical error {:.3e} (τ_int = {:.1} sweeps; between ladders {se_between:.3e}), quadrature error {quad:.3e}",
+            run.chains,
             if cluster { "Swendsen–Wang + Metropolis, " } else { "Metropolis, " },
             pooled.std_err,
             pooled.tau_int,
-            se_between
         ));
         if !pilots.is_empty() {
             e.diagnostics
                 .notes
                 .push(format!("pilot runs: {}", pilots.join("; ")));
+        }
+        if !extended.is_empty() {
+            e.diagnostics
+                .notes
+                .push(format!("run doubled after {}", extended.join("; ")));
+        }
+        if moving > 0.0 {
+            e.diagnostics.notes.push(format!(
+                "not equilibrated after {} doublings: the last doubling moved ln Z by {moving:.3e}, \
+                 which is added to the error",
+                extended.len()
+            ));
+        }
+        if drifting {
+            e.diagnostics.notes.push(format!(
+                "the integrand still drifts in the measured window (z = {drift_z:.1}): not equilibrated; increase --burn-in and --sweeps"
+            ));
         }
         if disagree {
             e.diagnostics.notes.push(

@@ -32,7 +32,8 @@ use crate::error::{Error, Result};
 use crate::estimate::{Estimate, Kind, Progress, Solver};
 use crate::mc::{local::uniform, stream_seed};
 use crate::model::Model;
-use crate::numeric::{ln_2cosh, log_add, log_sum_exp};
+use crate::numeric::{axpy, dot, ln_2cosh, log_add, log_sum_exp};
+use crate::variational::lattice::tanh_fast;
 use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -135,17 +136,13 @@ impl Made {
         let p = &self.params;
         let mut z = p[lay.b[l] + k];
         if l == 0 {
-            let row = &p[lay.w[0] + k * n..][..n];
-            for i in 0..=self.degree[k] {
-                z += row[i] * s[i];
-            }
+            let lim = self.degree[k] + 1;
+            z += dot(&p[lay.w[0] + k * n..][..lim], &s[..lim]);
         } else {
-            let row = &p[lay.w[l] + k * w..][..w];
-            for q in 0..self.upto(self.degree[k]) {
-                z += row[q] * h[l - 1][q];
-            }
+            let lim = self.upto(self.degree[k]);
+            z += dot(&p[lay.w[l] + k * w..][..lim], &h[l - 1][..lim]);
         }
-        z.tanh()
+        tanh_fast(z)
     }
 
     /// Logit of site j from the last layer's units of degree < j.
@@ -154,7 +151,8 @@ impl Made {
         let w = self.width;
         let row = &self.params[lay.v + j * w..][..w];
         let last = &h[self.depth - 1];
-        self.params[lay.c + j] + (0..self.below(j)).map(|k| row[k] * last[k]).sum::<f64>()
+        let lim = self.below(j);
+        self.params[lay.c + j] + dot(&row[..lim], &last[..lim])
     }
 
     /// Forward pass for a given s: hidden activations of every layer and the logits.
@@ -240,49 +238,152 @@ impl Made {
     #[cfg(test)]
     fn backward(&self, s: &[f64], weight: f64, h: &mut [Vec<f64>], a: &mut [f64], g: &mut [f64]) {
         self.forward(s, h, a);
-        self.backward_cached(s, weight, h, a, g);
+        let item = Grad { s, weight, h, a };
+        self.backward_batch(&[item], g);
     }
 
-    /// The same with the activations `h`, `a` of `forward(s)` already at hand.
-    fn backward_cached(&self, s: &[f64], weight: f64, h: &[Vec<f64>], a: &[f64], g: &mut [f64]) {
+    /// Σ_b weight_b ∇ log q_raw(s_b) added to `g`, for activations already at hand. The batch
+    /// is walked inside each weight row, so a row of the gradient (and of the parameters) is
+    /// loaded once per batch rather than once per sample: the gradient, a megabyte for
+    /// N = width = 256, would not stay in cache across samples.
+    fn backward_batch(&self, items: &[Grad], g: &mut [f64]) {
         let (n, w) = (self.n, self.width);
         let lay = self.layout();
         let p = &self.params;
-        let mut dh = vec![0.0; w];
+        let last = self.depth - 1;
+        let mut dh = vec![vec![0.0; w]; items.len()];
         for j in 0..n {
-            let da = weight * (s[j] - a[j].tanh());
-            g[lay.c + j] += da;
             let lim = self.below(j);
-            let row = &p[lay.v + j * w..][..w];
-            let last = &h[self.depth - 1];
-            let grow = &mut g[lay.v + j * w..][..w];
-            for k in 0..lim {
-                grow[k] += da * last[k];
-                dh[k] += da * row[k];
+            let row = &p[lay.v + j * w..][..lim];
+            for (it, dhb) in items.iter().zip(dh.iter_mut()) {
+                // ∂ log q(s_j | s_<j)/∂a_j = s_j − tanh a_j.
+                let da = it.weight * (it.s[j] - tanh_fast(it.a[j]));
+                g[lay.c + j] += da;
+                axpy(da, &it.h[last][..lim], &mut g[lay.v + j * w..][..lim]);
+                axpy(da, row, &mut dhb[..lim]);
             }
         }
         for l in (0..self.depth).rev() {
-            let dz: Vec<f64> = (0..w).map(|k| dh[k] * (1.0 - h[l][k] * h[l][k])).collect();
-            let mut dprev = vec![0.0; w];
+            // Through tanh: dz = dh (1 − h²).
+            let dz: Vec<Vec<f64>> = items
+                .iter()
+                .zip(&dh)
+                .map(|(it, dhb)| {
+                    dhb.iter()
+                        .zip(&it.h[l])
+                        .map(|(d, x)| d * (1.0 - x * x))
+                        .collect()
+                })
+                .collect();
+            let mut dprev = vec![vec![0.0; if l > 0 { w } else { 0 }]; items.len()];
             for k in 0..w {
-                g[lay.b[l] + k] += dz[k];
-                if l == 0 {
-                    let grow = &mut g[lay.w[0] + k * n..][..n];
-                    for i in 0..=self.degree[k] {
-                        grow[i] += dz[k] * s[i];
-                    }
-                } else {
-                    let lim = self.upto(self.degree[k]);
-                    let row = &p[lay.w[l] + k * w..][..w];
-                    for q in 0..lim {
-                        g[lay.w[l] + k * w + q] += dz[k] * h[l - 1][q];
-                        dprev[q] += dz[k] * row[q];
+                let deg = self.degree[k];
+                for (b, it) in items.iter().enumerate() {
+                    let d = dz[b][k];
+                    g[lay.b[l] + k] += d;
+                    if l == 0 {
+                        axpy(d, &it.s[..=deg], &mut g[lay.w[0] + k * n..][..=deg]);
+                    } else {
+                        let lim = self.upto(deg);
+                        axpy(d, &it.h[l - 1][..lim], &mut g[lay.w[l] + k * w..][..lim]);
+                        axpy(d, &p[lay.w[l] + k * w..][..lim], &mut dprev[b][..lim]);
                     }
                 }
             }
             dh = dprev;
         }
     }
+
+    /// Exact samples of the unsymmetrised q for `count` draws at once, with their activations
+    /// (equal to `forward(s)`'s). Each hidden unit is computed once per draw, as soon as its
+    /// inputs are final; the batch is walked inside each unit so its weight row stays in cache.
+    fn sample_batch<R: rand::Rng>(&self, rng: &mut R, count: usize) -> Vec<Act> {
+        let lay = self.layout();
+        let mut out: Vec<Act> = (0..count).map(|_| Act::new(self)).collect();
+        let mut done = vec![0usize; self.depth];
+        for j in 0..self.n {
+            // Units of degree ≤ j − 1 can now be computed in every layer.
+            if j > 0 {
+                let lim = self.upto(j - 1);
+                for l in 0..self.depth {
+                    while done[l] < lim {
+                        let k = done[l];
+                        for x in out.iter_mut() {
+                            x.h[l][k] = self.unit(&lay, l, k, &x.s, &x.h);
+                        }
+                        done[l] += 1;
+                    }
+                }
+            }
+            for x in out.iter_mut() {
+                let z = self.logit(&lay, j, &x.h);
+                x.a[j] = z;
+                // P(s_j = +1) = e^{a}/(2cosh a) = 1/(1 + e^{−2a}).
+                let p_up = 1.0 / (1.0 + (-2.0 * z).exp());
+                x.s[j] = if uniform(rng) < p_up { 1.0 } else { -1.0 };
+            }
+        }
+        out
+    }
+
+    /// Activations of given states, unit-major like [`Made::sample_batch`].
+    fn forward_batch(&self, states: Vec<Vec<f64>>) -> Vec<Act> {
+        let lay = self.layout();
+        let mut out: Vec<Act> = states
+            .into_iter()
+            .map(|s| Act {
+                s,
+                ..Act::new(self)
+            })
+            .collect();
+        for l in 0..self.depth {
+            for k in 0..self.width {
+                for x in out.iter_mut() {
+                    x.h[l][k] = self.unit(&lay, l, k, &x.s, &x.h);
+                }
+            }
+        }
+        for j in 0..self.n {
+            for x in out.iter_mut() {
+                x.a[j] = self.logit(&lay, j, &x.h);
+            }
+        }
+        out
+    }
+}
+
+/// A state with the network's activations on it: hidden layers and logits.
+struct Act {
+    s: Vec<f64>,
+    h: Vec<Vec<f64>>,
+    a: Vec<f64>,
+}
+
+impl Act {
+    fn new(net: &Made) -> Act {
+        Act {
+            s: vec![0.0; net.n],
+            h: vec![vec![0.0; net.width]; net.depth],
+            a: vec![0.0; net.n],
+        }
+    }
+
+    /// log q_raw(s) = Σ_j [s_j a_j − ln 2cosh a_j].
+    fn log_q(&self) -> f64 {
+        self.s
+            .iter()
+            .zip(&self.a)
+            .map(|(x, y)| x * y - ln_2cosh(*y))
+            .sum()
+    }
+}
+
+/// One term of a batched gradient: weight · ∇ log q_raw at s.
+struct Grad<'a> {
+    s: &'a [f64],
+    weight: f64,
+    h: &'a [Vec<f64>],
+    a: &'a [f64],
 }
 
 /// Training settings.
@@ -338,75 +439,81 @@ pub struct VanReport {
 
 const CHUNK: usize = 32;
 
-/// The mirrored state −s of a z2 draw, its activations, and π = q(s)/(q(s) + q(−s)).
+/// The mirrored state −s of a z2 draw with its activations, and π = q(s)/(q(s) + q(−s)).
 struct Mirror {
-    state: Vec<f64>,
-    h: Vec<Vec<f64>>,
-    a: Vec<f64>,
+    act: Act,
     pi: f64,
 }
 
 /// One draw with everything its gradient needs: the raw sample and its activations, the mirrored
 /// state's activations (z2), the returned state's energy and log q.
 struct Draw {
-    raw: Vec<f64>,
-    h: Vec<Vec<f64>>,
-    a: Vec<f64>,
+    raw: Act,
     mirror: Option<Mirror>,
     energy: f64,
     log_q: f64,
 }
 
 impl Draw {
-    fn new<R: rand::Rng>(net: &Made, m: &Model, rng: &mut R) -> Draw {
-        let mut raw = vec![0.0; net.n];
-        let mut h = vec![vec![0.0; net.width]; net.depth];
-        let mut a = vec![0.0; net.n];
-        net.sample_raw(rng, &mut raw, &mut h, &mut a);
-        let lq_raw: f64 = raw.iter().zip(&a).map(|(x, y)| x * y - ln_2cosh(*y)).sum();
-        let (mirror, log_q, flip) = if net.z2 {
-            let neg: Vec<f64> = raw.iter().map(|x| -x).collect();
-            let mut hn = vec![vec![0.0; net.width]; net.depth];
-            let mut an = vec![0.0; net.n];
-            let lq_neg = net.log_q_raw(&neg, &mut hn, &mut an);
-            let lq = log_add(lq_raw, lq_neg) - std::f64::consts::LN_2;
-            let pi = (lq_raw - log_add(lq_raw, lq_neg)).exp();
-            let flip = rng.next_u64() >> 63 == 1;
-            (
-                Some(Mirror {
-                    state: neg,
-                    h: hn,
-                    a: an,
-                    pi,
-                }),
-                lq,
-                flip,
-            )
+    /// `count` draws of q (symmetrised when z2: each raw draw negated with probability ½).
+    fn batch<R: rand::Rng>(net: &Made, m: &Model, rng: &mut R, count: usize) -> Vec<Draw> {
+        let raws = net.sample_batch(rng, count);
+        let mirrors: Vec<Option<Act>> = if net.z2 {
+            let neg = raws
+                .iter()
+                .map(|x| x.s.iter().map(|v| -v).collect())
+                .collect();
+            net.forward_batch(neg).into_iter().map(Some).collect()
         } else {
-            (None, lq_raw, false)
+            (0..count).map(|_| None).collect()
         };
-        let si: Vec<i8> = raw
-            .iter()
-            .map(|&x| if flip { -x as i8 } else { x as i8 })
-            .collect();
-        Draw {
-            energy: m.energy(&si),
-            raw,
-            h,
-            a,
-            mirror,
-            log_q,
-        }
+        raws.into_iter()
+            .zip(mirrors)
+            .map(|(raw, mirror)| {
+                let lq_raw = raw.log_q();
+                let (mirror, log_q, flip) = match mirror {
+                    Some(act) => {
+                        let lq_neg = act.log_q();
+                        let both = log_add(lq_raw, lq_neg);
+                        let pi = (lq_raw - both).exp();
+                        let flip = rng.next_u64() >> 63 == 1;
+                        (
+                            Some(Mirror { act, pi }),
+                            both - std::f64::consts::LN_2,
+                            flip,
+                        )
+                    }
+                    None => (None, lq_raw, false),
+                };
+                let si: Vec<i8> = raw
+                    .s
+                    .iter()
+                    .map(|&x| if flip { -x as i8 } else { x as i8 })
+                    .collect();
+                Draw {
+                    energy: m.energy(&si),
+                    raw,
+                    mirror,
+                    log_q,
+                }
+            })
+            .collect()
     }
 
-    /// Add w·∇ log q(s) (q symmetrised when z2: π∇log q(raw) + (1 − π)∇log q(−raw), the same for
-    /// either member of the pair).
-    fn push_gradient(&self, net: &Made, w: f64, g: &mut [f64]) {
+    /// The gradient terms of w·∇ log q(s) (q symmetrised when z2: π∇log q(raw) + (1 − π)∇log
+    /// q(−raw), the same for either member of the pair).
+    fn grad_terms<'a>(&'a self, w: f64, out: &mut Vec<Grad<'a>>) {
+        let term = |x: &'a Act, weight: f64| Grad {
+            s: &x.s,
+            weight,
+            h: &x.h,
+            a: &x.a,
+        };
         match &self.mirror {
-            None => net.backward_cached(&self.raw, w, &self.h, &self.a, g),
+            None => out.push(term(&self.raw, w)),
             Some(mi) => {
-                net.backward_cached(&self.raw, w * mi.pi, &self.h, &self.a, g);
-                net.backward_cached(&mi.state, w * (1.0 - mi.pi), &mi.h, &mi.a, g);
+                out.push(term(&self.raw, w * mi.pi));
+                out.push(term(&mi.act, w * (1.0 - mi.pi)));
             }
         }
     }
@@ -464,7 +571,7 @@ impl Van {
                         c as u64,
                     ));
                     let cnt = CHUNK.min(self.batch - c * CHUNK);
-                    (0..cnt).map(|_| Draw::new(&net, m, &mut rng)).collect()
+                    Draw::batch(&net, m, &mut rng, cnt)
                 })
                 .collect();
             let all: Vec<&Draw> = draws.iter().flatten().collect();
@@ -477,11 +584,13 @@ impl Van {
                 .enumerate()
                 .map(|(c, chunk)| {
                     let mut g = vec![0.0; np];
+                    let mut terms = Vec::with_capacity(2 * chunk.len());
                     for (i, d) in chunk.iter().enumerate() {
                         let k = c * CHUNK + i;
                         let w = (f[k] - (total - f[k]) / (b - 1.0)) / b;
-                        d.push_gradient(&net, w, &mut g);
+                        d.grad_terms(w, &mut terms);
                     }
+                    net.backward_batch(&terms, &mut g);
                     g
                 })
                 .collect();
@@ -534,11 +643,9 @@ pub fn evaluate(
         .flat_map_iter(|c| {
             let mut rng = Xoshiro256PlusPlus::seed_from_u64(stream_seed(seed, c as u64));
             let cnt = CHUNK.min(samples - c * CHUNK);
-            (0..cnt)
-                .map(|_| {
-                    let d = Draw::new(net, m, &mut rng);
-                    -beta * d.energy - d.log_q
-                })
+            Draw::batch(net, m, &mut rng, cnt)
+                .into_iter()
+                .map(|d| -beta * d.energy - d.log_q)
                 .collect::<Vec<_>>()
         })
         .collect();
