@@ -3,7 +3,8 @@
 //! * one naive mean-field sweep and one BP iteration on a 1024×1024 torus at β_c (per spin /
 //!   per message figures: divide the time by 2^20 spins or 4·2^20 messages);
 //! * exact ln Z of Grids_17 (400 spins) by elimination;
-//! * enumeration of N = 24 and N = 30 (SK couplings, 2 threads).
+//! * enumeration of N = 24 and N = 30 (SK couplings, 2 threads);
+//! * the multi-spin Metropolis sweep, the vectorised MF and BP lattice kernels, ten VAN steps.
 
 use logz::exact::closed::SQUARE_BETA_C;
 use logz::exact::{Elimination, Enumerate};
@@ -170,4 +171,18 @@ fn mean_field_lattice_sweep_1024(b: divan::Bencher) {
     let mut lat = LatticeMf::new(&m, &x).unwrap();
     b.counter(divan::counter::ItemsCount::new(m.n()))
         .bench_local(|| lat.sweep(0.0));
+}
+
+/// Ten VAN training steps (batch 256, width 256, Z2) on the 16×16 torus at β_c — the unit of
+/// the 15-minute training budget (evaluation reduced to two samples).
+#[divan::bench(sample_count = 5)]
+fn van_train_10_steps_16x16(b: divan::Bencher) {
+    use logz::vi::van::Van;
+    let m = torus(16);
+    let van = Van {
+        steps: 10,
+        eval_samples: 2,
+        ..Van::default()
+    };
+    b.bench_local(|| van.train(&m, &logz::estimate::NoProgress).unwrap());
 }

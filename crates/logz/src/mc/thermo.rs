@@ -305,6 +305,26 @@ impl Ladder<'_> {
     }
 }
 
+/// What is left of the approach of a sequence of estimates that converges as the run doubles.
+/// With the last two changes d₀, d shrinking geometrically (r = d/d₀ ∈ (0, 1)), the rest of the
+/// series is d·r/(1 − r); r is capped at 0.9, which is also used when the changes do not shrink;
+/// with a sign change (noise dominates) or only two estimates, the last change |d| itself.
+fn residual(history: &[f64]) -> f64 {
+    let n = history.len();
+    if n < 2 {
+        return 0.0;
+    }
+    let d = history[n - 1] - history[n - 2];
+    if n >= 3 {
+        let d0 = history[n - 2] - history[n - 3];
+        if d0 != 0.0 && d / d0 > 0.0 {
+            let r = (d / d0).min(0.9);
+            return (d * r / (1.0 - r)).abs().max(d.abs());
+        }
+    }
+    d.abs()
+}
+
 /// How the ladders' measurement window looks: pooled integral, its errors, and the checks that
 /// decide whether to run on.
 struct Window {
@@ -419,7 +439,7 @@ impl Solver for ThermodynamicIntegration {
         // second half — the burn-in grows with the run, as a glassy model needs.
         let (mut from, mut until) = (run.burn_in, run.burn_in + run.sweeps);
         let mut extended = Vec::new();
-        let mut previous = None;
+        let mut history = Vec::new();
         let window = loop {
             progress.start(((until - ladders[0].t) * run.chains) as u64, "sweeps");
             ladders
@@ -437,7 +457,7 @@ impl Solver for ThermodynamicIntegration {
                 w.drift_z,
                 if w.disagree() { "disagree" } else { "agree" }
             ));
-            previous = Some(w.pooled.mean);
+            history.push(w.pooled.mean);
             (from, until) = (until, 2 * until);
         };
         let Window {
@@ -452,12 +472,10 @@ impl Solver for ThermodynamicIntegration {
         let disagree = se_between > 2.0 * pooled.std_err;
         let drifting = drift_z.abs() >= 3.0;
         let settled = pooled.reliable && !disagree && !drifting;
-        // Not equilibrated even after the last doubling: the estimate is still moving, and the
-        // change over the last doubling is the scale of what is left — it joins the error.
-        let moving = match previous {
-            Some(p) if !settled => (pooled.mean - p).abs(),
-            _ => 0.0,
-        };
+        // Not equilibrated even after the last doubling: the estimate is still moving, and what
+        // is left of its approach (see `residual`) joins the error.
+        history.push(pooled.mean);
+        let moving = if settled { 0.0 } else { residual(&history) };
         let std_err = (stat * stat + quad * quad + moving * moving).sqrt();
         let measured = until - from;
         let ns = (measured * run.chains) as f64;
@@ -498,9 +516,10 @@ impl Solver for ThermodynamicIntegration {
         }
         if moving > 0.0 {
             e.diagnostics.notes.push(format!(
-                "not equilibrated after {} doublings: the last doubling moved ln Z by {moving:.3e}, \
-                 which is added to the error",
-                extended.len()
+                "not equilibrated after {} doublings: the estimate is still moving (by {:.3e} over \
+                 the last doubling); its projected remaining change {moving:.3e} is added to the error",
+                extended.len(),
+                history[history.len() - 1] - history[history.len() - 2]
             ));
         }
         if drifting {
@@ -624,7 +643,8 @@ impl Solver for Ais {
     /// AIS's bias shrinks as the annealing gets slower, so the schedule is doubled until two
     /// successive estimates agree within their errors (at most `doublings` times). The last
     /// estimate is reported with the difference to the previous one added to its error in
-    /// quadrature — the residual bias of a schedule half as long is about that difference.
+    /// quadrature — the residual bias of a schedule half as long is about that difference —
+    /// or, if they never agreed, the projected rest of the approach (`residual`).
     fn solve_with(&self, m: &Model, progress: &dyn Progress) -> Result<Estimate> {
         check(m, "ais")?;
         if self.steps == 0 || self.runs < 2 {
@@ -637,12 +657,14 @@ impl Solver for Ais {
         let cluster = super::cluster::check_unfrustrated(m, "ais").is_ok();
         let mut steps = self.steps;
         let mut prev = self.pass(m, steps, cluster, progress)?;
+        let mut history = vec![prev.ln_z];
         let mut agreed = self.doublings == 0;
         let mut diff = 0.0;
         let mut last = None;
         for _ in 0..self.doublings {
             steps *= 2;
             let next = self.pass(m, steps, cluster, progress)?;
+            history.push(next.ln_z);
             diff = next.ln_z - prev.ln_z;
             let tol = 2.0 * (next.std_err.powi(2) + prev.std_err.powi(2)).sqrt();
             prev = next;
@@ -653,7 +675,14 @@ impl Solver for Ais {
             }
         }
         progress.finish();
-        let std_err = (prev.std_err.powi(2) + diff * diff).sqrt();
+        // Still moving after the last doubling: the projected rest of the approach, not just
+        // the last change, is what the schedule leaves out.
+        let left = if agreed {
+            diff.abs()
+        } else {
+            residual(&history)
+        };
+        let std_err = (prev.std_err.powi(2) + left * left).sqrt();
         let mut e = Estimate::new(prev.ln_z, Kind::Stochastic { std_err }, "ais");
         e.diagnostics.iterations = steps * self.runs;
         let r = self.runs as f64;
@@ -669,7 +698,8 @@ impl Solver for Ais {
         if last.is_none() && self.doublings > 0 {
             e.diagnostics.notes.push(format!(
                 "the estimate still moves as the schedule doubles (up to {steps} steps): the \
-                 annealing is too fast for this model"
+                 annealing is too fast for this model; the projected remaining change {left:.3e} \
+                 is in the error"
             ));
         }
         if prev.ess < 0.1 * r {
@@ -678,5 +708,23 @@ impl Solver for Ais {
             );
         }
         Ok(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::residual;
+
+    #[test]
+    fn residual_projects_a_geometric_approach() {
+        // 1 − 2^−k approaches 1 with r = ½: after 0.875 the rest is 0.125 = d·r/(1 − r).
+        let h = [0.5, 0.75, 0.875];
+        assert!((residual(&h) - 0.125).abs() < 1e-12);
+        // Changes that do not shrink: capped at r = 0.9, i.e. nine times the last change.
+        assert!((residual(&[0.0, 1.0, 2.0]) - 9.0).abs() < 1e-12);
+        // A sign change is noise: the last change itself.
+        assert!((residual(&[0.0, 1.0, 0.7]) - 0.3).abs() < 1e-12);
+        assert_eq!(residual(&[3.0]), 0.0);
+        assert!((residual(&[3.0, 2.5]) - 0.5).abs() < 1e-12);
     }
 }
