@@ -33,9 +33,12 @@ pub struct BenchArgs {
     /// blr: rows of age → income data held in memory
     #[arg(long, default_value_t = 10_000_000)]
     pub rows: usize,
-    /// Lattice sides to time
+    /// Square-lattice sides to time
     #[arg(long, value_delimiter = ',', default_value = "1024,8192")]
     pub sizes: Vec<usize>,
+    /// Cubic-lattice sides to time (at the cubic β_c ≈ 0.22165); empty to skip
+    #[arg(long, value_delimiter = ',', default_value = "128,512")]
+    pub cubic: Vec<usize>,
     /// Thread counts to time
     #[arg(long, value_delimiter = ',', default_value = "1,2")]
     pub threads: Vec<usize>,
@@ -44,13 +47,28 @@ pub struct BenchArgs {
     pub seconds: f64,
 }
 
-fn time_case(l: usize, threads: usize, rule: LatticeRule, seconds: f64) -> Result<f64> {
+/// The simple cubic lattice's critical coupling (Monte Carlo estimates, e.g. Ferrenberg, Xu &
+/// Landau 2018: β_c = 0.221654626(5)).
+const CUBIC_BETA_C: f64 = 0.221_654_626;
+
+fn time_case(
+    l: usize,
+    cubic: bool,
+    threads: usize,
+    rule: LatticeRule,
+    seconds: f64,
+) -> Result<f64> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
         .map_err(|e| anyhow!("thread pool: {e}"))?;
     pool.install(|| {
-        let mut lat = DefaultLattice::torus(l, l, 1.0, 0.0, SQUARE_BETA_C, rule, 1)?;
+        let mut lat = if cubic {
+            DefaultLattice::cubic(l, 1.0, 0.0, CUBIC_BETA_C, rule, 1)?
+        } else {
+            DefaultLattice::torus(l, l, 1.0, 0.0, SQUARE_BETA_C, rule, 1)?
+        };
+        let n = lat.n();
         lat.sweep();
         let t0 = std::time::Instant::now();
         let mut sweeps = 0usize;
@@ -58,7 +76,7 @@ fn time_case(l: usize, threads: usize, rule: LatticeRule, seconds: f64) -> Resul
             lat.sweep();
             sweeps += 1;
         }
-        Ok((l * l * sweeps) as f64 / t0.elapsed().as_secs_f64() / 1e9)
+        Ok((n * sweeps) as f64 / t0.elapsed().as_secs_f64() / 1e9)
     })
 }
 
@@ -66,35 +84,51 @@ pub fn run(a: &BenchArgs) -> Result<()> {
     if a.what == BenchWhat::Blr {
         return crate::bench_blr::run(a.rows);
     }
-    if a.sizes.iter().any(|&l| l < 4 || l % 2 != 0) || a.threads.contains(&0) || a.seconds <= 0.0 {
+    let bad = |l: &usize| *l < 4 || !l.is_multiple_of(2);
+    if a.sizes.iter().any(bad)
+        || a.cubic.iter().any(bad)
+        || a.threads.contains(&0)
+        || a.seconds <= 0.0
+    {
         return Err(anyhow!(
             "sizes must be even and ≥ 4, threads ≥ 1, seconds > 0"
         ));
     }
     outln!("multi-spin checkerboard kernel, J = 1, h = 0, β = β_c, exact per-spin acceptance");
     outln!(
-        "{:<11} {:>7} {:>8} {:>14} {:>10}",
+        "{:<11} {:>10} {:>8} {:>14} {:>10}",
         "rule",
-        "L",
+        "lattice",
         "threads",
         "flips/ns",
         "per core"
     );
     let mut metro_1024_1 = None;
+    let cases: Vec<(usize, bool)> = a
+        .sizes
+        .iter()
+        .map(|&l| (l, false))
+        .chain(a.cubic.iter().map(|&l| (l, true)))
+        .collect();
     for rule in [LatticeRule::Metropolis, LatticeRule::HeatBath] {
-        for &l in &a.sizes {
+        for &(l, cubic) in &cases {
             for &t in &a.threads {
-                let r = time_case(l, t, rule, a.seconds)?;
+                let r = time_case(l, cubic, t, rule, a.seconds)?;
                 if rule == LatticeRule::Metropolis
+                    && !cubic
                     && t == 1
                     && (l == 1024 || metro_1024_1.is_none())
                 {
                     metro_1024_1 = Some(r);
                 }
                 outln!(
-                    "{:<11} {:>7} {:>8} {:>14.3} {:>10.3}",
+                    "{:<11} {:>10} {:>8} {:>14.3} {:>10.3}",
                     format!("{rule:?}").to_lowercase(),
-                    l,
+                    if cubic {
+                        format!("{l}³")
+                    } else {
+                        format!("{l}²")
+                    },
                     t,
                     r,
                     r / t as f64

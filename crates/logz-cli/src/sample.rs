@@ -28,7 +28,7 @@ pub struct SampleArgs {
     /// Independent chains (run in parallel; R̂ compares them)
     #[arg(long, default_value_t = 4)]
     pub chains: usize,
-    /// auto (multi-spin kernel when the model is a uniform square torus), generic or multispin
+    /// auto (multi-spin kernel when the model is a uniform square or cubic torus), generic or multispin
     #[arg(long, default_value = "auto")]
     pub kernel: String,
     /// Parallel tempering: replicas and lowest β as a fraction of β

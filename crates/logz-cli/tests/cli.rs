@@ -320,6 +320,8 @@ fn bench_prints_ratios_against_the_references() {
             "bench",
             "--sizes",
             "64",
+            "--cubic",
+            "8",
             "--threads",
             "1",
             "--seconds",
@@ -330,7 +332,7 @@ fn bench_prints_ratios_against_the_references() {
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.contains("flips/ns") && text.contains("numpy checkerboard"),
+        text.contains("flips/ns") && text.contains("numpy checkerboard") && text.contains("8³"),
         "{text}"
     );
 }

@@ -197,6 +197,42 @@ fn multispin_and_generic_agree_on_a_wide_torus() {
     }
 }
 
+#[test]
+fn multispin_and_generic_agree_on_the_cubic_lattice() {
+    // 6³ with six neighbours per site: near the critical coupling (β_c ≈ 0.2217), with a field
+    // (14 Metropolis classes) and heat-bath, the multi-spin kernel reproduces the generic sampler.
+    for &(h, beta, alg) in &[
+        (0.0, 0.21, Algorithm::Metropolis),
+        (0.1, 0.25, Algorithm::Metropolis),
+        (0.1, 0.25, Algorithm::HeatBath),
+    ] {
+        let p = Params {
+            coupling: 1.0,
+            field: h,
+            beta,
+            seed: 1,
+        };
+        let m = logz::model::builders::cubic(6, &p).unwrap();
+        let a = run(&m, alg, KernelChoice::MultiSpin, 6000, 1);
+        assert_eq!(a.kernel, "multispin");
+        let b = run(&m, alg, KernelChoice::Generic, 6000, 2);
+        let (a, b) = (a.summary(), b.summary());
+        for name in ["energy", "|m|"] {
+            let (x, y) = (a.get(name).unwrap(), b.get(name).unwrap());
+            let z = (x.value - y.value) / (x.std_err.powi(2) + y.std_err.powi(2)).sqrt();
+            assert!(
+                z.abs() < 4.0,
+                "h={h} β={beta} {}: {name}: {} ± {} vs {} ± {}",
+                alg.name(),
+                x.value,
+                x.std_err,
+                y.value,
+                y.std_err
+            );
+        }
+    }
+}
+
 /// Exact energy per spin of the L×L torus (J = 1) from Kaufman's ln Z: e = −(1/N) d ln Z/dβ.
 fn kaufman_energy(l: usize, beta: f64) -> f64 {
     let d = 1e-5;

@@ -1,4 +1,5 @@
-//! The square-lattice fast path: a multi-spin-coded checkerboard kernel, 64 spins per word.
+//! The square- and cubic-lattice fast path: a multi-spin-coded checkerboard kernel, 64 spins
+//! per word.
 //!
 //! Layout. The L_r × L_c torus (both even) is split by colour (r + c) mod 2. Row r of colour χ
 //! holds the columns c ≡ χ + r (mod 2) as bits k = c / 2 of ⌈L_c/128⌉ words (bit 1 = spin +1).
@@ -8,6 +9,11 @@
 //! useful, reading only the other colour — and rows of one colour are independent, so they are
 //! updated in parallel, each with its own random stream (the same seed gives the same chain on
 //! any number of threads).
+//!
+//! The simple cubic torus L_x × L_y × L_z (site (x, y, z) at index (x·L_y + y)·L_z + z, as the
+//! `cubic` builder numbers them) is the same picture with "rows" (x, y) of L_z columns and
+//! colour (x + y + z) mod 2: the four rows (x, y ± 1) and (x ± 1, y) play the part of the rows
+//! above and below, so a spin has six neighbours, four vertical and two horizontal.
 //!
 //! Per word, bit-sliced adders count the aligned (Metropolis) or up (heat-bath) neighbours of all
 //! 64 spins at once. That count (with the spin itself when there is a field) is the spin's
@@ -35,15 +41,19 @@ pub enum LatticeRule {
 /// Group index of classes that never / always accept.
 const NEVER: u8 = u8::MAX;
 const ALWAYS: u8 = u8::MAX - 1;
-const MAX_CLASSES: usize = 10;
+/// Neighbours per site: 4 (square) or 6 (cubic); counts run 0..=MAX_NB.
+const MAX_NB: usize = 6;
+/// Acceptance classes: a count (0..=MAX_NB), times two when the spin's sign matters.
+const MAX_CLASSES: usize = 2 * (MAX_NB + 1);
 /// Random streams per row (lanes of the row's generator): words are updated 4 at a time.
 const LANES: usize = 4;
 /// Bit levels drawn before checking whether every lane is decided.
 const UNCONDITIONAL_LEVELS: usize = 9;
 
 /// Acceptance classes and their thresholds. Metropolis classes: the number a of aligned
-/// neighbours (5 classes when h = 0, where the spin's sign does not matter) or a + 5·[s_i = −1]
-/// (10 classes); heat-bath classes: the number u of up neighbours. Classes with equal thresholds
+/// neighbours (when h = 0, where the spin's sign does not matter) or a + 7·[s_i = −1]; heat-bath
+/// classes: the number u of up neighbours. Counts above the coordination cannot occur; they are
+/// given p = 1, which needs no random bits and creates no group. Classes with equal thresholds
 /// share a group, so the per-level work depends on the number of distinct probabilities only.
 #[derive(Debug, Clone)]
 pub struct Tables {
@@ -103,11 +113,18 @@ impl Tables {
     }
 }
 
-/// A square torus in multi-spin-coded checkerboard form, with one RNG stream per row.
+/// A square or cubic torus in multi-spin-coded checkerboard form, with one RNG stream per row.
 #[derive(Debug, Clone)]
 pub struct Lattice {
+    /// L_x (1 for the square lattice), L_y, L_z; rows are indexed x·rows + y.
+    planes: usize,
     rows: usize,
     cols: usize,
+    /// Neighbours per site: 4 or 6.
+    z: usize,
+    /// Per row: the other colour's neighbouring rows (see `neighbour_rows`) and the row's
+    /// parity x + y mod 2, computed once (integer division has no place in the sweep).
+    row_links: Vec<([usize; 5], usize)>,
     /// Bits per colour row (cols / 2) and words per colour row.
     half: usize,
     words: usize,
@@ -123,47 +140,90 @@ pub struct Lattice {
     portable: bool,
 }
 
-/// Can the kernel run this model? Returns (rows, cols, J, h) or the reason it cannot.
-pub fn applicable(m: &Model) -> std::result::Result<(usize, usize, f64, f64), String> {
-    let (rows, cols) = match *m.geometry() {
+/// The lattice a model is, for the kernel.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Shape {
+    /// L_x for the cubic lattice, 1 for the square one.
+    pub planes: usize,
+    pub rows: usize,
+    pub cols: usize,
+    pub coupling: f64,
+    pub field: f64,
+}
+
+/// Can the kernel run this model (a periodic square or cubic lattice, even sides ≥ 4, uniform J
+/// and h)? Returns its shape or the reason it cannot.
+pub fn shape(m: &Model) -> std::result::Result<Shape, String> {
+    let (planes, rows, cols, edges) = match *m.geometry() {
         Geometry::Square {
             rows,
             cols,
             periodic: true,
-        } => (rows, cols),
-        _ => return Err("the multi-spin kernel needs a periodic square lattice".into()),
+        } => (1, rows, cols, 2 * rows * cols),
+        Geometry::Cubic { l } => (l, l, l, 3 * l * l * l),
+        _ => return Err("the multi-spin kernel needs a periodic square or cubic lattice".into()),
     };
-    if !rows.is_multiple_of(2) || !cols.is_multiple_of(2) || rows < 4 || cols < 4 {
-        return Err(format!(
-            "the multi-spin kernel needs even sides ≥ 4 (got {rows}×{cols})"
-        ));
-    }
-    let j = m
+    check_sides(planes, rows, cols)?;
+    let coupling = m
         .uniform_coupling()
         .ok_or("the multi-spin kernel needs a uniform coupling")?;
-    let h = m
+    let field = m
         .uniform_field()
         .ok_or("the multi-spin kernel needs a uniform field")?;
-    if m.num_edges() != 2 * rows * cols {
+    if m.num_edges() != edges {
         return Err("the lattice's edge list is not a plain torus".into());
     }
-    Ok((rows, cols, j, h))
+    Ok(Shape {
+        planes,
+        rows,
+        cols,
+        coupling,
+        field,
+    })
+}
+
+fn check_sides(planes: usize, rows: usize, cols: usize) -> std::result::Result<(), String> {
+    let bad = |x: usize| !x.is_multiple_of(2) || x < 4;
+    if bad(rows) || bad(cols) || (planes > 1 && bad(planes)) {
+        return Err(if planes > 1 {
+            format!("the multi-spin kernel needs even sides ≥ 4 (got {planes}×{rows}×{cols})")
+        } else {
+            format!("the multi-spin kernel needs even sides ≥ 4 (got {rows}×{cols})")
+        });
+    }
+    Ok(())
+}
+
+/// [`shape`] for the square lattice only: (rows, cols, J, h) (the mean-field and BP kernels).
+pub fn applicable(m: &Model) -> std::result::Result<(usize, usize, f64, f64), String> {
+    let sh = shape(m)?;
+    if sh.planes != 1 {
+        return Err("this kernel needs a periodic square lattice".into());
+    }
+    Ok((sh.rows, sh.cols, sh.coupling, sh.field))
 }
 
 impl Lattice {
     /// Build the kernel state from ±1 spins in row-major order.
     pub fn new(m: &Model, rule: LatticeRule, spins: &[i8], seed: u64) -> Result<Self> {
-        let (rows, cols, coupling, field) =
-            applicable(m).map_err(|reason| Error::NotApplicable {
-                method: "multi-spin lattice kernel",
-                reason,
-            })?;
-        let mut lat = Self::torus(rows, cols, coupling, field, m.beta(), rule, seed)?;
-        for r in 0..rows {
-            for c in 0..cols {
-                if spins[r * cols + c] < 0 {
+        let sh = shape(m).map_err(|reason| Error::NotApplicable {
+            method: "multi-spin lattice kernel",
+            reason,
+        })?;
+        let mut lat = Self::build(
+            [sh.planes, sh.rows, sh.cols],
+            sh.coupling,
+            sh.field,
+            m.beta(),
+            rule,
+            seed,
+        )?;
+        for r in 0..sh.planes * sh.rows {
+            for c in 0..sh.cols {
+                if spins[r * sh.cols + c] < 0 {
                     let k = c / 2;
-                    lat.colour[(r + c) % 2][r * lat.words + k / 64] &= !(1u64 << (k % 64));
+                    let chi = lat.colour_of(r, c);
+                    lat.colour[chi][r * lat.words + k / 64] &= !(1u64 << (k % 64));
                 }
             }
         }
@@ -181,11 +241,32 @@ impl Lattice {
         rule: LatticeRule,
         seed: u64,
     ) -> Result<Self> {
-        if !rows.is_multiple_of(2) || !cols.is_multiple_of(2) || rows < 4 || cols < 4 {
-            return Err(Error::InvalidArgument(format!(
-                "the multi-spin kernel needs even sides ≥ 4 (got {rows}×{cols})"
-            )));
-        }
+        Self::build([1, rows, cols], coupling, field, beta, rule, seed)
+    }
+
+    /// An l × l × l cubic torus, likewise without a `Model`.
+    pub fn cubic(
+        l: usize,
+        coupling: f64,
+        field: f64,
+        beta: f64,
+        rule: LatticeRule,
+        seed: u64,
+    ) -> Result<Self> {
+        Self::build([l, l, l], coupling, field, beta, rule, seed)
+    }
+
+    fn build(
+        [planes, rows, cols]: [usize; 3],
+        coupling: f64,
+        field: f64,
+        beta: f64,
+        rule: LatticeRule,
+        seed: u64,
+    ) -> Result<Self> {
+        check_sides(planes, rows, cols).map_err(Error::InvalidArgument)?;
+        let z = if planes > 1 { 6 } else { 4 };
+        let lines = planes * rows;
         if !(coupling.is_finite() && field.is_finite() && beta.is_finite() && beta >= 0.0) {
             return Err(Error::InvalidArgument(
                 "J, h and β must be finite and β ≥ 0".into(),
@@ -197,13 +278,13 @@ impl Lattice {
             0 => !0u64,
             b => (1u64 << b) - 1,
         };
-        let mut colour = [vec![!0u64; rows * words], vec![!0u64; rows * words]];
+        let mut colour = [vec![!0u64; lines * words], vec![!0u64; lines * words]];
         for c in colour.iter_mut() {
-            for r in 0..rows {
+            for r in 0..lines {
                 c[r * words + words - 1] = last;
             }
         }
-        let rngs = (0..rows)
+        let rngs = (0..lines)
             .map(|r| {
                 X4::new(std::array::from_fn(|j| {
                     stream_seed(seed, (LANES * r + j) as u64)
@@ -211,30 +292,38 @@ impl Lattice {
             })
             .collect();
         let symmetric = field == 0.0;
+        let zf = z as f64;
         let probs: Vec<f64> = match rule {
-            LatticeRule::Metropolis => (0..if symmetric { 5 } else { 10 })
+            LatticeRule::Metropolis => (0..if symmetric { MAX_NB + 1 } else { MAX_CLASSES })
                 .map(|k| {
-                    // ΔE = 2 s_i (J Σ_j s_j + h) = 2J(2a − 4) + 2h s_i.
-                    let (down, a) = (k / 5, (k % 5) as f64);
+                    // ΔE = 2 s_i (J Σ_j s_j + h) = 2J(2a − z) + 2h s_i.
+                    let (down, a) = (k / (MAX_NB + 1), k % (MAX_NB + 1));
                     let s = if down == 1 { -1.0 } else { 1.0 };
-                    let de = 2.0 * coupling * (2.0 * a - 4.0) + 2.0 * field * s;
-                    if de <= 0.0 {
+                    let de = 2.0 * coupling * (2.0 * a as f64 - zf) + 2.0 * field * s;
+                    if a > z || de <= 0.0 {
                         1.0
                     } else {
                         (-beta * de).exp()
                     }
                 })
                 .collect(),
-            LatticeRule::HeatBath => (0..5)
+            LatticeRule::HeatBath => (0..=MAX_NB)
                 .map(|u| {
-                    let f = coupling * (2.0 * u as f64 - 4.0) + field;
-                    1.0 / (1.0 + (-2.0 * beta * f).exp())
+                    let f = coupling * (2.0 * u as f64 - zf) + field;
+                    if u > z {
+                        1.0
+                    } else {
+                        1.0 / (1.0 + (-2.0 * beta * f).exp())
+                    }
                 })
                 .collect(),
         };
-        Ok(Lattice {
+        let mut lat = Lattice {
+            planes,
             rows,
             cols,
+            z,
+            row_links: Vec::new(),
             half,
             words,
             colour,
@@ -245,7 +334,11 @@ impl Lattice {
             coupling,
             field,
             portable: false,
-        })
+        };
+        lat.row_links = (0..lines)
+            .map(|r| (lat.neighbour_rows(r), lat.colour_of(r, 0)))
+            .collect();
+        Ok(lat)
     }
 
     /// Run the portable row kernel even where AVX2 is available. Both give the same chain;
@@ -256,11 +349,11 @@ impl Lattice {
 
     /// The spins in row-major order.
     pub fn spins(&self) -> Vec<i8> {
-        let mut s = vec![-1i8; self.rows * self.cols];
-        for r in 0..self.rows {
+        let mut s = vec![-1i8; self.n()];
+        for r in 0..self.planes * self.rows {
             for c in 0..self.cols {
                 let k = c / 2;
-                let w = self.colour[(r + c) % 2][r * self.words + k / 64];
+                let w = self.colour[self.colour_of(r, c)][r * self.words + k / 64];
                 if (w >> (k % 64)) & 1 == 1 {
                     s[r * self.cols + c] = 1;
                 }
@@ -271,7 +364,32 @@ impl Lattice {
 
     /// Number of spins.
     pub fn n(&self) -> usize {
-        self.rows * self.cols
+        self.planes * self.rows * self.cols
+    }
+
+    /// Colour of column c of row r = x·rows + y: (x + y + c) mod 2.
+    fn colour_of(&self, r: usize, c: usize) -> usize {
+        (r / self.rows + r % self.rows + c) % 2
+    }
+
+    /// The other colour's rows next to row r: (x, y ∓ 1), then (x ∓ 1, y) on the cubic
+    /// lattice (the square lattice repeats the first two, unused), then the row itself.
+    fn neighbour_rows(&self, r: usize) -> [usize; 5] {
+        let (planes, rows) = (self.planes, self.rows);
+        let (x, y) = (r / rows, r % rows);
+        let at = |x: usize, y: usize| x * rows + y;
+        let (up, down) = (at(x, (y + rows - 1) % rows), at(x, (y + 1) % rows));
+        if planes > 1 {
+            [
+                up,
+                down,
+                at((x + planes - 1) % planes, y),
+                at((x + 1) % planes, y),
+                r,
+            ]
+        } else {
+            [up, down, up, down, r]
+        }
     }
 
     fn last_mask(&self) -> u64 {
@@ -289,69 +407,112 @@ impl Lattice {
     }
 
     fn half_sweep(&mut self, chi: usize) {
-        // Monomorphise the row kernel on the number of threshold groups, so that the per-level
-        // loop over groups is unrolled.
-        match self.tables.groups {
-            0 => self.half_sweep_g::<0>(chi),
-            1 => self.half_sweep_g::<1>(chi),
-            2 => self.half_sweep_g::<2>(chi),
-            3 => self.half_sweep_g::<3>(chi),
-            4 => self.half_sweep_g::<4>(chi),
-            5 => self.half_sweep_g::<5>(chi),
-            _ => self.half_sweep_g::<MAX_CLASSES>(chi),
+        // CS = Z + 1 classes of a neighbour count.
+        if self.z == 6 {
+            self.half_sweep_z::<6, 7>(chi)
+        } else {
+            self.half_sweep_z::<4, 5>(chi)
         }
     }
 
-    fn half_sweep_g<const G: usize>(&mut self, chi: usize) {
-        let (rows, words, half) = (self.rows, self.words, self.half);
+    fn half_sweep_z<const Z: usize, const CS: usize>(&mut self, chi: usize) {
+        // Monomorphise the row kernel on the number of threshold groups, so that the per-level
+        // loop over groups is unrolled.
+        match self.tables.groups {
+            0 => self.half_sweep_g::<0, Z, CS>(chi),
+            1 => self.half_sweep_g::<1, Z, CS>(chi),
+            2 => self.half_sweep_g::<2, Z, CS>(chi),
+            3 => self.half_sweep_g::<3, Z, CS>(chi),
+            4 => self.half_sweep_g::<4, Z, CS>(chi),
+            5 => self.half_sweep_g::<5, Z, CS>(chi),
+            6 => self.half_sweep_g::<6, Z, CS>(chi),
+            7 => self.half_sweep_g::<7, Z, CS>(chi),
+            _ => self.half_sweep_g::<MAX_CLASSES, Z, CS>(chi),
+        }
+    }
+
+    fn half_sweep_g<const G: usize, const Z: usize, const CS: usize>(&mut self, chi: usize) {
+        let (lines, words, half) = (self.planes * self.rows, self.words, self.half);
         let last_mask = self.last_mask();
+        let links = &self.row_links;
         let [c0, c1] = &mut self.colour;
         let (upd, other): (&mut Vec<u64>, &Vec<u64>) = if chi == 0 { (c0, c1) } else { (c1, c0) };
         let tables = &self.tables;
         let (rule, symmetric) = (self.rule, self.symmetric);
         // Few, large tasks: a 1024² half sweep takes ~0.1 ms, so per-task overhead matters.
-        let min_rows = (rows / (8 * rayon::current_num_threads()))
+        let min_rows = (lines / (8 * rayon::current_num_threads()))
             .max(4096 / words)
             .max(1);
         #[cfg(target_arch = "x86_64")]
         let avx2 = !self.portable && std::is_x86_feature_detected!("avx2");
         #[cfg(not(target_arch = "x86_64"))]
         let avx2 = false;
+        let ctx_of = |r: usize| {
+            let (nbr, parity) = links[r];
+            // Columns of this row's colour have parity p; the second horizontal neighbour
+            // is bit k − 1 (p = 0) or bit k + 1 (p = 1) of the other colour's row.
+            RowCtx {
+                nb: nbr.map(|q| &other[q * words..][..words]),
+                p: (chi + parity) % 2,
+                half,
+                last_mask,
+                rule,
+                symmetric,
+                tables,
+            }
+        };
+        if words < LANES {
+            // Rows too short for four-word groups: four rows at a time instead, lane j of the
+            // first row's generator driving row j (the rest of the group's generators idle);
+            // rows left over run one by one on their own generators.
+            upd.par_chunks_mut(LANES * words)
+                .zip(self.rngs.par_chunks_mut(LANES))
+                .enumerate()
+                .with_min_len((min_rows / LANES).max(1))
+                .for_each(|(g, (rows4, rngs4))| {
+                    if rngs4.len() == LANES {
+                        let ctx: [RowCtx; LANES] = std::array::from_fn(|j| ctx_of(LANES * g + j));
+                        if avx2 {
+                            // SAFETY: the CPU supports AVX2 (checked at run time above).
+                            #[cfg(target_arch = "x86_64")]
+                            unsafe {
+                                avx2::update_group::<G, Z, CS>(rows4, &ctx, &mut rngs4[0])
+                            }
+                        } else {
+                            update_group::<G, Z, CS>(rows4, &ctx, &mut rngs4[0]);
+                        }
+                    } else {
+                        for (j, (row, rng)) in
+                            rows4.chunks_mut(words).zip(rngs4.iter_mut()).enumerate()
+                        {
+                            update_row::<G, Z, CS>(row, &ctx_of(LANES * g + j), rng);
+                        }
+                    }
+                });
+            return;
+        }
         upd.par_chunks_mut(words)
             .zip(self.rngs.par_iter_mut())
             .enumerate()
             .with_min_len(min_rows)
             .for_each(|(r, (row, rng))| {
-                let up = &other[((r + rows - 1) % rows) * words..][..words];
-                let down = &other[((r + 1) % rows) * words..][..words];
-                let same = &other[r * words..][..words];
-                // Columns of this row's colour have parity p; the second horizontal neighbour
-                // is bit k − 1 (p = 0) or bit k + 1 (p = 1) of the other colour's row.
-                let ctx = RowCtx {
-                    nb: [up, down, same],
-                    p: (chi + r) % 2,
-                    half,
-                    last_mask,
-                    rule,
-                    symmetric,
-                    tables,
-                };
+                let ctx = ctx_of(r);
                 if avx2 {
                     // SAFETY: the CPU supports AVX2 (checked at run time just above).
                     #[cfg(target_arch = "x86_64")]
                     unsafe {
-                        update_row_avx2::<G>(row, &ctx, rng)
+                        update_row_avx2::<G, Z, CS>(row, &ctx, rng)
                     }
                 } else {
-                    update_row::<G>(row, &ctx, rng);
+                    update_row::<G, Z, CS>(row, &ctx, rng);
                 }
             });
     }
 
-    /// (Σ_i s_i, Σ_(ij) s_i s_j): both from popcounts over colour 0, whose four neighbours
-    /// cover every bond exactly once.
+    /// (Σ_i s_i, Σ_(ij) s_i s_j): both from popcounts over colour 0, whose neighbours cover
+    /// every bond exactly once.
     pub fn sums(&self) -> (i64, i64) {
-        let (rows, words, half) = (self.rows, self.words, self.half);
+        let (lines, words, half) = (self.planes * self.rows, self.words, self.half);
         let last_mask = self.last_mask();
         let mut up_count = 0i64;
         let mut aligned = 0i64;
@@ -361,25 +522,27 @@ impl Lattice {
             }
         }
         let (mine, other) = (&self.colour[0], &self.colour[1]);
-        for r in 0..rows {
-            let up = &other[((r + rows - 1) % rows) * words..][..words];
-            let down = &other[((r + 1) % rows) * words..][..words];
-            let same = &other[r * words..][..words];
+        for (r, &(nbr, parity)) in self.row_links.iter().enumerate().take(lines) {
+            let nb = nbr.map(|q| &other[q * words..][..words]);
+            let vertical = &nb[..self.z - 2];
+            let same = nb[4];
             for w in 0..words {
-                let shifted = if r % 2 == 0 {
+                let shifted = if parity == 0 {
                     shift_prev(same, w, half)
                 } else {
                     shift_next(same, w, half)
                 };
                 let valid = if w + 1 == words { last_mask } else { !0 };
                 let s = mine[r * words + w];
-                for nb in [up[w], down[w], same[w], shifted] {
-                    aligned += (!(s ^ nb) & valid).count_ones() as i64;
+                let words_nb = vertical.iter().map(|v| v[w]).chain([same[w], shifted]);
+                for x in words_nb {
+                    aligned += (!(s ^ x) & valid).count_ones() as i64;
                 }
             }
         }
         let n = self.n() as i64;
-        (2 * up_count - n, 2 * aligned - 2 * n)
+        // Σ s_i s_j = aligned − anti-aligned = 2·aligned − (z/2)·N bonds.
+        (2 * up_count - n, 2 * aligned - self.z as i64 * n / 2)
     }
 
     /// Energy E = −J Σ s_i s_j − h Σ s_i and magnetisation Σ s_i of the current state.
@@ -391,8 +554,9 @@ impl Lattice {
 
 /// What a row update needs besides the row and its generator.
 struct RowCtx<'a> {
-    /// The other colour's rows above, below and alongside.
-    nb: [&'a [u64]; 3],
+    /// The other colour's rows: four vertical neighbours (the square lattice uses the first
+    /// two), then the row alongside.
+    nb: [&'a [u64]; 5],
     /// Parity of the row's columns.
     p: usize,
     half: usize,
@@ -402,19 +566,47 @@ struct RowCtx<'a> {
     tables: &'a Tables,
 }
 
+impl RowCtx<'_> {
+    /// The Z neighbour words of word w: the vertical ones, the one alongside, and the one
+    /// alongside shifted by a bit.
+    #[inline(always)]
+    fn neighbours<const Z: usize>(&self, w: usize) -> [u64; Z] {
+        std::array::from_fn(|v| self.neighbour::<Z>(v, w))
+    }
+
+    /// Neighbour word v of word w (see [`RowCtx::neighbours`]).
+    #[inline(always)]
+    fn neighbour<const Z: usize>(&self, v: usize, w: usize) -> u64 {
+        let same = self.nb[4];
+        if v + 2 < Z {
+            self.nb[v][w]
+        } else if v + 2 == Z {
+            same[w]
+        } else if self.p == 0 {
+            shift_prev(same, w, self.half)
+        } else {
+            shift_next(same, w, self.half)
+        }
+    }
+}
+
 /// Update one colour row: words in groups of four (one generator lane each), then the rest.
 #[inline(always)]
-fn update_row<const G: usize>(row: &mut [u64], ctx: &RowCtx, rng: &mut X4) {
+fn update_row<const G: usize, const Z: usize, const CS: usize>(
+    row: &mut [u64],
+    ctx: &RowCtx,
+    rng: &mut X4,
+) {
     // Work on a local copy of the generator so its state stays in registers.
     let mut x = rng.clone();
     let words = row.len();
     let mut w = 0;
     while w + LANES <= words {
-        update_words::<G, LANES>(row, w, ctx, &mut x);
+        update_words::<G, LANES, Z, CS>(row, w, ctx, &mut x);
         w += LANES;
     }
     while w < words {
-        update_words::<G, 1>(row, w, ctx, &mut x);
+        update_words::<G, 1, Z, CS>(row, w, ctx, &mut x);
         w += 1;
     }
     *rng = x;
@@ -424,8 +616,12 @@ fn update_row<const G: usize>(row: &mut [u64], ctx: &RowCtx, rng: &mut X4) {
 /// (see [`avx2`]); bit-identical to [`update_row`].
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn update_row_avx2<const G: usize>(row: &mut [u64], ctx: &RowCtx, rng: &mut X4) {
-    avx2::update_row::<G>(row, ctx, rng)
+unsafe fn update_row_avx2<const G: usize, const Z: usize, const CS: usize>(
+    row: &mut [u64],
+    ctx: &RowCtx,
+    rng: &mut X4,
+) {
+    avx2::update_row::<G, Z, CS>(row, ctx, rng)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -437,7 +633,7 @@ mod avx2 {
     //! random words are drawn and used is exactly that of the portable code, so both produce
     //! the same chain.
     use super::{shift_next, shift_prev, update_words, LatticeRule, RowCtx, Tables, X4};
-    use super::{LANES, MAX_CLASSES, UNCONDITIONAL_LEVELS};
+    use super::{LANES, MAX_CLASSES, MAX_NB, UNCONDITIONAL_LEVELS};
     use std::arch::x86_64::*;
 
     type V = __m256i;
@@ -500,23 +696,48 @@ mod avx2 {
         out
     }
 
-    /// [`super::count4`] on four words at once.
+    /// Full adder: (a ⊕ b ⊕ c, majority(a, b, c)).
     #[inline]
     #[target_feature(enable = "avx2")]
-    fn count4(x: [V; 4]) -> [V; 5] {
-        let (s0, c0) = (xor(x[0], x[1]), and(x[0], x[1]));
-        let (t0, d0) = (xor(x[2], x[3]), and(x[2], x[3]));
-        let b0 = xor(s0, t0);
-        let e = and(s0, t0);
-        let b1 = xor(xor(c0, d0), e);
-        let b2 = or(or(and(c0, d0), and(c0, e)), and(d0, e));
-        [
-            not(or(or(b0, b1), b2)),
-            and_not(b0, b1),
-            and_not(b1, b0),
-            and(b1, b0),
-            b2,
-        ]
+    fn full(a: V, b: V, c: V) -> (V, V) {
+        (xor(xor(a, b), c), or(or(and(a, b), and(a, c)), and(b, c)))
+    }
+
+    /// [`super::count`] on four words at once.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn count<const Z: usize>(x: [V; Z]) -> [V; MAX_NB + 1] {
+        let zero = _mm256_setzero_si256();
+        if Z == 4 {
+            let (s0, c0) = (xor(x[0], x[1]), and(x[0], x[1]));
+            let (t0, d0) = (xor(x[2], x[3]), and(x[2], x[3]));
+            let (b0, e) = (xor(s0, t0), and(s0, t0));
+            let (b1, b2) = full(c0, d0, e);
+            [
+                not(or(or(b0, b1), b2)),
+                and_not(b0, b1),
+                and_not(b1, b0),
+                and(b1, b0),
+                b2,
+                zero,
+                zero,
+            ]
+        } else {
+            let (s1, c1) = full(x[0], x[1], x[2]);
+            let (s2, c2) = full(x[3], x[4], x[5]);
+            let (b0, e) = (xor(s1, s2), and(s1, s2));
+            let (b1, b2) = full(c1, c2, e);
+            let (n0, n1, n2) = (not(b0), not(b1), not(b2));
+            [
+                and(and(n0, n1), n2),
+                and(and(b0, n1), n2),
+                and(and(n0, b1), n2),
+                and(and(b0, b1), n2),
+                and(and(n0, n1), b2),
+                and(and(b0, n1), b2),
+                and(and(n0, b1), b2),
+            ]
+        }
     }
 
     /// [`super::decide`] for four words, lane j of every vector being word j.
@@ -554,9 +775,93 @@ mod avx2 {
         and(accept, valid)
     }
 
+    /// [`super::step`] on four words (lane j = word j).
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn step<const G: usize, const Z: usize, const CS: usize>(
+        cur: V,
+        n: [V; Z],
+        valid: V,
+        ctx: &RowCtx,
+        s: &mut [V; 4],
+    ) -> V {
+        match ctx.rule {
+            LatticeRule::Metropolis => {
+                let cnt = count::<Z>(n.map(|x| not(xor(cur, x))));
+                let flip = if ctx.symmetric {
+                    let cs: [V; CS] = std::array::from_fn(|k| cnt[k]);
+                    decide::<G, CS>(&cs, ctx.tables, valid, s)
+                } else {
+                    let cm: [V; MAX_CLASSES] = std::array::from_fn(|k| {
+                        if k <= MAX_NB {
+                            and(cnt[k], cur)
+                        } else {
+                            and_not(cnt[k - MAX_NB - 1], cur)
+                        }
+                    });
+                    decide::<G, MAX_CLASSES>(&cm, ctx.tables, valid, s)
+                };
+                and(xor(cur, flip), valid)
+            }
+            LatticeRule::HeatBath => {
+                let cnt = count::<Z>(n);
+                let cs: [V; CS] = std::array::from_fn(|k| cnt[k]);
+                decide::<G, CS>(&cs, ctx.tables, valid, s)
+            }
+        }
+    }
+
+    /// Lane j = f(j), assembled from scalars with inserts rather than stored and reloaded
+    /// (which would stall on store forwarding).
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn lanes(f: impl Fn(usize) -> u64) -> V {
+        _mm256_set_epi64x(f(3) as i64, f(2) as i64, f(1) as i64, f(0) as i64)
+    }
+
+    /// [`super::update_group`]: word w of four rows in the four lanes.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn update_group<const G: usize, const Z: usize, const CS: usize>(
+        rows: &mut [u64],
+        ctx: &[RowCtx; LANES],
+        rng: &mut X4,
+    ) {
+        let load = |x: &[u64; LANES]| {
+            // SAFETY: x holds four u64; unaligned loads are allowed.
+            unsafe { _mm256_loadu_si256(x.as_ptr() as *const V) }
+        };
+        let mut s = [
+            load(&rng.s[0]),
+            load(&rng.s[1]),
+            load(&rng.s[2]),
+            load(&rng.s[3]),
+        ];
+        let words = rows.len() / LANES;
+        for w in 0..words {
+            let cur = lanes(|j| rows[j * words + w]);
+            let n: [V; Z] = std::array::from_fn(|v| lanes(|j| ctx[j].neighbour::<Z>(v, w)));
+            let valid = splat(if w + 1 == words { ctx[0].last_mask } else { !0 });
+            let new = step::<G, Z, CS>(cur, n, valid, &ctx[0], &mut s);
+            let mut out = [0u64; LANES];
+            // SAFETY: out holds four u64.
+            unsafe { _mm256_storeu_si256(out.as_mut_ptr() as *mut V, new) };
+            for (j, v) in out.into_iter().enumerate() {
+                rows[j * words + w] = v;
+            }
+        }
+        for (k, v) in s.iter().enumerate() {
+            // SAFETY: rng.s[k] holds four u64.
+            unsafe { _mm256_storeu_si256(rng.s[k].as_mut_ptr() as *mut V, *v) };
+        }
+    }
+
     /// [`super::update_row`] with the four-word groups in AVX2 registers.
     #[target_feature(enable = "avx2")]
-    pub(super) unsafe fn update_row<const G: usize>(row: &mut [u64], ctx: &RowCtx, rng: &mut X4) {
+    pub(super) unsafe fn update_row<const G: usize, const Z: usize, const CS: usize>(
+        row: &mut [u64],
+        ctx: &RowCtx,
+        rng: &mut X4,
+    ) {
         let load = |x: &[u64]| {
             debug_assert!(x.len() >= LANES);
             // SAFETY: x holds at least four u64; unaligned loads are allowed.
@@ -569,53 +874,33 @@ mod avx2 {
             load(&rng.s[3]),
         ];
         let words = row.len();
-        let nb = ctx.nb;
         let mut w = 0;
         while w + LANES <= words {
             let cur = load(&row[w..]);
+            let same = ctx.nb[4];
             let shifted: [u64; LANES] = std::array::from_fn(|j| {
                 if ctx.p == 0 {
-                    shift_prev(nb[2], w + j, ctx.half)
+                    shift_prev(same, w + j, ctx.half)
                 } else {
-                    shift_next(nb[2], w + j, ctx.half)
+                    shift_next(same, w + j, ctx.half)
                 }
             });
-            let n = [
-                load(&nb[0][w..]),
-                load(&nb[1][w..]),
-                load(&nb[2][w..]),
-                load(&shifted),
-            ];
+            // Vertical neighbours and the row alongside are contiguous words.
+            let n: [V; Z] = std::array::from_fn(|v| {
+                if v + 2 < Z {
+                    load(&ctx.nb[v][w..])
+                } else if v + 2 == Z {
+                    load(&same[w..])
+                } else {
+                    load(&shifted)
+                }
+            });
             let valid = if w + LANES == words {
                 _mm256_set_epi64x(ctx.last_mask as i64, -1, -1, -1)
             } else {
                 _mm256_set1_epi64x(-1)
             };
-            let new = match ctx.rule {
-                LatticeRule::Metropolis => {
-                    let a = [
-                        not(xor(cur, n[0])),
-                        not(xor(cur, n[1])),
-                        not(xor(cur, n[2])),
-                        not(xor(cur, n[3])),
-                    ];
-                    let cnt = count4(a);
-                    let flip = if ctx.symmetric {
-                        decide::<G, 5>(&cnt, ctx.tables, valid, &mut s)
-                    } else {
-                        let cm: [V; MAX_CLASSES] = std::array::from_fn(|k| {
-                            if k < 5 {
-                                and(cnt[k], cur)
-                            } else {
-                                and_not(cnt[k - 5], cur)
-                            }
-                        });
-                        decide::<G, MAX_CLASSES>(&cm, ctx.tables, valid, &mut s)
-                    };
-                    and(xor(cur, flip), valid)
-                }
-                LatticeRule::HeatBath => decide::<G, 5>(&count4(n), ctx.tables, valid, &mut s),
-            };
+            let new = step::<G, Z, CS>(cur, n, valid, ctx, &mut s);
             // SAFETY: row[w..] holds at least four u64.
             unsafe { _mm256_storeu_si256(row[w..].as_mut_ptr() as *mut V, new) };
             w += LANES;
@@ -625,7 +910,7 @@ mod avx2 {
             unsafe { _mm256_storeu_si256(rng.s[k].as_mut_ptr() as *mut V, *v) };
         }
         while w < words {
-            update_words::<G, 1>(row, w, ctx, rng);
+            update_words::<G, 1, Z, CS>(row, w, ctx, rng);
             w += 1;
         }
     }
@@ -633,60 +918,82 @@ mod avx2 {
 
 /// Update words w0 .. w0 + K of one colour row.
 #[inline(always)]
-fn update_words<const G: usize, const K: usize>(
+fn update_words<const G: usize, const K: usize, const Z: usize, const CS: usize>(
     row: &mut [u64],
     w0: usize,
     ctx: &RowCtx,
     rng: &mut X4,
 ) {
     let words = row.len();
-    let nb = ctx.nb;
-    let mut valid = [!0u64; K];
-    let mut neighbours = [[0u64; 4]; K];
-    for j in 0..K {
-        let w = w0 + j;
-        let shifted = if ctx.p == 0 {
-            shift_prev(nb[2], w, ctx.half)
+    let cur: [u64; K] = std::array::from_fn(|j| row[w0 + j]);
+    let nbw: [[u64; Z]; K] = std::array::from_fn(|j| ctx.neighbours::<Z>(w0 + j));
+    let valid: [u64; K] = std::array::from_fn(|j| {
+        if w0 + j + 1 == words {
+            ctx.last_mask
         } else {
-            shift_next(nb[2], w, ctx.half)
-        };
-        if w + 1 == words {
-            valid[j] = ctx.last_mask;
+            !0
         }
-        neighbours[j] = [nb[0][w], nb[1][w], nb[2][w], shifted];
+    });
+    let new = step::<G, K, Z, CS>(cur, nbw, valid, ctx, rng);
+    row[w0..w0 + K].copy_from_slice(&new);
+}
+
+/// Update four rows of one colour at once, word w of row j in lane j (rows shorter than four
+/// words). `rows` holds the four rows back to back.
+fn update_group<const G: usize, const Z: usize, const CS: usize>(
+    rows: &mut [u64],
+    ctx: &[RowCtx; LANES],
+    rng: &mut X4,
+) {
+    let words = rows.len() / LANES;
+    let mut x = rng.clone();
+    for w in 0..words {
+        let cur: [u64; LANES] = std::array::from_fn(|j| rows[j * words + w]);
+        let nbw: [[u64; Z]; LANES] = std::array::from_fn(|j| ctx[j].neighbours::<Z>(w));
+        let valid = [if w + 1 == words { ctx[0].last_mask } else { !0 }; LANES];
+        let new = step::<G, LANES, Z, CS>(cur, nbw, valid, &ctx[0], &mut x);
+        for (j, v) in new.into_iter().enumerate() {
+            rows[j * words + w] = v;
+        }
     }
+    *rng = x;
+}
+
+/// One update of K words (spins `cur`, neighbour words `nbw`, lanes `valid`): the new words.
+/// Metropolis flips a lane with its class's acceptance probability; heat-bath sets it up with
+/// its class's probability.
+#[inline(always)]
+fn step<const G: usize, const K: usize, const Z: usize, const CS: usize>(
+    cur: [u64; K],
+    nbw: [[u64; Z]; K],
+    valid: [u64; K],
+    ctx: &RowCtx,
+    rng: &mut X4,
+) -> [u64; K] {
     let tables = ctx.tables;
+    // The first CS (= Z + 1) count classes.
+    let first = |c: [u64; MAX_NB + 1]| -> [u64; CS] { std::array::from_fn(|k| c[k]) };
     match ctx.rule {
         LatticeRule::Metropolis => {
-            let mut cnt = [[0u64; 5]; K];
-            for j in 0..K {
-                let (s, n) = (row[w0 + j], neighbours[j]);
-                cnt[j] = count4([!(s ^ n[0]), !(s ^ n[1]), !(s ^ n[2]), !(s ^ n[3])]);
-            }
+            let cnt: [[u64; MAX_NB + 1]; K] =
+                std::array::from_fn(|j| count::<Z>(nbw[j].map(|x| !(cur[j] ^ x))));
             let flip = if ctx.symmetric {
-                decide::<G, 5, K>(&cnt, tables, &valid, rng)
+                decide::<G, CS, K>(&cnt.map(first), tables, &valid, rng)
             } else {
                 let mut cm = [[0u64; MAX_CLASSES]; K];
                 for j in 0..K {
-                    let s = row[w0 + j];
-                    for a in 0..5 {
-                        cm[j][a] = cnt[j][a] & s;
-                        cm[j][a + 5] = cnt[j][a] & !s;
+                    for a in 0..=MAX_NB {
+                        cm[j][a] = cnt[j][a] & cur[j];
+                        cm[j][a + MAX_NB + 1] = cnt[j][a] & !cur[j];
                     }
                 }
                 decide::<G, MAX_CLASSES, K>(&cm, tables, &valid, rng)
             };
-            for j in 0..K {
-                row[w0 + j] = (row[w0 + j] ^ flip[j]) & valid[j];
-            }
+            std::array::from_fn(|j| (cur[j] ^ flip[j]) & valid[j])
         }
         LatticeRule::HeatBath => {
-            let mut cnt = [[0u64; 5]; K];
-            for j in 0..K {
-                cnt[j] = count4(neighbours[j]);
-            }
-            let up = decide::<G, 5, K>(&cnt, tables, &valid, rng);
-            row[w0..w0 + K].copy_from_slice(&up);
+            let cnt: [[u64; CS]; K] = std::array::from_fn(|j| first(count::<Z>(nbw[j])));
+            decide::<G, CS, K>(&cnt, tables, &valid, rng)
         }
     }
 }
@@ -758,17 +1065,37 @@ fn shift_next(x: &[u64], w: usize, half: usize) -> u64 {
     }
 }
 
-/// Bit-sliced count of four 1-bit inputs per lane: the lane masks of counts 0..=4.
+/// Bit-sliced count of Z (4 or 6) one-bit inputs per lane: the lane masks of counts 0..=Z
+/// (higher counts' masks are zero).
 #[inline(always)]
-fn count4(x: [u64; 4]) -> [u64; 5] {
-    let (s0, c0) = (x[0] ^ x[1], x[0] & x[1]);
-    let (t0, d0) = (x[2] ^ x[3], x[2] & x[3]);
-    let b0 = s0 ^ t0;
-    let e = s0 & t0;
-    // The count is b0 + 2(c0 + d0 + e) ≤ 4, so c0 + d0 + e ≤ 2.
-    let b1 = c0 ^ d0 ^ e;
-    let b2 = (c0 & d0) | (c0 & e) | (d0 & e);
-    [!(b0 | b1 | b2), b0 & !b1, b1 & !b0, b1 & b0, b2]
+fn count<const Z: usize>(x: [u64; Z]) -> [u64; MAX_NB + 1] {
+    if Z == 4 {
+        let (s0, c0) = (x[0] ^ x[1], x[0] & x[1]);
+        let (t0, d0) = (x[2] ^ x[3], x[2] & x[3]);
+        let b0 = s0 ^ t0;
+        let e = s0 & t0;
+        // The count is b0 + 2(c0 + d0 + e) ≤ 4, so c0 + d0 + e ≤ 2.
+        let b1 = c0 ^ d0 ^ e;
+        let b2 = (c0 & d0) | (c0 & e) | (d0 & e);
+        [!(b0 | b1 | b2), b0 & !b1, b1 & !b0, b1 & b0, b2, 0, 0]
+    } else {
+        // Two full adders give 3-input sums s + 2c; the count is b0 + 2·b1 + 4·b2 ≤ 6.
+        let full = |a: u64, b: u64, c: u64| (a ^ b ^ c, (a & b) | (a & c) | (b & c));
+        let (s1, c1) = full(x[0], x[1], x[2]);
+        let (s2, c2) = full(x[3], x[4], x[5]);
+        let (b0, e) = (s1 ^ s2, s1 & s2);
+        let (b1, b2) = full(c1, c2, e);
+        let (n0, n1, n2) = (!b0, !b1, !b2);
+        [
+            n0 & n1 & n2,
+            b0 & n1 & n2,
+            n0 & b1 & n2,
+            b0 & b1 & n2,
+            n0 & n1 & b2,
+            b0 & n1 & b2,
+            n0 & b1 & b2,
+        ]
+    }
 }
 
 /// Lane-wise Bernoulli trials: every lane belongs to one class (`class_masks`); returns the lanes
@@ -848,6 +1175,54 @@ mod tests {
         }
     }
 
+    #[test]
+    fn cubic_layout_round_trips_and_sums_match_the_model() {
+        use crate::model::builders::cubic;
+        for l in [4, 6, 8] {
+            let m = cubic(l, &Params::default()).unwrap();
+            let n = l * l * l;
+            let spins: Vec<i8> = (0..n)
+                .map(|i| if (i * 7 + i / 3) % 5 < 2 { 1 } else { -1 })
+                .collect();
+            let lat = Lattice::new(&m, LatticeRule::Metropolis, &spins, 1).unwrap();
+            assert_eq!(lat.spins(), spins);
+            let (e, mag) = lat.energy_magnetization();
+            assert!(
+                (e - m.energy(&spins)).abs() < 1e-9,
+                "{l}³: {e} vs {}",
+                m.energy(&spins)
+            );
+            assert_eq!(mag, spins.iter().map(|&x| x as f64).sum::<f64>());
+        }
+        // Odd or small sides are refused with a reason.
+        assert!(Lattice::cubic(5, 1.0, 0.0, 0.2, LatticeRule::Metropolis, 1).is_err());
+        assert!(shape(&cubic(3, &Params::default()).unwrap()).is_err());
+    }
+
+    /// Rows of ≥ 4 words (L = 388: 194 bits per colour row, a partial last word) and short rows
+    /// grouped four at a time (L = 8) run the AVX2 kernel on the cubic lattice too; it must
+    /// match the portable one bit for bit.
+    #[test]
+    fn cubic_avx2_and_portable_kernels_give_the_same_chain() {
+        for (l, rule, field) in [
+            (388, LatticeRule::Metropolis, 0.0),
+            (388, LatticeRule::HeatBath, 0.2),
+            (8, LatticeRule::Metropolis, 0.1),
+        ] {
+            let run = |portable: bool| {
+                let mut lat = Lattice::cubic(l, 1.0, field, 0.22, rule, 5).unwrap();
+                lat.set_portable(portable);
+                for _ in 0..2 {
+                    lat.sweep();
+                }
+                lat.energy_magnetization()
+            };
+            let a = run(true);
+            assert_eq!(a, run(false), "{l}³ {rule:?}");
+            assert!(a.1 < (l as f64).powi(3), "the chain moved");
+        }
+    }
+
     /// Each lane of X4 is the reference xoshiro256++ (SplitMix64-seeded like rand_xoshiro's
     /// `seed_from_u64`), so the streams are the published generator, not a home-made one.
     #[test]
@@ -869,13 +1244,17 @@ mod tests {
 
     /// The AVX2 kernel draws and uses random words in the portable kernel's order, so the two
     /// give bit-identical chains — including rows whose word count is not a multiple of four
-    /// and whose last word is partial, with and without a field, for both rules.
+    /// and whose last word is partial, rows grouped four at a time, with and without a field,
+    /// for both rules.
     #[test]
     fn avx2_and_portable_kernels_give_the_same_chain() {
         for &(rows, cols) in &[
             (6, 2 * (64 * 3 + 5)),
             (4, 2 * (64 * 4 + 10)),
             (8, 2 * 64 * 5),
+            // Rows shorter than four words run four rows at a time (with leftover rows).
+            (8, 2 * (64 + 5)),
+            (6, 20),
         ] {
             for rule in [LatticeRule::Metropolis, LatticeRule::HeatBath] {
                 for field in [0.0, 0.3] {

@@ -171,7 +171,7 @@ fn choose_kernel(m: &Model, o: &SampleOptions) -> Result<Kernel> {
         Algorithm::HeatBath => Some(LatticeRule::HeatBath),
         _ => None,
     };
-    let fits = multispin::applicable(m);
+    let fits = multispin::shape(m);
     Ok(match (o.kernel, lattice_rule) {
         (KernelChoice::MultiSpin, None) => {
             return Err(Error::InvalidArgument(format!(
