@@ -273,7 +273,7 @@ fn sample_and_stochastic_solvers_reject_bad_input() {
     );
     fails_with(
         &["sample", "sk:16", "--kernel", "multispin"],
-        "periodic square lattice",
+        "periodic square or cubic lattice",
     );
     fails_with(
         &["sample", "square:8", "--sweeps", "1"],
