@@ -1156,22 +1156,26 @@ mod tests {
     use super::*;
     use crate::model::builders::{square, Params};
 
+    /// The kernel's layout holds a state exactly and its bond/spin sums give the model's energy.
+    fn check_layout(m: &Model, what: &str) {
+        let spins: Vec<i8> = (0..m.n())
+            .map(|i| if (i * 7 + i / 3) % 5 < 2 { 1 } else { -1 })
+            .collect();
+        let lat = Lattice::new(m, LatticeRule::Metropolis, &spins, 1).unwrap();
+        assert_eq!(lat.spins(), spins, "{what}");
+        let (e, mag) = lat.energy_magnetization();
+        let exact = m.energy(&spins);
+        assert!((e - exact).abs() < 1e-9, "{what}: {e} vs {exact}");
+        assert_eq!(mag, spins.iter().map(|&x| x as f64).sum::<f64>());
+    }
+
     #[test]
     fn layout_round_trips_and_sums_match_the_model() {
         for &(r, c) in &[(4, 4), (6, 10), (8, 130), (4, 256)] {
-            let m = square(r, c, true, &Params::default()).unwrap();
-            let spins: Vec<i8> = (0..r * c)
-                .map(|i| if (i * 7 + i / 3) % 5 < 2 { 1 } else { -1 })
-                .collect();
-            let lat = DefaultLattice::new(&m, LatticeRule::Metropolis, &spins, 1).unwrap();
-            assert_eq!(lat.spins(), spins);
-            let (e, mag) = lat.energy_magnetization();
-            assert!(
-                (e - m.energy(&spins)).abs() < 1e-9,
-                "{r}×{c}: {e} vs {}",
-                m.energy(&spins)
+            check_layout(
+                &square(r, c, true, &Params::default()).unwrap(),
+                &format!("{r}×{c}"),
             );
-            assert_eq!(mag, spins.iter().map(|&x| x as f64).sum::<f64>());
         }
     }
 
@@ -1179,20 +1183,7 @@ mod tests {
     fn cubic_layout_round_trips_and_sums_match_the_model() {
         use crate::model::builders::cubic;
         for l in [4, 6, 8] {
-            let m = cubic(l, &Params::default()).unwrap();
-            let n = l * l * l;
-            let spins: Vec<i8> = (0..n)
-                .map(|i| if (i * 7 + i / 3) % 5 < 2 { 1 } else { -1 })
-                .collect();
-            let lat = Lattice::new(&m, LatticeRule::Metropolis, &spins, 1).unwrap();
-            assert_eq!(lat.spins(), spins);
-            let (e, mag) = lat.energy_magnetization();
-            assert!(
-                (e - m.energy(&spins)).abs() < 1e-9,
-                "{l}³: {e} vs {}",
-                m.energy(&spins)
-            );
-            assert_eq!(mag, spins.iter().map(|&x| x as f64).sum::<f64>());
+            check_layout(&cubic(l, &Params::default()).unwrap(), &format!("{l}³"));
         }
         // Odd or small sides are refused with a reason.
         assert!(Lattice::cubic(5, 1.0, 0.0, 0.2, LatticeRule::Metropolis, 1).is_err());
