@@ -269,3 +269,34 @@ fn ti_runs_on_until_a_glassy_grid_stops_drifting() {
         short.ln_z
     );
 }
+
+/// AIS annealed far too fast on a frustrated grid: a handful of runs carry all the weight. The
+/// schedule must keep doubling instead of stopping at the first agreement, the error bar must
+/// still cover the exact value, and the answer must say it is not converged.
+#[test]
+fn ais_with_degenerate_weights_has_an_honest_error_bar() {
+    use logz::mc::Ais;
+    let lm = io::load(&bench_dir().join("Grids_16.uai"), None).unwrap();
+    let exact = read_pr("Grids_16").0 * std::f64::consts::LN_10;
+    let e = Ais {
+        steps: 100,
+        doublings: 3,
+        ..Default::default()
+    }
+    .solve(&lm.model)
+    .unwrap();
+    let se = e.kind.std_err().unwrap();
+    assert!(!e.diagnostics.converged, "{:?}", e.diagnostics.notes);
+    // Successive estimates may agree within their (wide) errors, but while a few runs carry
+    // the weight the schedule must keep doubling, to the last allowed (100 · 2³ steps).
+    assert!(
+        e.diagnostics.notes[0].contains("800 annealing steps"),
+        "{:?}",
+        e.diagnostics.notes
+    );
+    assert!(
+        (e.ln_z - exact).abs() < 4.0 * se,
+        "{} ± {se} vs {exact}",
+        e.ln_z
+    );
+}

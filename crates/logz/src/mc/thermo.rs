@@ -27,7 +27,7 @@ use super::stream_seed;
 use crate::error::{Error, Result};
 use crate::estimate::{Estimate, Kind, Progress, Solver};
 use crate::model::Model;
-use crate::numeric::{ln_2cosh, log_sum_exp};
+use crate::numeric::ln_2cosh;
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
@@ -627,10 +627,20 @@ impl Ais {
         let w: Vec<f64> = log_w.iter().map(|x| (x - max).exp()).collect();
         let (mean, var) = stats::mean_var(&w);
         let sd = (var * r / (r - 1.0)).sqrt();
+        let ess = w.iter().sum::<f64>().powi(2) / w.iter().map(|x| x * x).sum::<f64>();
+        // Runs are independent, so contiguous groups of them are too: the jackknife corrects
+        // the ln-of-a-mean bias, and when a few runs carry the weight (ESS < 10% of the runs,
+        // where the delta method's error cannot exceed about one nat) its spread is the error.
+        let (ln_mean, jack_se) = stats::log_mean_exp_jackknife(&log_w, 16);
+        let delta = sd / (r.sqrt() * mean);
         Ok(AisPass {
-            ln_z: ln_z0(m) + log_sum_exp(&log_w) - r.ln(),
-            std_err: sd / (r.sqrt() * mean),
-            ess: w.iter().sum::<f64>().powi(2) / w.iter().map(|x| x * x).sum::<f64>(),
+            ln_z: ln_z0(m) + ln_mean,
+            std_err: if ess < 0.1 * r {
+                delta.max(jack_se)
+            } else {
+                delta
+            },
+            ess,
         })
     }
 }
@@ -667,8 +677,11 @@ impl Solver for Ais {
             history.push(next.ln_z);
             diff = next.ln_z - prev.ln_z;
             let tol = 2.0 * (next.std_err.powi(2) + prev.std_err.powi(2)).sqrt();
+            // Agreement means little while a few runs carry all the weight (wide error bars
+            // agree easily): the weights must also be spread over ≥ 10% of the runs.
+            let spread = next.ess >= 0.1 * self.runs as f64;
             prev = next;
-            if diff.abs() <= tol {
+            if diff.abs() <= tol && spread {
                 agreed = true;
                 last = Some(steps);
                 break;

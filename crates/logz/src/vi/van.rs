@@ -41,7 +41,7 @@ use crate::error::{Error, Result};
 use crate::estimate::{Estimate, Kind, Progress, Solver};
 use crate::mc::{local::uniform, stream_seed};
 use crate::model::Model;
-use crate::numeric::{axpy, dot, ln_2cosh, log_add, log_sum_exp};
+use crate::numeric::{axpy, dot, ln_2cosh, log_add};
 use crate::variational::lattice::tanh_fast;
 use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
@@ -656,35 +656,15 @@ pub fn evaluate(
         .collect();
     let k = vals.len() as f64;
     let (mean, var) = crate::mc::stats::mean_var(&vals);
-    let lse = log_sum_exp(&vals);
     let max = vals.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
     let w: Vec<f64> = vals.iter().map(|v| (v - max).exp()).collect();
-    // ln of a mean of weights is biased low by ~Var(w)/(2M·E[w]²) and its delta-method error
-    // is fragile when a few weights dominate. A delete-a-group jackknife over G blocks removes
-    // the O(1/M) bias and gives an error bar that sees the heavy tail.
-    let g = 20.min(vals.len());
-    let per = vals.len() / g;
-    let used = per * g;
-    let total = log_sum_exp(&vals[..used]);
-    let full = total - (used as f64).ln();
-    let leave: Vec<f64> = (0..g)
-        .map(|b| {
-            let part = log_sum_exp(&vals[b * per..(b + 1) * per]);
-            // ln(Σ_all − Σ_block) computed stably: total + ln(1 − e^{part − total}).
-            let rest = total + (-(part - total).exp()).ln_1p();
-            rest - ((used - per) as f64).ln()
-        })
-        .collect();
-    let gf = g as f64;
-    let lmean = leave.iter().sum::<f64>() / gf;
-    let jack = gf * full - (gf - 1.0) * lmean;
-    let jack_se = ((gf - 1.0) / gf * leave.iter().map(|x| (x - lmean).powi(2)).sum::<f64>()).sqrt();
-    let _ = lse;
+    // Bias-corrected ln mean of the weights with an error bar that sees the heavy tail.
+    let (jack, jack_se) = crate::mc::stats::log_mean_exp_jackknife(&vals, 20);
     let (wm, wv) = crate::mc::stats::mean_var(&w);
     Ok(VanReport {
         elbo: mean,
         elbo_std_err: (var / (k - 1.0)).sqrt(),
-        iw_ln_z: if jack.is_finite() { jack } else { full },
+        iw_ln_z: jack,
         iw_std_err: jack_se.max((wv * k / (k - 1.0)).sqrt() / (k.sqrt() * wm)),
         ess: w.iter().sum::<f64>().powi(2) / w.iter().map(|x| x * x).sum::<f64>(),
         samples,
