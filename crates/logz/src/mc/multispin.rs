@@ -471,7 +471,15 @@ impl Lattice {
                 .with_min_len((min_rows / LANES).max(1))
                 .for_each(|(g, (rows4, rngs4))| {
                     if rngs4.len() == LANES {
-                        let ctx: [RowCtx; LANES] = std::array::from_fn(|j| ctx_of(LANES * g + j));
+                        let ctx = GroupCtx {
+                            other,
+                            words,
+                            rows: std::array::from_fn(|j| {
+                                let (nbr, parity) = links[LANES * g + j];
+                                (nbr.map(|q| q * words), (chi + parity) % 2)
+                            }),
+                            first: ctx_of(LANES * g),
+                        };
                         if avx2 {
                             // SAFETY: the CPU supports AVX2 (checked at run time above).
                             #[cfg(target_arch = "x86_64")]
@@ -632,7 +640,7 @@ mod avx2 {
     //! [`super::decide`] is about twenty vector instructions for 256 spins. The order in which
     //! random words are drawn and used is exactly that of the portable code, so both produce
     //! the same chain.
-    use super::{shift_next, shift_prev, update_words, LatticeRule, RowCtx, Tables, X4};
+    use super::{shift_next, shift_prev, update_words, GroupCtx, LatticeRule, RowCtx, Tables, X4};
     use super::{LANES, MAX_CLASSES, MAX_NB, UNCONDITIONAL_LEVELS};
     use std::arch::x86_64::*;
 
@@ -811,19 +819,19 @@ mod avx2 {
         }
     }
 
-    /// Lane j = f(j), assembled from scalars with inserts rather than stored and reloaded
+    /// Lane j = x[j], assembled from scalars with inserts rather than stored and reloaded
     /// (which would stall on store forwarding).
     #[inline]
     #[target_feature(enable = "avx2")]
-    fn lanes(f: impl Fn(usize) -> u64) -> V {
-        _mm256_set_epi64x(f(3) as i64, f(2) as i64, f(1) as i64, f(0) as i64)
+    fn lanes(x: &[u64; LANES]) -> V {
+        _mm256_set_epi64x(x[3] as i64, x[2] as i64, x[1] as i64, x[0] as i64)
     }
 
     /// [`super::update_group`]: word w of four rows in the four lanes.
     #[target_feature(enable = "avx2")]
     pub(super) unsafe fn update_group<const G: usize, const Z: usize, const CS: usize>(
         rows: &mut [u64],
-        ctx: &[RowCtx; LANES],
+        ctx: &GroupCtx,
         rng: &mut X4,
     ) {
         let load = |x: &[u64; LANES]| {
@@ -838,10 +846,27 @@ mod avx2 {
         ];
         let words = rows.len() / LANES;
         for w in 0..words {
-            let cur = lanes(|j| rows[j * words + w]);
-            let n: [V; Z] = std::array::from_fn(|v| lanes(|j| ctx[j].neighbour::<Z>(v, w)));
-            let valid = splat(if w + 1 == words { ctx[0].last_mask } else { !0 });
-            let new = step::<G, Z, CS>(cur, n, valid, &ctx[0], &mut s);
+            // Plain loops rather than closures: closures in a target-feature function are not
+            // reliably inlined, and these run 4·(Z + 1) times per word.
+            let mut nb = [[0u64; LANES]; Z];
+            let mut c = [0u64; LANES];
+            for j in 0..LANES {
+                c[j] = rows[j * words + w];
+                for (v, x) in nb.iter_mut().enumerate() {
+                    x[j] = ctx.neighbour::<Z>(j, v, w);
+                }
+            }
+            let cur = lanes(&c);
+            let mut n = [_mm256_setzero_si256(); Z];
+            for (x, y) in n.iter_mut().zip(&nb) {
+                *x = lanes(y);
+            }
+            let valid = splat(if w + 1 == words {
+                ctx.first.last_mask
+            } else {
+                !0
+            });
+            let new = step::<G, Z, CS>(cur, n, valid, &ctx.first, &mut s);
             let mut out = [0u64; LANES];
             // SAFETY: out holds four u64.
             unsafe { _mm256_storeu_si256(out.as_mut_ptr() as *mut V, new) };
@@ -938,20 +963,56 @@ fn update_words<const G: usize, const K: usize, const Z: usize, const CS: usize>
     row[w0..w0 + K].copy_from_slice(&new);
 }
 
+/// What four short rows updated together need: the other colour, each row's neighbour-row
+/// offsets and column parity, and the first row's context (rule and tables, shared by all).
+/// Cheaper than four [`RowCtx`]s, whose construction dominated rows of one word.
+struct GroupCtx<'a> {
+    other: &'a [u64],
+    words: usize,
+    /// Per row: offsets of its neighbour rows in `other` (as in `RowCtx::nb`), parity p.
+    rows: [([usize; 5], usize); LANES],
+    first: RowCtx<'a>,
+}
+
+impl GroupCtx<'_> {
+    /// Neighbour word v of word w of row j (the order of [`RowCtx::neighbours`]).
+    #[inline(always)]
+    fn neighbour<const Z: usize>(&self, j: usize, v: usize, w: usize) -> u64 {
+        let (off, p) = &self.rows[j];
+        if v + 2 < Z {
+            self.other[off[v] + w]
+        } else if v + 2 == Z {
+            self.other[off[4] + w]
+        } else {
+            let same = &self.other[off[4]..][..self.words];
+            if *p == 0 {
+                shift_prev(same, w, self.first.half)
+            } else {
+                shift_next(same, w, self.first.half)
+            }
+        }
+    }
+}
+
 /// Update four rows of one colour at once, word w of row j in lane j (rows shorter than four
 /// words). `rows` holds the four rows back to back.
 fn update_group<const G: usize, const Z: usize, const CS: usize>(
     rows: &mut [u64],
-    ctx: &[RowCtx; LANES],
+    ctx: &GroupCtx,
     rng: &mut X4,
 ) {
     let words = rows.len() / LANES;
     let mut x = rng.clone();
     for w in 0..words {
         let cur: [u64; LANES] = std::array::from_fn(|j| rows[j * words + w]);
-        let nbw: [[u64; Z]; LANES] = std::array::from_fn(|j| ctx[j].neighbours::<Z>(w));
-        let valid = [if w + 1 == words { ctx[0].last_mask } else { !0 }; LANES];
-        let new = step::<G, LANES, Z, CS>(cur, nbw, valid, &ctx[0], &mut x);
+        let nbw: [[u64; Z]; LANES] =
+            std::array::from_fn(|j| std::array::from_fn(|v| ctx.neighbour::<Z>(j, v, w)));
+        let valid = [if w + 1 == words {
+            ctx.first.last_mask
+        } else {
+            !0
+        }; LANES];
+        let new = step::<G, LANES, Z, CS>(cur, nbw, valid, &ctx.first, &mut x);
         for (j, v) in new.into_iter().enumerate() {
             rows[j * words + w] = v;
         }
