@@ -827,6 +827,24 @@ mod avx2 {
         _mm256_set_epi64x(x[3] as i64, x[2] as i64, x[1] as i64, x[0] as i64)
     }
 
+    /// The generator's four state words, each across the four lanes.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn state(rng: &X4) -> [V; 4] {
+        // SAFETY: each rng.s[k] holds four u64; unaligned loads are allowed.
+        rng.s
+            .map(|x| unsafe { _mm256_loadu_si256(x.as_ptr() as *const V) })
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn set_state(rng: &mut X4, s: &[V; 4]) {
+        for (x, v) in rng.s.iter_mut().zip(s) {
+            // SAFETY: x holds four u64; unaligned stores are allowed.
+            unsafe { _mm256_storeu_si256(x.as_mut_ptr() as *mut V, *v) };
+        }
+    }
+
     /// [`super::update_group`]: word w of four rows in the four lanes.
     #[target_feature(enable = "avx2")]
     pub(super) unsafe fn update_group<const G: usize, const Z: usize, const CS: usize>(
@@ -834,16 +852,7 @@ mod avx2 {
         ctx: &GroupCtx,
         rng: &mut X4,
     ) {
-        let load = |x: &[u64; LANES]| {
-            // SAFETY: x holds four u64; unaligned loads are allowed.
-            unsafe { _mm256_loadu_si256(x.as_ptr() as *const V) }
-        };
-        let mut s = [
-            load(&rng.s[0]),
-            load(&rng.s[1]),
-            load(&rng.s[2]),
-            load(&rng.s[3]),
-        ];
+        let mut s = state(rng);
         let words = rows.len() / LANES;
         for w in 0..words {
             // Plain loops rather than closures: closures in a target-feature function are not
@@ -874,10 +883,7 @@ mod avx2 {
                 rows[j * words + w] = v;
             }
         }
-        for (k, v) in s.iter().enumerate() {
-            // SAFETY: rng.s[k] holds four u64.
-            unsafe { _mm256_storeu_si256(rng.s[k].as_mut_ptr() as *mut V, *v) };
-        }
+        set_state(rng, &s);
     }
 
     /// [`super::update_row`] with the four-word groups in AVX2 registers.
@@ -892,12 +898,7 @@ mod avx2 {
             // SAFETY: x holds at least four u64; unaligned loads are allowed.
             unsafe { _mm256_loadu_si256(x.as_ptr() as *const V) }
         };
-        let mut s = [
-            load(&rng.s[0]),
-            load(&rng.s[1]),
-            load(&rng.s[2]),
-            load(&rng.s[3]),
-        ];
+        let mut s = state(rng);
         let words = row.len();
         let mut w = 0;
         while w + LANES <= words {
@@ -930,10 +931,7 @@ mod avx2 {
             unsafe { _mm256_storeu_si256(row[w..].as_mut_ptr() as *mut V, new) };
             w += LANES;
         }
-        for (k, v) in s.iter().enumerate() {
-            // SAFETY: rng.s[k] holds four u64.
-            unsafe { _mm256_storeu_si256(rng.s[k].as_mut_ptr() as *mut V, *v) };
-        }
+        set_state(rng, &s);
         while w < words {
             update_words::<G, 1, Z, CS>(row, w, ctx, rng);
             w += 1;
