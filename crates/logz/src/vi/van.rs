@@ -24,7 +24,7 @@
 //! parameters and of the gradient is loaded once per chunk instead of once per sample (the
 //! gradient is a megabyte at N = width = 256 and would not stay in cache), and the prefix dot
 //! products and updates run on FMA vectors when the CPU has them ([`crate::numeric::dot`]).
-
+//!
 //! Why hand-written backpropagation rather than an autodiff crate: the network is three loops
 //! over prefixes, its gradient is three more, and the per-sample work is tiny; a tape-based
 //! autodiff (or candle, whose build alone takes minutes here) would spend more time building
