@@ -136,3 +136,30 @@ fn odd_antiferromagnetic_ring_and_kaufman_at_large_beta() {
         );
     }
 }
+
+#[test]
+fn non_finite_results_and_unrepresentable_models_are_errors() {
+    use logz::estimate::Estimate;
+    let inf = Estimate::new(f64::INFINITY, Kind::Exact, "x").checked("x");
+    assert!(matches!(&inf, Err(Error::Numerical(msg)) if msg.contains("ln Z overflows")));
+    let nan = Estimate::new(f64::NAN, Kind::LowerBound, "x").checked("x");
+    assert!(matches!(&nan, Err(Error::Numerical(msg)) if msg.contains("NaN")));
+    assert!(Estimate::new(1.5, Kind::Exact, "x").checked("x").is_ok());
+    // β·J beyond f64: refused when the model is built, and when β is changed later.
+    let p = |j: f64, beta: f64| Params {
+        coupling: j,
+        field: 0.0,
+        beta,
+        seed: 0,
+    };
+    let err = builders::chain(3, true, &p(1e300, 1e300)).unwrap_err();
+    assert!(
+        matches!(&err, Error::Numerical(msg) if msg.contains("ln Z overflows")),
+        "{err}"
+    );
+    let m = builders::square(4, 4, true, &p(1e290, 1.0)).unwrap();
+    assert!(matches!(m.with_beta(1e10), Err(Error::Numerical(_))));
+    // Two huge couplings on the same pair merge into an infinite one.
+    let dup = Model::new(2, &[(0, 1), (1, 0)], &[1.5e308, 1.5e308], vec![0.0; 2], 1.0);
+    assert!(dup.is_err());
+}

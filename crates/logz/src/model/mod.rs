@@ -132,6 +132,9 @@ impl Model {
         runs.sort_unstable_by_key(|r| r.0);
         let e_out: Vec<(u32, u32)> = runs.iter().map(|r| r.1).collect();
         let j_out: Vec<f64> = runs.iter().map(|r| r.2).collect();
+        for (k, &j) in j_out.iter().enumerate() {
+            check_finite(j, &format!("merged coupling of edge {:?}", e_out[k]))?;
+        }
         let mut m = Model {
             n,
             edges: e_out,
@@ -143,8 +146,31 @@ impl Model {
             start: Vec::new(),
             adj: Vec::new(),
         };
+        m.check_representable()?;
         m.build_csr();
         Ok(m)
+    }
+
+    /// Largest |ln Z| (and |βE|) logz represents: far inside f64, so that sums and differences
+    /// of such numbers stay finite.
+    pub const MAX_LOG_WEIGHT: f64 = 1e300;
+
+    /// ln Z lies within β·(Σ|J| + Σ|h| + |E₀|) + N ln 2 of zero; refuse a model where that bound
+    /// is not a representable number (β·J = ∞, or a sum of huge couplings), so no method can
+    /// silently return an infinite or NaN ln Z.
+    fn check_representable(&self) -> Result<()> {
+        let bound = self.beta * (self.energy_scale() + self.energy_offset.abs())
+            + self.n as f64 * std::f64::consts::LN_2;
+        if bound.is_finite() && bound <= Self::MAX_LOG_WEIGHT {
+            Ok(())
+        } else {
+            Err(Error::Numerical(format!(
+                "ln Z overflows: β·(Σ|J| + Σ|h| + |E₀|) = {:e} is beyond the f64 range logz \
+                 supports ({:e}); reduce β or the couplings",
+                self.beta * (self.energy_scale() + self.energy_offset.abs()),
+                Self::MAX_LOG_WEIGHT
+            )))
+        }
     }
 
     fn build_csr(&mut self) {
@@ -179,6 +205,7 @@ impl Model {
     pub fn with_energy_offset(mut self, e0: f64) -> Result<Self> {
         check_finite(e0, "energy offset")?;
         self.energy_offset = e0;
+        self.check_representable()?;
         Ok(self)
     }
 
@@ -190,6 +217,7 @@ impl Model {
         }
         let mut m = self.clone();
         m.beta = beta;
+        m.check_representable()?;
         Ok(m)
     }
 
