@@ -85,3 +85,19 @@ fn an_unrepresentable_ln_z_is_an_error_not_null() {
         assert!(err.contains("ln Z overflows"), "{err}");
     }
 }
+
+#[test]
+fn convert_then_solve_gives_the_same_exact_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.json");
+    let p = path.to_str().unwrap();
+    logz()
+        .args(["convert", "square:16", "--out", p])
+        .assert()
+        .success();
+    let direct = json_of(&["solve", "square:16", "--json"]);
+    let back = json_of(&["solve", p, "--json"]);
+    assert_eq!(back["kind"], "exact");
+    assert_eq!(back["algorithm"], "exact via kaufman");
+    assert_eq!(back["ln_z"], direct["ln_z"]);
+}

@@ -386,7 +386,11 @@ fn wide_designs_match_a_direct_least_squares_solve() {
         let mut y = Vec::with_capacity(n);
         for _ in 0..n {
             let row: Vec<f64> = (0..p).map(|j| j as f64 + g.sample(&mut rng)).collect();
-            let signal: f64 = row.iter().enumerate().map(|(j, v)| v * (j % 3) as f64).sum();
+            let signal: f64 = row
+                .iter()
+                .enumerate()
+                .map(|(j, v)| v * (j % 3) as f64)
+                .sum();
             y.push(1.0 + 0.01 * signal + 0.5 * g.sample(&mut rng));
             x.extend(row);
         }
@@ -402,10 +406,17 @@ fn wide_designs_match_a_direct_least_squares_solve() {
         // τ = 1e6 in standardised units: the prior's pull is ~1e−12 of the likelihood's.
         let e = linear::exact(&s, &k, &d.x_names, Noise::Known(0.5), 1e6).unwrap();
         // Direct solve of min ‖y − [1 X] w‖ by QR on the raw design.
-        let a = DMatrix::from_fn(n, p + 1, |i, j| if j == 0 { 1.0 } else { d.x[i * p + j - 1] });
+        let a = DMatrix::from_fn(
+            n,
+            p + 1,
+            |i, j| if j == 0 { 1.0 } else { d.x[i * p + j - 1] },
+        );
         let b = DVector::from_column_slice(&d.y);
         let qr = a.clone().qr();
-        let w = qr.r().solve_upper_triangular(&(qr.q().transpose() * &b)).unwrap();
+        let w = qr
+            .r()
+            .solve_upper_triangular(&(qr.q().transpose() * &b))
+            .unwrap();
         for j in 0..=p {
             assert!(
                 (e.mean[j] - w[j]).abs() <= 1e-7 * (1.0 + w[j].abs()),

@@ -117,7 +117,7 @@ fn odd_antiferromagnetic_ring_and_kaufman_at_large_beta() {
     for &beta in &[15.0, 20.0, 1e3] {
         let m = builders::chain(3, true, &p(-1.0, beta)).unwrap();
         let e = Chain.solve(&m).unwrap();
-        let want = beta + 6f64.ln() + (2.0 / 6.0 * (-4.0 * beta as f64).exp()).ln_1p();
+        let want = beta + 6f64.ln() + (2.0 / 6.0 * (-4.0 * beta).exp()).ln_1p();
         assert!(
             (e.ln_z - want).abs() <= 2e-16 * want,
             "β={beta}: {} vs {want}",

@@ -155,7 +155,7 @@ impl TransferMatrix {
             .map(|&(hf, up, left, wrap)| hf.abs() + up.abs() + left.abs() + wrap.abs())
             .fold(0.0f64, f64::max);
         let swing = 2.0 * (row_swing + closing.iter().map(|t| t.abs()).sum::<f64>()) + site_swing;
-        let log_domain = !(swing < 600.0);
+        let log_domain = swing >= 600.0;
         // Propagate a vector through rows 1..rows (row 0 already placed); returns the logs of the
         // final vector and the log scale. In the log domain the vector holds logarithms (shifted to
         // max 0) throughout.

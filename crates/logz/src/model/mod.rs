@@ -201,6 +201,41 @@ impl Model {
         self
     }
 
+    /// Attach a lattice geometry read from a file, after checking it: the edges must be exactly
+    /// those the builder of that lattice makes, in its order (so every lattice-aware method —
+    /// Kaufman, the transfer matrix, the multi-spin kernels — sees the graph it assumes).
+    pub fn with_checked_geometry(self, g: Geometry) -> Result<Model> {
+        let p = builders::Params {
+            coupling: 1.0,
+            field: 0.0,
+            beta: 1.0,
+            seed: 0,
+        };
+        let reference = match g {
+            Geometry::General => return Ok(self.with_geometry(g)),
+            Geometry::Chain { n, periodic } => builders::chain(n, periodic, &p),
+            Geometry::Square {
+                rows,
+                cols,
+                periodic,
+            } => builders::square(rows, cols, periodic, &p),
+            Geometry::Triangular {
+                rows,
+                cols,
+                periodic,
+            } => builders::triangular(rows, cols, periodic, &p),
+            Geometry::Cubic { l } => builders::cubic(l, &p),
+            Geometry::Complete { n } => builders::complete(n, &p),
+        }?;
+        if reference.n != self.n || reference.edges != self.edges {
+            return Err(Error::invalid(format!(
+                "the edges do not form the declared geometry {g:?} (in logz's numbering and edge \
+                 order); remove \"geometry\" to load it as a general graph"
+            )));
+        }
+        Ok(self.with_geometry(g))
+    }
+
     /// Add a constant to every energy (carried into ln Z as −β·E₀).
     pub fn with_energy_offset(mut self, e0: f64) -> Result<Self> {
         check_finite(e0, "energy offset")?;
