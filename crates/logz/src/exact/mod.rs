@@ -97,7 +97,7 @@ impl Exact {
 
 /// A cheap lower bound on the treewidth from the lattice geometry (0 when unknown), so that
 /// the elimination planner is never run on a lattice that is certainly too wide.
-fn treewidth_lower_bound(m: &Model) -> usize {
+pub fn treewidth_lower_bound(m: &Model) -> usize {
     match *m.geometry() {
         Geometry::Square { rows, cols, .. } | Geometry::Triangular { rows, cols, .. } => {
             // An r×c grid has treewidth min(r, c); the triangular lattice and periodic
