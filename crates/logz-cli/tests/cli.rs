@@ -314,6 +314,76 @@ fn ti_and_ais_solve_within_their_error_bars() {
 }
 
 #[test]
+fn van_elbo_is_a_stochastic_lower_bound_everywhere() {
+    let v = json_of(&[
+        "solve", "square:3", "-m", "van", "--steps", "20", "--json",
+    ]);
+    assert_eq!(v["kind"], "stochastic_lower_bound");
+    assert!(v["std_err"].as_f64().is_some_and(|s| s > 0.0), "{v}");
+    // The text output, the compare table, its JSON, CSV and plot legend say so too.
+    let out = logz()
+        .args(["solve", "square:3", "-m", "van", "--steps", "20"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("[stochastic_lower_bound (±"));
+    let dir = tempfile::tempdir().unwrap();
+    let out = logz()
+        .args([
+            "compare", "square:3", "--betas", "0.3", "--methods", "exact,mf,van", "--steps", "20",
+            "-q", "-o",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("van = stochastic_lower_bound"));
+    let rows: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("results.json")).unwrap())
+            .unwrap();
+    let van = rows.iter().find(|r| r["method"] == "van").unwrap();
+    assert_eq!(van["kind"], "stochastic_lower_bound");
+    let csv = std::fs::read_to_string(dir.path().join("results.csv")).unwrap();
+    assert!(csv.lines().any(|l| l.starts_with("0.3,van,") && l.contains(",stochastic_lower_bound,")));
+    let svg = std::fs::read_to_string(dir.path().join("compare.svg")).unwrap();
+    assert!(svg.contains("van (stochastic_lower_bound)"));
+}
+
+/// An error bar the run could not estimate is "inf" with converged = false and a note — never a
+/// silent `null`. An untrained VAN at β = 3 on the 4×4 torus: one of 10⁴ samples (the ground
+/// state) carries all the importance weight.
+#[test]
+fn an_undefined_error_bar_is_reported_as_such() {
+    let v = json_of(&[
+        "solve", "square:4", "--beta", "3", "-m", "van-iw", "--steps", "0", "--json",
+    ]);
+    assert_eq!(v["kind"], "stochastic");
+    assert_eq!(v["std_err"], "inf", "{v}");
+    assert_eq!(v["converged"], false);
+    assert!(
+        v["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().contains("error bar undefined")),
+        "{v}"
+    );
+    // Too few sweeps for even two jackknife blocks: the derived observables say "inf" too.
+    let v = json_of(&[
+        "sample", "square:4", "--sweeps", "3", "--burn-in", "0", "--chains", "1", "--json",
+    ]);
+    for o in v["observables"].as_array().unwrap() {
+        assert!(!o["std_err"].is_null(), "{o}");
+    }
+    let chi = v["observables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["name"] == "susceptibility")
+        .unwrap();
+    assert_eq!(chi["std_err"], "inf");
+}
+
+#[test]
 fn bench_prints_ratios_against_the_references() {
     let out = logz()
         .args([
@@ -566,7 +636,7 @@ fn train_van_saves_a_network_that_solve_can_reuse() {
         "0",
         "--json",
     ]);
-    assert_eq!(s["kind"], "lower_bound");
+    assert_eq!(s["kind"], "stochastic_lower_bound");
     assert!(s["std_err"].as_f64().unwrap() > 0.0);
     assert!(s["ln_z"].as_f64().unwrap() <= exact + 4.0 * s["std_err"].as_f64().unwrap());
     fails_with(

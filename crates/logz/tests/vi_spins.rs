@@ -36,6 +36,29 @@ fn score_function_bbvi_recovers_coordinate_ascent_mean_field() {
     }
 }
 
+/// The VAN ELBO is a Monte Carlo estimate that may lie above ln Z: it is labelled as such, not as
+/// a rigorous `lower_bound`, whichever way the method is built.
+#[test]
+fn van_elbo_is_labelled_a_stochastic_lower_bound() {
+    let m = square(3, 3, true, &Params::default()).unwrap();
+    let o = logz::methods::MethodOptions {
+        steps: Some(20),
+        ..Default::default()
+    };
+    for e in [
+        logz::methods::configured("van", &o).unwrap().solve(&m).unwrap(),
+        Van {
+            steps: 20,
+            ..Van::default()
+        }
+        .solve(&m)
+        .unwrap(),
+    ] {
+        assert_eq!(e.kind.label(), "stochastic_lower_bound");
+        assert!(e.kind.std_err().is_some_and(|s| s.is_finite() && s > 0.0));
+    }
+}
+
 fn se(k: &Kind) -> f64 {
     k.std_err()
         .expect("stochastic kinds carry a standard error")
@@ -83,6 +106,7 @@ fn van_beats_mean_field_and_brackets_exact() {
         .solve(m)
         .unwrap();
         assert!(matches!(elbo.kind, Kind::StochasticLowerBound { .. }));
+        assert_eq!(elbo.kind.label(), "stochastic_lower_bound");
         assert!(matches!(iw.kind, Kind::Stochastic { .. }));
         let (e, s) = (elbo.ln_z, se(&elbo.kind));
         assert!(e > mf, "{name}: VAN ELBO {e} not above mean field {mf}");
