@@ -1,8 +1,8 @@
 //! Text and JSON renderings of estimates and model information.
 
+use logz::estimate::ErrorBar;
 use logz::exact::{ordering, Exact};
 use logz::io::LoadedModel;
-use logz::estimate::ErrorBar;
 use logz::Estimate;
 use serde::Serialize;
 use serde_json::json;

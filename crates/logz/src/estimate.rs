@@ -269,13 +269,20 @@ mod tests {
             e.mark_undefined_error();
             assert_eq!(e.kind.std_err(), Some(f64::INFINITY), "{bad}");
             assert!(!e.diagnostics.converged);
-            assert_eq!(e.diagnostics.notes.len(), 1, "one note, however often marked");
+            assert_eq!(
+                e.diagnostics.notes.len(),
+                1,
+                "one note, however often marked"
+            );
             assert!(e.diagnostics.notes[0].contains("error bar undefined"));
             // JSON shows the infinity as "inf", never as null, and reads it back.
             let v = serde_json::to_value(e.kind).unwrap();
             let inner = v.as_object().unwrap().values().next().unwrap();
             assert_eq!(inner["std_err"], "inf");
-            assert_eq!(serde_json::to_string(&ErrorBar(f64::NAN)).unwrap(), "\"inf\"");
+            assert_eq!(
+                serde_json::to_string(&ErrorBar(f64::NAN)).unwrap(),
+                "\"inf\""
+            );
         }
         // A finite error bar and a non-stochastic kind are left alone.
         let mut e = Estimate::new(1.0, Kind::Stochastic { std_err: 0.25 }, "test");
@@ -285,7 +292,11 @@ mod tests {
         let mut e = Estimate::new(1.0, Kind::LowerBound, "test");
         e.mark_undefined_error();
         assert!(e.diagnostics.converged);
-        for (text, want) in [("0.5", 0.5), ("\"inf\"", f64::INFINITY), ("null", f64::INFINITY)] {
+        for (text, want) in [
+            ("0.5", 0.5),
+            ("\"inf\"", f64::INFINITY),
+            ("null", f64::INFINITY),
+        ] {
             let ErrorBar(x) = serde_json::from_str(text).unwrap();
             assert_eq!(x, want, "{text}");
         }

@@ -567,7 +567,11 @@ impl SampleRun {
         let chi = stats::jackknife_chains(&by_chain(m, m2), |v| b * n * (v[1] - v[0] * v[0]));
         let c = stats::jackknife_chains(&by_chain(e, &e2), |v| b * b * n * (v[1] - v[0] * v[0]));
         let u4 = stats::jackknife_chains(&by_chain(m2, m4), |v| 1.0 - v[1] / (3.0 * v[0] * v[0]));
-        for (name, j) in [("susceptibility", chi), ("specific_heat", c), ("binder", u4)] {
+        for (name, j) in [
+            ("susceptibility", chi),
+            ("specific_heat", c),
+            ("binder", u4),
+        ] {
             if !j.reliable {
                 notes.push(format!(
                     "{name}: only {} jackknife block(s) of {} sweeps (≥ 10·2τ_int) — fewer than {}; \
