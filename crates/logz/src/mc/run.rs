@@ -529,7 +529,7 @@ impl SampleRun {
                     "{name}: chains shorter than ~24 τ_int; τ_int and its error bar are underestimates"
                 ));
             }
-            if r_hat > 1.05 {
+            if r_hat > stats::R_HAT_MAX {
                 notes.push(format!(
                     "{name}: R-hat = {r_hat:.3} > 1.05, the chains disagree (not converged or not ergodic)"
                 ));
@@ -553,7 +553,8 @@ impl SampleRun {
             }
         }
         // Functions of means: jackknife over blocks of ≥ 10·2τ_int sweeps (τ_int of the
-        // slowest series involved) that never straddle two chains.
+        // slowest series involved) that never straddle two chains — whole chains when the
+        // chains disagree (R̂), since τ_int within a chain cannot see a mode no chain explores.
         let sq = |k: usize| -> Vec<Vec<f64>> {
             series[k]
                 .1
@@ -574,8 +575,9 @@ impl SampleRun {
         ] {
             if !j.reliable {
                 notes.push(format!(
-                    "{name}: only {} jackknife block(s) of {} sweeps (≥ 10·2τ_int) — fewer than {}; \
-                     its error bar is unreliable, run longer or more chains",
+                    "{name}: only {} jackknife block(s) of {} sweeps (≥ 10·2τ_int, or whole \
+                     chains where the chains disagree) — fewer than {}; its error bar is \
+                     unreliable, run longer or more chains",
                     j.blocks,
                     j.block_len,
                     stats::MIN_RELIABLE_BLOCKS

@@ -218,16 +218,26 @@ pub fn jackknife_chains(chains: &[Vec<&[f64]>], f: impl Fn(&[f64]) -> f64) -> Ja
 }
 
 /// The block length [`jackknife_chains`] uses: [`block_length`] of the largest τ_int over the
-/// series, each averaged over the chains.
+/// series, each averaged over the chains — or whole chains when the chains disagree (split-R̂
+/// above [`R_HAT_MAX`] for any series). A slow mode that no chain explores, such as a
+/// magnetisation that never flips, is invisible to τ_int measured within a chain; only the
+/// spread between chains shows it.
 pub fn chains_block_length(chains: &[Vec<&[f64]>]) -> usize {
     let k = chains.first().map_or(0, |c| c.len());
     let mut tau = 0.5f64;
     for j in 0..k {
         let sum: f64 = chains.iter().map(|c| tau_int(c[j]).0).sum();
         tau = tau.max(sum / chains.len() as f64);
+        let series: Vec<&[f64]> = chains.iter().map(|c| c[j]).collect();
+        if r_hat(&series) > R_HAT_MAX {
+            return chains.iter().map(|c| c[j].len()).max().unwrap_or(1).max(1);
+        }
     }
     block_length(tau)
 }
+
+/// Split-R̂ above this says the chains disagree.
+pub const R_HAT_MAX: f64 = 1.05;
 
 /// [`jackknife_chains`] with a given block length: each chain of n samples is cut into
 /// ⌊n / block_len⌋ (at least one) contiguous blocks of nearly equal length.
@@ -500,6 +510,36 @@ mod tests {
         // With only 2 chains (2–3 blocks) the error is marked unreliable.
         let (_, blocks, reliable) = jackknife_calibration(rho, 2, n, None);
         assert!(blocks < MIN_RELIABLE_BLOCKS as f64 && reliable == 0.0);
+    }
+
+    /// Chains stuck in different states (as magnetised chains below T_c that never flip): τ_int
+    /// within each chain is short, but the blocks must be whole chains, so the error is the
+    /// spread between chains — and with few chains, flagged unreliable.
+    #[test]
+    fn chains_that_disagree_are_blocked_whole() {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(4);
+        let xs: Vec<Vec<f64>> = [1.0, -1.0, 1.0, 1.0]
+            .iter()
+            .map(|&s| {
+                gaussian_ar1(0.5, 4000, &mut rng)
+                    .iter()
+                    .map(|x| s + 0.1 * x)
+                    .collect()
+            })
+            .collect();
+        let groups: Vec<Vec<&[f64]>> = xs.iter().map(|x| vec![x.as_slice()]).collect();
+        let j = jackknife_chains(&groups, |m| m[0]);
+        assert_eq!((j.blocks, j.block_len), (4, 4000));
+        assert!(!j.reliable);
+        // Leave-one-chain-out means: 1/3 (three times) and 1; the jackknife error is ½.
+        assert!(
+            (j.value - 0.5).abs() < 0.01 && (j.std_err - 0.5).abs() < 0.01,
+            "{j:?}"
+        );
+        // Agreeing chains are cut into blocks of ≥ 10·2τ_int ≈ 30.
+        let groups: Vec<Vec<&[f64]>> = xs[2..].iter().map(|x| vec![x.as_slice()]).collect();
+        let j = jackknife_chains(&groups, |m| m[0]);
+        assert!(j.block_len < 100 && j.blocks > 50, "{j:?}");
     }
 
     #[test]
