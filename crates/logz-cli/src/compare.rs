@@ -7,6 +7,7 @@ use crate::progress::{Bar, Quiet};
 use crate::{load_model, plot, ModelArgs};
 use anyhow::{anyhow, Context, Result};
 use clap::Args;
+use logz::estimate::ErrorBar;
 use logz::{Error, Estimate};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -48,7 +49,8 @@ struct Row {
     kind: String,
     ln_z: f64,
     ln_z_per_spin: f64,
-    std_err: Option<f64>,
+    /// A number, or "inf" in JSON when the run could not estimate it.
+    std_err: Option<ErrorBar>,
     /// (ln Z − ln Z_exact)/N where an exact value exists at this β.
     error_per_spin: Option<f64>,
     abs_magnetization: Option<f64>,
@@ -152,7 +154,7 @@ pub fn run(a: &CompareArgs) -> Result<()> {
                 kind: e.kind.label().into(),
                 ln_z: e.ln_z,
                 ln_z_per_spin: e.ln_z / n,
-                std_err: e.kind.std_err(),
+                std_err: e.kind.std_err().map(ErrorBar),
                 error_per_spin: None,
                 abs_magnetization: abs_m(e),
                 converged: e.diagnostics.converged,
@@ -233,7 +235,7 @@ fn print_tables(betas: &[f64], methods: &[String], rows: &[Row], model: &str, n:
             .iter()
             .map(|m| match get(b, m) {
                 Some(r) => match r.std_err {
-                    Some(se) => format!(
+                    Some(ErrorBar(se)) => format!(
                         "{:>w$}",
                         format!("{:.6}±{:.0e}", r.ln_z_per_spin, se / n as f64)
                     ),
@@ -273,7 +275,7 @@ fn write_csv(path: &std::path::Path, rows: &[Row]) -> Result<()> {
             r.kind,
             r.ln_z,
             r.ln_z_per_spin,
-            opt(r.std_err),
+            opt(r.std_err.map(|e| e.0)),
             opt(r.error_per_spin),
             opt(r.abs_magnetization),
             r.converged,

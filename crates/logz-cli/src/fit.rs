@@ -10,6 +10,7 @@ use logz::bayes::data::{self, SuffStats};
 use logz::bayes::fit::{fit, FitOptions, FitReport, Method, ModelKind};
 use logz::bayes::linear::{self, LinearPosterior, Noise, PRIOR_SCALE};
 use logz::bayes::models::Batch;
+use logz::estimate::ErrorBar;
 use logz::vi::natural::{elbo_known, NaturalSvi};
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -163,7 +164,7 @@ pub fn run_fit(a: &FitArgs) -> Result<()> {
         let v = json!({
             "method": report.method, "model": report.model, "rows": rows,
             "names": report.names, "mean": report.mean, "sd": report.sd,
-            "elbo": report.elbo, "elbo_std_err": report.elbo_std_err,
+            "elbo": report.elbo, "elbo_std_err": report.elbo_std_err.map(ErrorBar),
             "ln_evidence": report.ln_evidence, "kl_gap": gap,
             "exact_mean": exact.as_ref().map(|e| e.0.clone()),
             "exact_sd": exact.as_ref().map(|e| e.1.clone()),

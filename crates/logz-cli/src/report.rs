@@ -1,5 +1,6 @@
 //! Text and JSON renderings of estimates and model information.
 
+use logz::estimate::ErrorBar;
 use logz::exact::{ordering, Exact};
 use logz::io::LoadedModel;
 use logz::Estimate;
@@ -37,7 +38,8 @@ pub fn estimate_json(method: &str, lm: &LoadedModel, e: &Estimate) -> String {
         "ln_z": finite_or_null(e.ln_z),
         "log10_z": finite_or_null(e.ln_z / std::f64::consts::LN_10),
         "kind": e.kind.label(),
-        "std_err": e.kind.std_err(),
+        // A number, null for kinds without one, or "inf" when the run could not estimate it.
+        "std_err": e.kind.std_err().map(ErrorBar),
         "free_energy_per_spin": f,
         "magnetization": mag,
         "mean_magnetization": mean_mag,

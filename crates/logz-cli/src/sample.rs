@@ -6,6 +6,7 @@ use crate::progress::Bar;
 use crate::{load_model, out, outln, ModelArgs};
 use anyhow::{anyhow, Context, Result};
 use clap::Args;
+use logz::estimate::ErrorBar;
 use logz::exact::closed::{kaufman_energy, kaufman_ln_z};
 use logz::mc::{sample, Algorithm, KernelChoice, SampleOptions, SampleRun, Summary};
 use logz::{Geometry, Model, Solver};
@@ -122,7 +123,7 @@ pub fn run(a: &SampleArgs) -> Result<()> {
             .observables
             .iter()
             .map(|o| {
-                json!({"name": o.name, "value": o.value, "std_err": o.std_err, "tau_int": o.tau_int,
+                json!({"name": o.name, "value": o.value, "std_err": ErrorBar(o.std_err), "tau_int": o.tau_int,
                        "ess": o.ess, "blocking_err": o.blocking_err, "r_hat": o.r_hat})
             })
             .collect();

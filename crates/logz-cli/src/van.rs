@@ -6,6 +6,7 @@ use crate::progress::Bar;
 use crate::{load_model, outln, MethodArgs, ModelArgs};
 use anyhow::{Context, Result};
 use clap::Args;
+use logz::estimate::ErrorBar;
 use logz::vi::van::{Made, VanReport};
 use logz::Solver;
 use serde::{Deserialize, Serialize};
@@ -63,8 +64,8 @@ pub fn run(a: &TrainVanArgs) -> Result<()> {
         outln!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
-                "elbo": report.elbo, "elbo_std_err": report.elbo_std_err,
-                "iw_ln_z": report.iw_ln_z, "iw_std_err": report.iw_std_err, "ess": report.ess,
+                "elbo": report.elbo, "elbo_std_err": ErrorBar(report.elbo_std_err),
+                "iw_ln_z": report.iw_ln_z, "iw_std_err": ErrorBar(report.iw_std_err), "ess": report.ess,
                 "exact_ln_z": exact, "seconds": report.seconds, "out": a.out,
             }))?
         );

@@ -6,7 +6,7 @@
 
 use crate::error::{Error, Result};
 use crate::model::Model;
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// What kind of number `Estimate::ln_z` is.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -17,10 +17,18 @@ pub enum Kind {
     LowerBound,
     /// A rigorous upper bound on ln Z (e.g. tree-reweighted BP).
     UpperBound,
-    /// A Monte Carlo estimate with its standard error.
-    Stochastic { std_err: f64 },
+    /// A Monte Carlo estimate with its standard error (+∞ when the run could not estimate it;
+    /// see [`Estimate::mark_undefined_error`]).
+    Stochastic {
+        #[serde(with = "error_bar")]
+        std_err: f64,
+    },
     /// A stochastic lower bound (e.g. a Monte Carlo ELBO): below ln Z in expectation, ± std_err.
-    StochasticLowerBound { std_err: f64 },
+    /// Not a rigorous bound: one estimate may lie above ln Z by a few std_err.
+    StochasticLowerBound {
+        #[serde(with = "error_bar")]
+        std_err: f64,
+    },
     /// An approximation without a guaranteed direction (Bethe, TAP).
     Approximation,
 }
@@ -30,7 +38,10 @@ impl Kind {
     pub fn label(&self) -> &'static str {
         match self {
             Kind::Exact => "exact",
-            Kind::LowerBound | Kind::StochasticLowerBound { .. } => "lower_bound",
+            Kind::LowerBound => "lower_bound",
+            // Not a rigorous bound: a Monte Carlo ELBO is below ln Z only in expectation and a
+            // single estimate may lie above it, so it never shares the `lower_bound` label.
+            Kind::StochasticLowerBound { .. } => "stochastic_lower_bound",
             Kind::UpperBound => "upper_bound",
             Kind::Stochastic { .. } => "stochastic",
             Kind::Approximation => "approximation",
@@ -42,6 +53,56 @@ impl Kind {
             Kind::Stochastic { std_err } | Kind::StochasticLowerBound { std_err } => Some(std_err),
             _ => None,
         }
+    }
+}
+
+/// An error bar as JSON: a number when finite, the string `"inf"` when the run could not
+/// estimate it. JSON has no infinity and serde_json would write NaN and ±∞ as `null`, which
+/// reads as "no error bar" — the opposite of "an unbounded one". Reading accepts a number,
+/// `"inf"` or `null` (older files), the last two as +∞.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ErrorBar(pub f64);
+
+impl Serialize for ErrorBar {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        if self.0.is_finite() {
+            s.serialize_f64(self.0)
+        } else {
+            s.serialize_str("inf")
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ErrorBar {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Repr {
+            Number(f64),
+            Text(String),
+            Null(()),
+        }
+        match Repr::deserialize(d)? {
+            Repr::Number(x) => Ok(ErrorBar(x)),
+            Repr::Text(t) if t == "inf" => Ok(ErrorBar(f64::INFINITY)),
+            Repr::Text(t) => Err(serde::de::Error::custom(format!(
+                "error bar '{t}': expected a number or \"inf\""
+            ))),
+            Repr::Null(()) => Ok(ErrorBar(f64::INFINITY)),
+        }
+    }
+}
+
+/// `#[serde(with = "error_bar")]` for `f64` error-bar fields: see [`ErrorBar`].
+pub mod error_bar {
+    use super::ErrorBar;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(x: &f64, s: S) -> std::result::Result<S::Ok, S::Error> {
+        ErrorBar(*x).serialize(s)
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<f64, D::Error> {
+        Ok(ErrorBar::deserialize(d)?.0)
     }
 }
 
@@ -119,6 +180,29 @@ impl Estimate {
             )))
         }
     }
+    /// Make an undefined error bar explicit. A stochastic estimate whose standard error could
+    /// not be estimated — NaN (e.g. 0/0 from too few samples or blocks) or +∞ (e.g. one sample
+    /// carrying all the importance weight) — reports `std_err = +∞`, `converged = false` and a
+    /// note saying so, instead of a number nobody can use or a silent `null` in JSON. Every
+    /// stochastic solver calls this before returning; calling it again changes nothing.
+    pub fn mark_undefined_error(&mut self) {
+        let se = match &mut self.kind {
+            Kind::Stochastic { std_err } | Kind::StochasticLowerBound { std_err } => std_err,
+            _ => return,
+        };
+        // `!(x >= 0)` also catches NaN; a finite non-negative error is fine.
+        if *se >= 0.0 && se.is_finite() {
+            return;
+        }
+        *se = f64::INFINITY;
+        self.diagnostics.converged = false;
+        const NOTE: &str = "error bar undefined (std_err = inf): the run could not estimate the \
+                            uncertainty of ln Z (too few samples, or a few samples carry all the \
+                            weight); treat the value as unreliable and run longer";
+        if !self.diagnostics.notes.iter().any(|n| n == NOTE) {
+            self.diagnostics.notes.push(NOTE.to_string());
+        }
+    }
     /// Free energy per spin F/N = −ln Z / (βN).
     pub fn free_energy_per_spin(&self, m: &Model) -> f64 {
         -self.ln_z / (m.beta() * m.n().max(1) as f64)
@@ -148,7 +232,9 @@ pub trait Solver {
     fn solve_with(&self, m: &Model, progress: &dyn Progress) -> Result<Estimate>;
     /// Solve silently; a non-finite ln Z is an error (see [`Estimate::checked`]).
     fn solve(&self, m: &Model) -> Result<Estimate> {
-        self.solve_with(m, &NoProgress)?.checked(self.name())
+        let mut e = self.solve_with(m, &NoProgress)?.checked(self.name())?;
+        e.mark_undefined_error();
+        Ok(e)
     }
 }
 
@@ -156,6 +242,81 @@ pub trait Solver {
 pub fn timed(solver: &dyn Solver, m: &Model, progress: &dyn Progress) -> Result<Estimate> {
     let t0 = std::time::Instant::now();
     let mut e = solver.solve_with(m, progress)?.checked(solver.name())?;
+    e.mark_undefined_error();
     e.diagnostics.seconds = t0.elapsed().as_secs_f64();
     Ok(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_its_own_label() {
+        let kinds = [
+            (Kind::Exact, "exact"),
+            (Kind::LowerBound, "lower_bound"),
+            (Kind::UpperBound, "upper_bound"),
+            (Kind::Stochastic { std_err: 0.1 }, "stochastic"),
+            (
+                Kind::StochasticLowerBound { std_err: 0.1 },
+                "stochastic_lower_bound",
+            ),
+            (Kind::Approximation, "approximation"),
+        ];
+        for (k, want) in kinds {
+            assert_eq!(k.label(), want);
+        }
+    }
+
+    #[test]
+    fn an_undefined_error_bar_is_reported_not_hidden() {
+        for (bad, kind) in [
+            (f64::NAN, Kind::Stochastic { std_err: f64::NAN }),
+            (
+                f64::INFINITY,
+                Kind::StochasticLowerBound {
+                    std_err: f64::INFINITY,
+                },
+            ),
+            (-1.0, Kind::Stochastic { std_err: -1.0 }),
+        ] {
+            let mut e = Estimate::new(1.0, kind, "test");
+            e.mark_undefined_error();
+            e.mark_undefined_error();
+            assert_eq!(e.kind.std_err(), Some(f64::INFINITY), "{bad}");
+            assert!(!e.diagnostics.converged);
+            assert_eq!(
+                e.diagnostics.notes.len(),
+                1,
+                "one note, however often marked"
+            );
+            assert!(e.diagnostics.notes[0].contains("error bar undefined"));
+            // JSON shows the infinity as "inf", never as null, and reads it back.
+            let v = serde_json::to_value(e.kind).unwrap();
+            let inner = v.as_object().unwrap().values().next().unwrap();
+            assert_eq!(inner["std_err"], "inf");
+            assert_eq!(
+                serde_json::to_string(&ErrorBar(f64::NAN)).unwrap(),
+                "\"inf\""
+            );
+        }
+        // A finite error bar and a non-stochastic kind are left alone.
+        let mut e = Estimate::new(1.0, Kind::Stochastic { std_err: 0.25 }, "test");
+        e.mark_undefined_error();
+        assert!(e.diagnostics.converged && e.diagnostics.notes.is_empty());
+        assert_eq!(serde_json::to_string(&ErrorBar(0.25)).unwrap(), "0.25");
+        let mut e = Estimate::new(1.0, Kind::LowerBound, "test");
+        e.mark_undefined_error();
+        assert!(e.diagnostics.converged);
+        for (text, want) in [
+            ("0.5", 0.5),
+            ("\"inf\"", f64::INFINITY),
+            ("null", f64::INFINITY),
+        ] {
+            let ErrorBar(x) = serde_json::from_str(text).unwrap();
+            assert_eq!(x, want, "{text}");
+        }
+        assert!(serde_json::from_str::<ErrorBar>("\"big\"").is_err());
+    }
 }

@@ -46,7 +46,7 @@ pub const METHODS: &[(&str, &str)] = &[
     ),
     (
         "van",
-        "lower bound ± std_err: variational autoregressive network (MADE), ELBO",
+        "stochastic lower bound ± std_err: variational autoregressive network (MADE), Monte Carlo ELBO",
     ),
     (
         "van-iw",

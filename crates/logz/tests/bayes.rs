@@ -2,6 +2,8 @@
 //! method against the exact posterior.
 #![allow(clippy::needless_range_loop)]
 
+mod common;
+use common::assert_sigma;
 use logz::bayes::data::{self, Dataset};
 use logz::bayes::fit::{fit, FitOptions, Method, ModelKind};
 use logz::bayes::linear::{self, Noise, PRIOR_SCALE};
@@ -161,6 +163,8 @@ fn full_rank_advi_matches_the_exact_posterior() {
             vi.elbo_std_err.unwrap(),
             ex.ln_evidence.unwrap(),
         );
+        // Measured σ: 0.092 (known noise), 0.098 (unknown noise).
+        assert_sigma(&format!("{kind:?} ELBO"), se, 0.3);
         assert!(
             elbo <= lnp + 3.0 * se,
             "{kind:?}: ELBO {elbo} ± {se} > ln p {lnp}"
@@ -210,7 +214,10 @@ fn score_function_bbvi_reaches_the_posterior_mean() {
             ex.sd[j]
         );
     }
-    assert!(bb.elbo.unwrap() <= ex.ln_evidence.unwrap() + 3.0 * bb.elbo_std_err.unwrap());
+    let se = bb.elbo_std_err.unwrap();
+    // Measured σ = 0.091.
+    assert_sigma("bbvi ELBO", se, 0.3);
+    assert!(bb.elbo.unwrap() <= ex.ln_evidence.unwrap() + 3.0 * se);
 }
 
 #[test]

@@ -1,6 +1,8 @@
 //! The UAI reader and exact solvers on the UAI 2014 benchmark instances (log10 Z from `.PR`).
 #![allow(clippy::needless_range_loop)]
 
+mod common;
+use common::{assert_sigma, assert_within};
 use logz::exact::{Elimination, Exact};
 use logz::io::{self, uai};
 use logz::Solver;
@@ -211,12 +213,15 @@ fn ti_and_ais_on_benchmarks_within_their_error_bars() {
             .solve(&lm.model)
             .unwrap();
         let ais = Ais::default().solve(&lm.model).unwrap();
-        for e in [&ti, &ais] {
+        // Measured σ: TI 0.041 to 0.076, AIS 0.098 to 0.64 (Grids_11).
+        for (e, cap) in [(&ti, 0.25), (&ais, 2.0)] {
             let se = e.kind.std_err().unwrap();
+            let what = format!("{name} {}", e.diagnostics.algorithm);
+            assert_sigma(&what, se, cap);
+            // The reference is printed to 3 decimals of log10 Z: 1e-3 nats of slack for that.
             assert!(
                 (e.ln_z - exact).abs() < 4.0 * se + 1e-3,
-                "{name} {}: {} ± {se} vs {exact}",
-                e.diagnostics.algorithm,
+                "{what}: {} ± {se} vs {exact}",
                 e.ln_z
             );
         }
@@ -242,11 +247,8 @@ fn ti_runs_on_until_a_glassy_grid_stops_drifting() {
         .solve(&lm.model)
         .unwrap();
     let se = ti.kind.std_err().unwrap();
-    assert!(
-        (ti.ln_z - exact).abs() < 4.0 * se,
-        "{} ± {se} vs {exact}",
-        ti.ln_z
-    );
+    // Measured σ = 0.13 (ln Z ≈ 698).
+    assert_within("Grids_12 ti", ti.ln_z, se, exact, 4.0, 0.4);
     assert!(
         ti.diagnostics
             .notes
@@ -287,16 +289,13 @@ fn ais_with_degenerate_weights_has_an_honest_error_bar() {
     .unwrap();
     let se = e.kind.std_err().unwrap();
     assert!(!e.diagnostics.converged, "{:?}", e.diagnostics.notes);
+    // Wide (the run is not converged) but finite and bounded: measured σ = 1.7 (ln Z ≈ 1531).
+    assert_within("Grids_16 ais", e.ln_z, se, exact, 4.0, 5.0);
     // Successive estimates may agree within their (wide) errors, but while a few runs carry
     // the weight the schedule must keep doubling, to the last allowed (100 · 2³ steps).
     assert!(
         e.diagnostics.notes[0].contains("800 annealing steps"),
         "{:?}",
         e.diagnostics.notes
-    );
-    assert!(
-        (e.ln_z - exact).abs() < 4.0 * se,
-        "{} ± {se} vs {exact}",
-        e.ln_z
     );
 }

@@ -1,6 +1,8 @@
 //! Machine learning back into physics: black-box VI and variational autoregressive networks on
 //! spin models, judged against coordinate-ascent mean field and exact ln Z.
 
+mod common;
+use common::{assert_sigma, assert_within};
 use logz::exact::Exact;
 use logz::model::builders::{random_model, sherrington_kirkpatrick, square, Params};
 use logz::variational::MeanField;
@@ -33,6 +35,32 @@ fn score_function_bbvi_recovers_coordinate_ascent_mean_field() {
             "seed {seed}: bbvi {} vs CA {ca}",
             bb.ln_z
         );
+    }
+}
+
+/// The VAN ELBO is a Monte Carlo estimate that may lie above ln Z: it is labelled as such, not as
+/// a rigorous `lower_bound`, whichever way the method is built.
+#[test]
+fn van_elbo_is_labelled_a_stochastic_lower_bound() {
+    let m = square(3, 3, true, &Params::default()).unwrap();
+    let o = logz::methods::MethodOptions {
+        steps: Some(20),
+        ..Default::default()
+    };
+    for e in [
+        logz::methods::configured("van", &o)
+            .unwrap()
+            .solve(&m)
+            .unwrap(),
+        Van {
+            steps: 20,
+            ..Van::default()
+        }
+        .solve(&m)
+        .unwrap(),
+    ] {
+        assert_eq!(e.kind.label(), "stochastic_lower_bound");
+        assert!(e.kind.std_err().is_some_and(|s| s.is_finite() && s > 0.0));
     }
 }
 
@@ -83,17 +111,24 @@ fn van_beats_mean_field_and_brackets_exact() {
         .solve(m)
         .unwrap();
         assert!(matches!(elbo.kind, Kind::StochasticLowerBound { .. }));
+        assert_eq!(elbo.kind.label(), "stochastic_lower_bound");
         assert!(matches!(iw.kind, Kind::Stochastic { .. }));
         let (e, s) = (elbo.ln_z, se(&elbo.kind));
         assert!(e > mf, "{name}: VAN ELBO {e} not above mean field {mf}");
+        // Measured σ: ELBO 9.0e-4 to 3.2e-3, importance-weighted 8.9e-4 to 2.4e-3.
+        assert_sigma(&format!("{name} ELBO"), s, 1e-2);
         assert!(
             e <= exact + 3.0 * s,
             "{name}: ELBO {e} ± {s} above exact {exact}"
         );
         let (z, s) = (iw.ln_z, se(&iw.kind));
-        assert!(
-            (z - exact).abs() < 3.0 * s.max(1e-4),
-            "{name}: importance-weighted {z} ± {s} vs {exact}"
+        assert_within(
+            &format!("{name} importance-weighted"),
+            z,
+            s.max(1e-4),
+            exact,
+            3.0,
+            1e-2,
         );
     }
 }
@@ -127,6 +162,8 @@ fn van_checkpoint_continues_where_it_stopped() {
     .train(&m, &logz::NoProgress)
     .unwrap();
     let s = (first.elbo_std_err.powi(2) + again.elbo_std_err.powi(2)).sqrt();
+    // Measured σ = 8.7e-3.
+    assert_sigma("ELBO before and after reloading", s, 3e-2);
     assert!(
         (first.elbo - again.elbo).abs() < 4.0 * s,
         "{} vs {}",
@@ -163,6 +200,8 @@ fn van_on_a_critical_torus_beats_bethe_by_an_order_of_magnitude() {
     .solve(&m)
     .unwrap();
     let s = se(&van.kind);
+    // Measured σ = 4.2e-3 (ln Z ≈ 59).
+    assert_sigma("8×8 ELBO", s, 1.5e-2);
     let rel = (exact - van.ln_z) / exact;
     let rel_bethe = (exact - bethe).abs() / exact;
     assert!(

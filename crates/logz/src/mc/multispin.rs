@@ -138,6 +138,29 @@ pub struct Lattice {
     field: f64,
     /// Use the portable row kernel even where AVX2 is available.
     portable: bool,
+    /// The row kernel the last half sweep ran (None before the first sweep).
+    last_kernel: Option<RowKernel>,
+}
+
+/// Which row kernel a sweep ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowKernel {
+    /// The portable kernel: any CPU, or forced with [`Lattice::set_portable`].
+    Portable,
+    /// The AVX2 kernel: x86-64 with AVX2, detected at run time.
+    Avx2,
+}
+
+/// Whether this CPU can run the AVX2 row kernel (detected at run time).
+pub fn avx2_available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::is_x86_feature_detected!("avx2")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
 }
 
 /// The lattice a model is, for the kernel.
@@ -334,6 +357,7 @@ impl Lattice {
             coupling,
             field,
             portable: false,
+            last_kernel: None,
         };
         lat.row_links = (0..lines)
             .map(|r| (lat.neighbour_rows(r), lat.colour_of(r, 0)))
@@ -345,6 +369,12 @@ impl Lattice {
     /// this exists to test that and to time the difference.
     pub fn set_portable(&mut self, portable: bool) {
         self.portable = portable;
+    }
+
+    /// The row kernel the last sweep ran (None before the first sweep), so that a test of the
+    /// AVX2 kernel can tell that it really ran.
+    pub fn last_kernel(&self) -> Option<RowKernel> {
+        self.last_kernel
     }
 
     /// The spins in row-major order.
@@ -432,6 +462,12 @@ impl Lattice {
     }
 
     fn half_sweep_g<const G: usize, const Z: usize, const CS: usize>(&mut self, chi: usize) {
+        let avx2 = !self.portable && avx2_available();
+        self.last_kernel = Some(if avx2 {
+            RowKernel::Avx2
+        } else {
+            RowKernel::Portable
+        });
         let (lines, words, half) = (self.planes * self.rows, self.words, self.half);
         let last_mask = self.last_mask();
         let links = &self.row_links;
@@ -443,10 +479,6 @@ impl Lattice {
         let min_rows = (lines / (8 * rayon::current_num_threads()))
             .max(4096 / words)
             .max(1);
-        #[cfg(target_arch = "x86_64")]
-        let avx2 = !self.portable && std::is_x86_feature_detected!("avx2");
-        #[cfg(not(target_arch = "x86_64"))]
-        let avx2 = false;
         let ctx_of = |r: usize| {
             let (nbr, parity) = links[r];
             // Columns of this row's colour have parity p; the second horizontal neighbour
@@ -1249,11 +1281,45 @@ mod tests {
         assert!(shape(&cubic(3, &Params::default()).unwrap()).is_err());
     }
 
+    /// True where AVX2 is available; otherwise says that the comparison was skipped (comparing
+    /// the portable kernel with itself would prove nothing).
+    fn avx2_or_skip(test: &str) -> bool {
+        let ok = avx2_available();
+        if !ok {
+            eprintln!(
+                "SKIPPED {test}: AVX2 not available on this CPU, so the AVX2 kernel was not \
+                 compared with the portable one"
+            );
+        }
+        ok
+    }
+
+    /// The dispatch says which kernel ran: AVX2 wherever the CPU has it unless the portable
+    /// kernel is forced, the portable one otherwise.
+    #[test]
+    fn dispatch_reports_the_kernel_it_ran() {
+        let mut lat = Lattice::torus(8, 8, 1.0, 0.0, 0.4, LatticeRule::Metropolis, 1).unwrap();
+        assert_eq!(lat.last_kernel(), None);
+        lat.sweep();
+        let native = if avx2_available() {
+            RowKernel::Avx2
+        } else {
+            RowKernel::Portable
+        };
+        assert_eq!(lat.last_kernel(), Some(native));
+        lat.set_portable(true);
+        lat.sweep();
+        assert_eq!(lat.last_kernel(), Some(RowKernel::Portable));
+    }
+
     /// Rows of ≥ 4 words (L = 388: 194 bits per colour row, a partial last word) and short rows
     /// grouped four at a time (L = 8) run the AVX2 kernel on the cubic lattice too; it must
     /// match the portable one bit for bit.
     #[test]
     fn cubic_avx2_and_portable_kernels_give_the_same_chain() {
+        if !avx2_or_skip("cubic_avx2_and_portable_kernels_give_the_same_chain") {
+            return;
+        }
         for (l, rule, field) in [
             (388, LatticeRule::Metropolis, 0.0),
             (388, LatticeRule::HeatBath, 0.2),
@@ -1265,10 +1331,17 @@ mod tests {
                 for _ in 0..2 {
                     lat.sweep();
                 }
-                lat.energy_magnetization()
+                (lat.energy_magnetization(), lat.last_kernel())
             };
-            let a = run(true);
-            assert_eq!(a, run(false), "{l}³ {rule:?}");
+            let (a, ka) = run(true);
+            let (b, kb) = run(false);
+            assert_eq!(ka, Some(RowKernel::Portable));
+            assert_eq!(
+                kb,
+                Some(RowKernel::Avx2),
+                "{l}³: the AVX2 kernel did not run"
+            );
+            assert_eq!(a, b, "{l}³ {rule:?}");
             assert!(a.1 < (l as f64).powi(3), "the chain moved");
         }
     }
@@ -1298,6 +1371,9 @@ mod tests {
     /// for both rules.
     #[test]
     fn avx2_and_portable_kernels_give_the_same_chain() {
+        if !avx2_or_skip("avx2_and_portable_kernels_give_the_same_chain") {
+            return;
+        }
         for &(rows, cols) in &[
             (6, 2 * (64 * 3 + 5)),
             (4, 2 * (64 * 4 + 10)),
@@ -1315,10 +1391,13 @@ mod tests {
                         for _ in 0..20 {
                             lat.sweep();
                         }
-                        lat.spins()
+                        (lat.spins(), lat.last_kernel())
                     };
-                    let a = run(true);
-                    assert_eq!(a, run(false), "{rows}×{cols} {rule:?} h={field}");
+                    let (a, ka) = run(true);
+                    let (b, kb) = run(false);
+                    assert_eq!(ka, Some(RowKernel::Portable));
+                    assert_eq!(kb, Some(RowKernel::Avx2), "{rows}×{cols}: AVX2 did not run");
+                    assert_eq!(a, b, "{rows}×{cols} {rule:?} h={field}");
                     assert!(a.iter().any(|&x| x < 0), "the chain moved");
                 }
             }

@@ -442,11 +442,21 @@ pub fn sample_with_rng<R: Rng + SeedableRng + Send>(
     })
 }
 
+/// Pair up two per-chain series: `[chain][series]`, as the jackknife takes them.
+fn by_chain<'a>(a: &'a [Vec<f64>], b: &'a [Vec<f64>]) -> Vec<Vec<&'a [f64]>> {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| vec![x.as_slice(), y.as_slice()])
+        .collect()
+}
+
 /// One observable with its error bar.
 #[derive(Debug, Clone, Serialize)]
 pub struct Observable {
     pub name: &'static str,
     pub value: f64,
+    /// +∞ (written "inf" in JSON) when the run is too short to estimate it.
+    #[serde(with = "crate::estimate::error_bar")]
     pub std_err: f64,
     /// For plain means: τ_int (sweeps), effective sample size, blocking cross-check, R̂.
     pub tau_int: Option<f64>,
@@ -519,7 +529,7 @@ impl SampleRun {
                     "{name}: chains shorter than ~24 τ_int; τ_int and its error bar are underestimates"
                 ));
             }
-            if r_hat > 1.05 {
+            if r_hat > stats::R_HAT_MAX {
                 notes.push(format!(
                     "{name}: R-hat = {r_hat:.3} > 1.05, the chains disagree (not converged or not ergodic)"
                 ));
@@ -542,26 +552,41 @@ impl SampleRun {
                 ));
             }
         }
-        // Functions of means: jackknife over the concatenated chains (blocks never straddle
-        // chains when all chains have the same length).
-        let cat = |k: usize| -> Vec<f64> { series[k].1.concat() };
-        let (e, m, m2, m4) = (cat(0), cat(1), cat(3), cat(4));
-        let e2: Vec<f64> = e.iter().map(|x| x * x).collect();
-        let blocks = 32 * self.chains.len();
+        // Functions of means: jackknife over blocks of ≥ 10·2τ_int sweeps (τ_int of the
+        // slowest series involved) that never straddle two chains — whole chains when the
+        // chains disagree (R̂), since τ_int within a chain cannot see a mode no chain explores.
+        let sq = |k: usize| -> Vec<Vec<f64>> {
+            series[k]
+                .1
+                .iter()
+                .map(|c| c.iter().map(|x| x * x).collect())
+                .collect()
+        };
+        let e2 = sq(0);
+        let (e, m, m2, m4) = (&series[0].1, &series[1].1, &series[3].1, &series[4].1);
         let (n, b) = (self.n as f64, self.beta);
-        let (chi, chi_err) = stats::jackknife(&[&m, &m2], blocks, |v| b * n * (v[1] - v[0] * v[0]));
-        let (c, c_err) = stats::jackknife(&[&e, &e2], blocks, |v| b * b * n * (v[1] - v[0] * v[0]));
-        let (u4, u4_err) =
-            stats::jackknife(&[&m2, &m4], blocks, |v| 1.0 - v[1] / (3.0 * v[0] * v[0]));
-        for (name, value, std_err) in [
-            ("susceptibility", chi, chi_err),
-            ("specific_heat", c, c_err),
-            ("binder", u4, u4_err),
+        let chi = stats::jackknife_chains(&by_chain(m, m2), |v| b * n * (v[1] - v[0] * v[0]));
+        let c = stats::jackknife_chains(&by_chain(e, &e2), |v| b * b * n * (v[1] - v[0] * v[0]));
+        let u4 = stats::jackknife_chains(&by_chain(m2, m4), |v| 1.0 - v[1] / (3.0 * v[0] * v[0]));
+        for (name, j) in [
+            ("susceptibility", chi),
+            ("specific_heat", c),
+            ("binder", u4),
         ] {
+            if !j.reliable {
+                notes.push(format!(
+                    "{name}: only {} jackknife block(s) of {} sweeps (≥ 10·2τ_int, or whole \
+                     chains where the chains disagree) — fewer than {}; its error bar is \
+                     unreliable, run longer or more chains",
+                    j.blocks,
+                    j.block_len,
+                    stats::MIN_RELIABLE_BLOCKS
+                ));
+            }
             observables.push(Observable {
                 name,
-                value,
-                std_err,
+                value: j.value,
+                std_err: j.std_err,
                 tau_int: None,
                 ess: None,
                 blocking_err: None,

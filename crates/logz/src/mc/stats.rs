@@ -6,7 +6,9 @@
 //! cross-check the resulting error with Flyvbjerg–Petersen blocking (the error of block means
 //! as blocks double in length plateaus at the true error), and compare independent chains with
 //! the Gelman–Rubin potential scale reduction R̂. Functions of means (susceptibility, specific
-//! heat, Binder cumulant) get jackknife errors over blocks much longer than τ_int.
+//! heat, Binder cumulant) get jackknife errors over blocks of at least 10 · 2τ_int samples that
+//! never straddle two chains; with fewer than 10 such blocks the error is flagged unreliable, and
+//! with fewer than 2 it is +∞ (undefined), never a made-up number.
 
 use serde::Serialize;
 
@@ -169,36 +171,138 @@ pub fn burn_in_z(x: &[f64]) -> f64 {
     }
 }
 
-/// Jackknife over `blocks` contiguous blocks of several series measured together: returns the
-/// estimate f(means) and its error, for a function of means such as a variance.
-pub fn jackknife(series: &[&[f64]], blocks: usize, f: impl Fn(&[f64]) -> f64) -> (f64, f64) {
-    let n = series.iter().map(|s| s.len()).min().unwrap_or(0);
-    let k = series.len();
-    let full: Vec<f64> = series.iter().map(|s| s[..n].iter().sum::<f64>()).collect();
-    let est = f(&full.iter().map(|t| t / n as f64).collect::<Vec<_>>());
-    let blocks = blocks.min(n);
-    if blocks < 2 {
-        return (est, f64::NAN);
+/// Fewest jackknife blocks whose error bar we call reliable: with G blocks the error of the
+/// error is about 1/√(2(G − 1)), i.e. ~24% at G = 10.
+pub const MIN_RELIABLE_BLOCKS: usize = 10;
+
+/// Jackknife blocks span at least this many integrated autocorrelation times 2τ_int (the
+/// factor by which correlation inflates the variance of a mean; 2τ_int = (1+ρ)/(1−ρ) for an
+/// AR(1) process). Neighbouring block means are then nearly independent: for AR(1) the variance
+/// of a block mean of length L falls short of its asymptotic value by ≈ τ_exp/L, here ≲ 5%.
+pub const BLOCK_TAUS: f64 = 10.0;
+
+/// A function of means with its delete-a-block jackknife error.
+#[derive(Debug, Clone, Copy)]
+pub struct Jackknife {
+    /// f(means over all samples of all chains).
+    pub value: f64,
+    /// Jackknife standard error; +∞ when fewer than two blocks exist.
+    pub std_err: f64,
+    /// Number of blocks (over all chains) the error comes from.
+    pub blocks: usize,
+    /// Length of a block in samples (chains shorter than this form one block each).
+    pub block_len: usize,
+    /// False when fewer than [`MIN_RELIABLE_BLOCKS`] blocks were available: the error bar is
+    /// then rough. (Whether τ_int itself could be trusted is [`SeriesStats::reliable`].)
+    pub reliable: bool,
+}
+
+/// The jackknife block length for series with integrated autocorrelation time `tau_int`
+/// (in the convention τ_int = ½ + Σ_{t≥1} ρ(t), ½ for independent samples).
+pub fn block_length(tau_int: f64) -> usize {
+    let l = (BLOCK_TAUS * 2.0 * tau_int.max(0.5)).ceil();
+    if l.is_finite() && l >= 1.0 {
+        l.min(usize::MAX as f64 / 2.0) as usize
+    } else {
+        usize::MAX / 2
     }
-    let len = n / blocks;
-    let used = len * blocks;
-    let totals: Vec<f64> = series
-        .iter()
-        .map(|s| s[..used].iter().sum::<f64>())
-        .collect();
-    let mut leave_out = Vec::with_capacity(blocks);
-    let mut means = vec![0.0; k];
-    for b in 0..blocks {
-        for j in 0..k {
-            let part: f64 = series[j][b * len..(b + 1) * len].iter().sum();
-            means[j] = (totals[j] - part) / (used - len) as f64;
+}
+
+/// Jackknife error of f(⟨x_1⟩, …, ⟨x_k⟩) from several independent chains, each holding k
+/// series measured together (`chains[c][j]` is series j of chain c), with blocks of at least
+/// 10 · 2τ_int samples, where τ_int is the largest over the series (averaged over chains).
+/// Blocks never straddle two chains; a chain shorter than one block is a block of its own
+/// (chains are independent, so it is still an independent group).
+pub fn jackknife_chains(chains: &[Vec<&[f64]>], f: impl Fn(&[f64]) -> f64) -> Jackknife {
+    jackknife_blocks(chains, chains_block_length(chains), f)
+}
+
+/// The block length [`jackknife_chains`] uses: [`block_length`] of the largest τ_int over the
+/// series, each averaged over the chains — or whole chains when the chains disagree (split-R̂
+/// above [`R_HAT_MAX`] for any series). A slow mode that no chain explores, such as a
+/// magnetisation that never flips, is invisible to τ_int measured within a chain; only the
+/// spread between chains shows it.
+pub fn chains_block_length(chains: &[Vec<&[f64]>]) -> usize {
+    let k = chains.first().map_or(0, |c| c.len());
+    let mut tau = 0.5f64;
+    for j in 0..k {
+        let sum: f64 = chains.iter().map(|c| tau_int(c[j]).0).sum();
+        tau = tau.max(sum / chains.len() as f64);
+        let series: Vec<&[f64]> = chains.iter().map(|c| c[j]).collect();
+        if r_hat(&series) > R_HAT_MAX {
+            return chains.iter().map(|c| c[j].len()).max().unwrap_or(1).max(1);
         }
-        leave_out.push(f(&means));
     }
-    let (mu, var) = mean_var(&leave_out);
-    let _ = mu;
-    let b = blocks as f64;
-    (est, ((b - 1.0) * var).sqrt())
+    block_length(tau)
+}
+
+/// Split-R̂ above this says the chains disagree.
+pub const R_HAT_MAX: f64 = 1.05;
+
+/// [`jackknife_chains`] with a given block length: each chain of n samples is cut into
+/// ⌊n / block_len⌋ (at least one) contiguous blocks of nearly equal length.
+pub fn jackknife_blocks(
+    chains: &[Vec<&[f64]>],
+    block_len: usize,
+    f: impl Fn(&[f64]) -> f64,
+) -> Jackknife {
+    let k = chains.first().map_or(0, |c| c.len());
+    // Per chain, the common length of its series.
+    let lens: Vec<usize> = chains
+        .iter()
+        .map(|c| c.iter().map(|s| s.len()).min().unwrap_or(0))
+        .collect();
+    let total_n: usize = lens.iter().sum();
+    let mut totals = vec![0.0; k];
+    for (c, &n) in chains.iter().zip(&lens) {
+        for (t, s) in totals.iter_mut().zip(c) {
+            *t += s[..n].iter().sum::<f64>();
+        }
+    }
+    let value = f(&totals
+        .iter()
+        .map(|t| t / total_n as f64)
+        .collect::<Vec<_>>());
+    let block_len = block_len.max(1);
+    // Leave out one block at a time: f of the means of everything else.
+    let mut leave_out = Vec::new();
+    let mut means = vec![0.0; k];
+    for (c, &n) in chains.iter().zip(&lens) {
+        if n == 0 {
+            continue;
+        }
+        let nb = (n / block_len).max(1);
+        for b in 0..nb {
+            let (lo, hi) = (b * n / nb, (b + 1) * n / nb);
+            if hi - lo == total_n {
+                continue; // the only block there is: nothing would be left
+            }
+            for (j, mean) in means.iter_mut().enumerate() {
+                let part: f64 = c[j][lo..hi].iter().sum();
+                *mean = (totals[j] - part) / (total_n - (hi - lo)) as f64;
+            }
+            leave_out.push(f(&means));
+        }
+    }
+    let g = leave_out.len();
+    let std_err = if g >= 2 {
+        let (_, var) = mean_var(&leave_out);
+        let se = ((g as f64 - 1.0) * var).sqrt();
+        if se.is_nan() {
+            f64::INFINITY
+        } else {
+            se
+        }
+    } else {
+        f64::INFINITY
+    };
+    Jackknife {
+        value,
+        std_err,
+        blocks: g,
+        block_len,
+        reliable: g >= MIN_RELIABLE_BLOCKS && std_err.is_finite(),
+    }
 }
 
 /// ln mean e^{x_k} with a delete-a-group jackknife over `groups` contiguous blocks: returns the
@@ -311,9 +415,145 @@ mod tests {
         // Var of iid uniform(−½, ½) is 1/12.
         let x = ar1(0.0, 100_000, 5);
         let x2: Vec<f64> = x.iter().map(|v| v * v).collect();
-        let (v, e) = jackknife(&[&x, &x2], 50, |m| m[1] - m[0] * m[0]);
-        assert!((v - 1.0 / 12.0).abs() < 4.0 * e, "{v} ± {e}");
-        assert!(e > 0.0 && e < 1e-3);
+        let j = jackknife_chains(&[vec![&x, &x2]], |m| m[1] - m[0] * m[0]);
+        assert!((j.value - 1.0 / 12.0).abs() < 4.0 * j.std_err, "{j:?}");
+        assert!(j.std_err > 0.0 && j.std_err < 1e-3 && j.reliable, "{j:?}");
+        // Independent samples (τ_int ≈ ½): blocks of about 10 samples.
+        assert!((10..=12).contains(&j.block_len), "{j:?}");
+    }
+
+    /// Unit-variance AR(1): x_t = ρ x_{t−1} + √(1−ρ²) ε_t with Gaussian ε, started in
+    /// equilibrium; τ_int = ½ (1+ρ)/(1−ρ) in our convention.
+    fn gaussian_ar1(rho: f64, n: usize, rng: &mut Xoshiro256PlusPlus) -> Vec<f64> {
+        use rand_distr::{Distribution, StandardNormal};
+        let mut x: f64 = StandardNormal.sample(rng);
+        let s = (1.0 - rho * rho).sqrt();
+        (0..n)
+            .map(|_| {
+                let e: f64 = StandardNormal.sample(rng);
+                x = rho * x + s * e;
+                x
+            })
+            .collect()
+    }
+
+    /// Over `runs` independent sets of `chains` chains of length `n`, the ratio of the
+    /// root-mean-square jackknife error to the actual spread of the estimates, for the sample
+    /// variance ⟨x²⟩ − ⟨x⟩² and for the mean ⟨x⟩; blocks of `block_len` or, if `None`, the
+    /// automatic choice. Also returns the mean number of blocks and the fraction of reliable runs.
+    fn jackknife_calibration(
+        rho: f64,
+        chains: usize,
+        n: usize,
+        block_len: Option<usize>,
+    ) -> ([f64; 2], f64, f64) {
+        let runs = 200;
+        let fs: [fn(&[f64]) -> f64; 2] = [|m| m[1] - m[0] * m[0], |m| m[0]];
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(11);
+        let (mut est, mut err2) = ([vec![], vec![]], [0.0; 2]);
+        let (mut blocks, mut reliable) = (0.0, 0.0);
+        for _ in 0..runs {
+            let xs: Vec<Vec<f64>> = (0..chains)
+                .map(|_| gaussian_ar1(rho, n, &mut rng))
+                .collect();
+            let x2s: Vec<Vec<f64>> = xs
+                .iter()
+                .map(|x| x.iter().map(|v| v * v).collect())
+                .collect();
+            let groups: Vec<Vec<&[f64]>> = xs
+                .iter()
+                .zip(&x2s)
+                .map(|(x, x2)| vec![x.as_slice(), x2.as_slice()])
+                .collect();
+            let len = block_len.unwrap_or_else(|| chains_block_length(&groups));
+            for (i, f) in fs.iter().enumerate() {
+                let j = jackknife_blocks(&groups, len, f);
+                est[i].push(j.value);
+                err2[i] += j.std_err * j.std_err;
+                if i == 0 {
+                    blocks += j.blocks as f64;
+                    reliable += j.reliable as u8 as f64;
+                }
+            }
+        }
+        let r = runs as f64;
+        let ratio = |i: usize| {
+            let spread = (mean_var(&est[i]).1 * r / (r - 1.0)).sqrt();
+            (err2[i] / r).sqrt() / spread
+        };
+        ([ratio(0), ratio(1)], blocks / r, reliable / r)
+    }
+
+    #[test]
+    fn jackknife_blocks_cover_the_autocorrelation() {
+        // ρ = 0.99: τ_int = 99.5 sweeps (2τ_int = 199), and 16 chains of 2500 sweeps (25 τ_exp
+        // each) are short. Over 200 runs the spread is known to ~5%. Measured: rms error /
+        // spread = 1.01 (variance) and 0.95 (mean) with 18.4 blocks of ≥ 10·2τ_int on average;
+        // the old fixed 32 blocks per chain (78 sweeps each) gave 0.71 and 0.55.
+        let (rho, chains, n) = (0.99, 16, 2500);
+        let (ratio, blocks, reliable) = jackknife_calibration(rho, chains, n, None);
+        for (what, r) in ["variance", "mean"].iter().zip(ratio) {
+            assert!(
+                (0.8..1.2).contains(&r),
+                "{what}: jackknife error / true spread = {r:.3} ({blocks:.1} blocks)"
+            );
+        }
+        // Chains shorter than a block of ≥ 2000 sweeps are one block each (never straddled).
+        assert!((16.0..=32.0).contains(&blocks), "{blocks} blocks");
+        assert!(reliable > 0.95, "{reliable}");
+        // The old scheme underestimates by more than the tolerance: this test fails on it.
+        let (old, _, _) = jackknife_calibration(rho, chains, n, Some(n / 32));
+        assert!(
+            old[0] < 0.8 && old[1] < 0.8,
+            "fixed 32 blocks per chain: ratios {old:?}"
+        );
+        // With only 2 chains (2–3 blocks) the error is marked unreliable.
+        let (_, blocks, reliable) = jackknife_calibration(rho, 2, n, None);
+        assert!(blocks < MIN_RELIABLE_BLOCKS as f64 && reliable == 0.0);
+    }
+
+    /// Chains stuck in different states (as magnetised chains below T_c that never flip): τ_int
+    /// within each chain is short, but the blocks must be whole chains, so the error is the
+    /// spread between chains — and with few chains, flagged unreliable.
+    #[test]
+    fn chains_that_disagree_are_blocked_whole() {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(4);
+        let xs: Vec<Vec<f64>> = [1.0, -1.0, 1.0, 1.0]
+            .iter()
+            .map(|&s| {
+                gaussian_ar1(0.5, 4000, &mut rng)
+                    .iter()
+                    .map(|x| s + 0.1 * x)
+                    .collect()
+            })
+            .collect();
+        let groups: Vec<Vec<&[f64]>> = xs.iter().map(|x| vec![x.as_slice()]).collect();
+        let j = jackknife_chains(&groups, |m| m[0]);
+        assert_eq!((j.blocks, j.block_len), (4, 4000));
+        assert!(!j.reliable);
+        // Leave-one-chain-out means: 1/3 (three times) and 1; the jackknife error is ½.
+        assert!(
+            (j.value - 0.5).abs() < 0.01 && (j.std_err - 0.5).abs() < 0.01,
+            "{j:?}"
+        );
+        // Agreeing chains are cut into blocks of ≥ 10·2τ_int ≈ 30.
+        let groups: Vec<Vec<&[f64]>> = xs[2..].iter().map(|x| vec![x.as_slice()]).collect();
+        let j = jackknife_chains(&groups, |m| m[0]);
+        assert!(j.block_len < 100 && j.blocks > 50, "{j:?}");
+    }
+
+    #[test]
+    fn jackknife_with_one_block_has_an_infinite_error() {
+        let x = [1.0, 2.0, 3.0];
+        let j = jackknife_blocks(&[vec![&x]], 10, |m| m[0]);
+        assert_eq!(j.value, 2.0);
+        assert!(j.std_err.is_infinite() && !j.reliable && j.blocks == 0);
+        // Two chains each shorter than a block: one block each, blocks never straddle chains.
+        let (a, b) = ([1.0, 1.0, 1.0], [3.0, 3.0, 3.0]);
+        let j = jackknife_blocks(&[vec![&a], vec![&b]], 10, |m| m[0]);
+        assert_eq!((j.value, j.blocks), (2.0, 2));
+        // Leave-one-out means 3 and 1: (G−1)/G Σ (θ_g − θ̄)² = ½ · 2 = 1.
+        assert!((j.std_err - 1.0).abs() < 1e-12);
     }
 
     #[test]

@@ -544,6 +544,7 @@ impl Solver for ThermodynamicIntegration {
                 .notes
                 .push("some neighbouring rungs rarely swap: increase --rungs".into());
         }
+        e.mark_undefined_error();
         Ok(e)
     }
 }
@@ -720,6 +721,7 @@ impl Solver for Ais {
                 "few runs carry the weight: the error bar is unreliable; increase --steps".into(),
             );
         }
+        e.mark_undefined_error();
         Ok(e)
     }
 }

@@ -423,8 +423,11 @@ impl Default for Van {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct VanReport {
     pub elbo: f64,
+    #[serde(with = "crate::estimate::error_bar")]
     pub elbo_std_err: f64,
     pub iw_ln_z: f64,
+    /// +∞ when one sample carries all the weight (written as "inf" in JSON).
+    #[serde(with = "crate::estimate::error_bar")]
     pub iw_std_err: f64,
     pub ess: f64,
     pub samples: usize,
@@ -723,6 +726,7 @@ impl Solver for Van {
             r.ess,
             r.samples
         ));
+        e.mark_undefined_error();
         Ok(e)
     }
 }
