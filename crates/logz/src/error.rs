@@ -30,6 +30,10 @@ pub enum Error {
         method: &'static str,
         reason: String,
     },
+    /// A requested size or amount of work is beyond the memory or time budget
+    /// (see [`crate::limits`]); the reason names the limit and how to raise it.
+    #[error("{what}: {reason}")]
+    OverBudget { what: String, reason: String },
     /// A bad option value (unknown method name, non-positive tolerance, …).
     #[error("invalid argument: {0}")]
     InvalidArgument(String),

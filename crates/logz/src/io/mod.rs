@@ -1,7 +1,8 @@
 //! Model files: the UAI competition format and logz's own JSON format.
 //!
-//! Readers never trust a number from a file to size an allocation before checking it, and every
-//! error names the file and the line (or token) where the problem is.
+//! Readers never trust a number from a file to size an allocation before checking it (against
+//! the memory budget of [`crate::limits`]), and every error names the file and the line (or
+//! token) where the problem is. UAI files are streamed; JSON files are read whole.
 
 pub mod json;
 pub mod uai;
@@ -48,7 +49,12 @@ impl LoadedModel {
     }
 }
 
-pub(crate) fn read_text(path: &Path) -> Result<String> {
+/// Memory per byte of a text model file while it is read and parsed whole.
+const TEXT_BYTES_PER_BYTE: f64 = 6.0;
+
+/// A whole text file, refused if it is larger than 4 GiB or if its text and what is parsed from
+/// it would not fit the memory budget.
+pub fn read_text(path: &Path) -> Result<String> {
     let meta = std::fs::metadata(path).map_err(|e| Error::Io {
         path: path.display().to_string(),
         reason: e.to_string(),
@@ -69,6 +75,17 @@ pub(crate) fn read_text(path: &Path) -> Result<String> {
             ),
         });
     }
+    // The text, and the lists a JSON parser builds from it (an edge "[0,1]," of 6 bytes becomes
+    // 16 B of pair plus its copy, a coupling of 2 bytes 8 B), take up to ~6 bytes per byte.
+    crate::limits::check_memory(
+        "io",
+        &format!(
+            "{}: reading and parsing a file of {} bytes",
+            path.display(),
+            meta.len()
+        ),
+        TEXT_BYTES_PER_BYTE * meta.len() as f64,
+    )?;
     let bytes = std::fs::read(path).map_err(|e| Error::Io {
         path: path.display().to_string(),
         reason: e.to_string(),

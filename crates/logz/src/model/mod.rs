@@ -11,6 +11,7 @@ pub mod builders;
 pub mod expfam;
 
 use crate::error::{Error, Result};
+use crate::limits;
 use serde::{Deserialize, Serialize};
 
 /// Known lattice structure, used by exact fast paths (transfer matrix, Kaufman, closed forms).
@@ -40,6 +41,11 @@ pub enum Geometry {
         n: usize,
     },
 }
+
+/// The most spins a model may have (indices are `u32`, with room for sentinels).
+pub const MAX_SPINS: usize = (u32::MAX / 2) as usize;
+/// The most edges a model may have: CSR offsets are `u32` and count both ends of every edge.
+pub const MAX_EDGES: usize = (u32::MAX / 2) as usize;
 
 /// A validated Ising model with CSR adjacency.
 #[derive(Debug, Clone)]
@@ -75,9 +81,7 @@ impl Model {
         field: Vec<f64>,
         beta: f64,
     ) -> Result<Model> {
-        if n > u32::MAX as usize / 2 {
-            return Err(Error::invalid(format!("{n} spins is too many")));
-        }
+        Model::check_size(n as f64, edges.len() as f64)?;
         if edges.len() != coupling.len() {
             return Err(Error::invalid(format!(
                 "{} edges but {} couplings",
@@ -100,7 +104,8 @@ impl Model {
                 check_finite(*h, &format!("field h[{i}]"))?;
             }
         }
-        let mut keys: Vec<(u32, u32)> = Vec::with_capacity(edges.len());
+        // Each edge as one sortable key (lo << 32 | hi).
+        let mut keys: Vec<u64> = Vec::with_capacity(edges.len());
         for (k, (&(a, b), &j)) in edges.iter().zip(coupling).enumerate() {
             if a >= n || b >= n {
                 return Err(Error::invalid(format!(
@@ -115,23 +120,41 @@ impl Model {
             if !j.is_finite() {
                 check_finite(j, &format!("coupling of edge {k} ({a}, {b})"))?;
             }
-            keys.push((a.min(b) as u32, a.max(b) as u32));
+            keys.push(((a.min(b) as u64) << 32) | a.max(b) as u64);
         }
         // Merge duplicates (sorting, not hashing: this runs on lattices of 10⁸ edges) and keep
-        // the merged edges in order of first appearance.
-        let mut order: Vec<u32> = (0..keys.len() as u32).collect();
-        order.sort_unstable_by_key(|&k| (keys[k as usize], k));
-        let mut runs: Vec<(u32, (u32, u32), f64)> = Vec::with_capacity(keys.len());
-        for &k in &order {
-            let key = keys[k as usize];
-            match runs.last_mut() {
-                Some(last) if last.1 == key => last.2 += coupling[k as usize],
-                _ => runs.push((k, key, coupling[k as usize])),
+        // the merged edges in order of first appearance: sort the edge indices by (key, index),
+        // add each later copy's coupling to the first copy and mark the copy dead. Peak memory
+        // beyond the inputs: keys (8 B/edge), order (4), merged couplings (8).
+        const DEAD: u64 = u64::MAX; // no valid key: both halves are < 2³¹
+        let mut j_all = coupling.to_vec();
+        {
+            let mut order: Vec<u32> = (0..keys.len() as u32).collect();
+            order.sort_unstable_by_key(|&k| (keys[k as usize], k));
+            let mut first = None::<u32>;
+            for &k in &order {
+                match first {
+                    Some(f) if keys[f as usize] == keys[k as usize] => {
+                        j_all[f as usize] += coupling[k as usize];
+                        keys[k as usize] = DEAD;
+                    }
+                    _ => first = Some(k),
+                }
             }
         }
-        runs.sort_unstable_by_key(|r| r.0);
-        let e_out: Vec<(u32, u32)> = runs.iter().map(|r| r.1).collect();
-        let j_out: Vec<f64> = runs.iter().map(|r| r.2).collect();
+        let j_out: Vec<f64> = j_all
+            .iter()
+            .zip(&keys)
+            .filter(|(_, &key)| key != DEAD)
+            .map(|(&j, _)| j)
+            .collect();
+        drop(j_all);
+        keys.retain(|&key| key != DEAD);
+        let e_out: Vec<(u32, u32)> = keys
+            .iter()
+            .map(|&key| ((key >> 32) as u32, key as u32))
+            .collect();
+        drop(keys);
         let mut m = Model {
             n,
             edges: e_out,
@@ -145,6 +168,37 @@ impl Model {
         };
         m.build_csr();
         Ok(m)
+    }
+
+    /// Peak bytes of building a model of `n` spins and `e` edges with [`Model::new`] from edge
+    /// and coupling lists, those inputs included: 56 B per edge — the inputs (pairs 16,
+    /// couplings 8), the merged edges and couplings (8 + 8) and the CSR adjacency (16); the sort
+    /// keys, order and copies used to merge duplicates (20) are freed before the adjacency is
+    /// built — and 20 B per spin (fields 8, CSR offsets and fill counters 12). The finished
+    /// model keeps 32 B per edge and 12 B per spin.
+    pub fn construction_bytes(n: f64, e: f64) -> f64 {
+        56.0 * e + 20.0 * n + 4096.0
+    }
+
+    /// Ok if a model of `n` spins and `e` edges fits the index types (32-bit CSR) and its
+    /// construction fits the memory budget ([`crate::limits`]). Counts are `f64` so that
+    /// builders can check a size before computing it in integers.
+    pub fn check_size(n: f64, e: f64) -> Result<()> {
+        if !(n <= MAX_SPINS as f64) {
+            return Err(Error::invalid(format!(
+                "{n} spins is more than the limit {MAX_SPINS} (spin indices are 32-bit)"
+            )));
+        }
+        if !(e <= MAX_EDGES as f64) {
+            return Err(Error::invalid(format!(
+                "{e:.3e} edges is more than the limit {MAX_EDGES} (edge indices are 32-bit)"
+            )));
+        }
+        limits::check_memory(
+            "model",
+            &format!("a model of {n} spins and {e} edges"),
+            Model::construction_bytes(n, e),
+        )
     }
 
     fn build_csr(&mut self) {
