@@ -167,7 +167,34 @@ impl Model {
             adj: Vec::new(),
         };
         m.build_csr();
+        m.check_scale()?;
         Ok(m)
+    }
+
+    /// Every energy and log-weight must be finite: |E(s)| ≤ |E₀| + Σ|J| + Σ|h| and β times that
+    /// must not overflow (each number being finite is not enough: 10³⁰⁸ + 10³⁰⁸ = ∞, and merged
+    /// duplicate edges add their couplings).
+    fn check_scale(&self) -> Result<()> {
+        if let Some(k) = self.coupling.iter().position(|j| !j.is_finite()) {
+            return Err(Error::invalid(format!(
+                "the coupling of edge {k} {:?} is {} after merging duplicate edges",
+                self.edges[k], self.coupling[k]
+            )));
+        }
+        let scale = self.energy_offset.abs() + self.energy_scale();
+        if !scale.is_finite() {
+            return Err(Error::invalid(
+                "the couplings, fields and energy offset add up to more than 1.8e308: energies \
+                 would overflow",
+            ));
+        }
+        if !(self.beta * scale).is_finite() {
+            return Err(Error::invalid(format!(
+                "β = {} times the energy scale {scale:e} overflows",
+                self.beta
+            )));
+        }
+        Ok(())
     }
 
     /// Peak bytes of building a model of `n` spins and `e` edges with [`Model::new`] from edge
@@ -233,6 +260,7 @@ impl Model {
     pub fn with_energy_offset(mut self, e0: f64) -> Result<Self> {
         check_finite(e0, "energy offset")?;
         self.energy_offset = e0;
+        self.check_scale()?;
         Ok(self)
     }
 
@@ -244,6 +272,7 @@ impl Model {
         }
         let mut m = self.clone();
         m.beta = beta;
+        m.check_scale()?;
         Ok(m)
     }
 
@@ -364,5 +393,58 @@ impl Model {
         let min = degs.clone().min().unwrap_or(0);
         let max = degs.max().unwrap_or(0);
         (min, 2.0 * self.edges.len() as f64 / self.n as f64, max)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duplicate_edges_merge_in_order_of_first_appearance() {
+        let edges = [(2, 0), (0, 1), (0, 2), (1, 2), (1, 0), (2, 0)];
+        let j = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0];
+        let m = Model::new(3, &edges, &j, vec![0.0; 3], 1.0).unwrap();
+        assert_eq!(m.edges(), &[(0, 2), (0, 1), (1, 2)]);
+        assert_eq!(m.couplings(), &[37.0, 18.0, 8.0]);
+        // The CSR adjacency lists each merged edge at both ends.
+        assert_eq!(m.degree(0), 2);
+        let mut nb: Vec<(u32, u32)> = m.neighbors(2).to_vec();
+        nb.sort();
+        assert_eq!(nb, vec![(0, 0), (1, 2)]);
+    }
+
+    /// Found by tests/fuzz_parsers.rs: finite couplings whose sum (or merged duplicates)
+    /// overflows gave a model with infinite energies.
+    #[test]
+    fn energies_cannot_overflow() {
+        let e = Model::new(2, &[(0, 1), (1, 0)], &[1e308, 1e308], vec![0.0; 2], 1.0)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("after merging duplicate edges"), "{e}");
+        let e = Model::new(3, &[(0, 1), (1, 2)], &[1e308, 1e308], vec![0.0; 3], 1.0)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("energies would overflow"), "{e}");
+        assert!(Model::new(2, &[(0, 1)], &[1.0], vec![1e308, 0.0], 1.0)
+            .unwrap()
+            .with_energy_offset(1e308)
+            .is_err());
+        let m = Model::new(2, &[(0, 1)], &[1e300], vec![0.0; 2], 1.0).unwrap();
+        assert!(m.with_beta(1e10).is_err());
+        assert!(m.with_beta(2.0).is_ok());
+    }
+
+    #[test]
+    fn sizes_are_checked_before_allocating() {
+        assert!(Model::check_size(10.0, 20.0).is_ok());
+        // Beyond 32-bit indices, whatever the memory budget.
+        let e = Model::check_size(1e5, 5e9).unwrap_err().to_string();
+        assert!(e.contains("edges is more than the limit"), "{e}");
+        assert!(Model::check_size(1e10, 0.0).is_err());
+        assert!(Model::check_size(f64::NAN, 0.0).is_err());
+        // 56 B per edge and 20 B per spin: the 16384² torus needs ~33 GiB.
+        let b = Model::construction_bytes(16384.0 * 16384.0, 2.0 * 16384.0 * 16384.0);
+        assert!((b / (1u64 << 30) as f64 - 33.0).abs() < 0.5, "{b}");
     }
 }
