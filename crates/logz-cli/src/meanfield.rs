@@ -43,7 +43,7 @@ fn temps(s: &str) -> Result<Vec<f64>> {
 
 pub fn run(a: &MeanFieldArgs) -> Result<()> {
     let ts = temps(&a.temperature)?;
-    if !(a.z.is_finite() && a.z >= 0.0) || !a.coupling.is_finite() || !a.field.is_finite() {
+    if !(a.z.is_finite() && a.z >= 0.0 && a.coupling.is_finite() && a.field.is_finite()) {
         return Err(anyhow!("--z must be ≥ 0 and --coupling/--field finite"));
     }
     let (z, j, h) = (a.z, a.coupling, a.field);

@@ -36,7 +36,7 @@ pub fn parse_grid(flag: &str, s: &str, max_points: usize) -> Result<Vec<f64>> {
     // In f64 the count cannot wrap: (b − a)/st is at most ~1e308/1e-320 = ∞, which the cap
     // refuses like any other count above it.
     let count = ((b - a) / st + 1e-9).floor() + 1.0;
-    if !(count <= max_points as f64) {
+    if count.is_nan() || count > max_points as f64 {
         return Err(anyhow!(
             "{flag} '{s}': {count:.3e} points, more than the limit of {max_points}; use a larger step"
         ));

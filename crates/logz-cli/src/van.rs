@@ -45,8 +45,7 @@ pub fn run(a: &TrainVanArgs) -> Result<()> {
         report: report.clone(),
         exact_ln_z: exact,
     };
-    std::fs::write(&a.out, ck.to_json())
-        .with_context(|| format!("writing {}", a.out.display()))?;
+    std::fs::write(&a.out, ck.to_json()).with_context(|| format!("writing {}", a.out.display()))?;
     if a.json {
         outln!(
             "{}",

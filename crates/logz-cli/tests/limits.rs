@@ -20,9 +20,18 @@ fn refused(args: &[&str], want: &[&str]) {
     let out = logz().args(args).output().expect("runs");
     let secs = t0.elapsed().as_secs_f64();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{args:?}: exit {:?}: {err}", out.status);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{args:?}: exit {:?}: {err}",
+        out.status
+    );
     assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: not one line: {err}");
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "{args:?}: not one line: {err}"
+    );
     for w in want {
         assert!(err.contains(w), "{args:?}: '{err}' does not mention '{w}'");
     }
@@ -80,7 +89,15 @@ fn sampler_counts_are_checked_against_the_budgets() {
     );
     // An explicit, smaller time limit refuses what the default allows.
     refused(
-        &["--time-limit", "1s", "sample", "square:64", "--sweeps", "1000000", "-q"],
+        &[
+            "--time-limit",
+            "1s",
+            "sample",
+            "square:64",
+            "--sweeps",
+            "1000000",
+            "-q",
+        ],
         &[TIME, "1.00 s"],
     );
 }
@@ -94,7 +111,15 @@ fn stochastic_solver_sizes_are_checked_against_the_budgets() {
         );
     }
     refused(
-        &["solve", "square:4", "-m", "ti", "--rungs", "100000000001", "-q"],
+        &[
+            "solve",
+            "square:4",
+            "-m",
+            "ti",
+            "--rungs",
+            "100000000001",
+            "-q",
+        ],
         &["ti", "rungs", MEMORY],
     );
     refused(
@@ -123,16 +148,44 @@ fn float_options_must_be_finite_and_in_range() {
     }
     for s in ["inf", "nan", "0"] {
         refused(
-            &["bench", "--sizes", "16", "--cubic", "8", "--threads", "1", "--seconds", s],
+            &[
+                "bench",
+                "--sizes",
+                "16",
+                "--cubic",
+                "8",
+                "--threads",
+                "1",
+                "--seconds",
+                s,
+            ],
             &["seconds finite and > 0"],
         );
     }
     refused(
-        &["bench", "--sizes", "16", "--cubic", "8", "--threads", "1", "--seconds", "1e6"],
+        &[
+            "bench",
+            "--sizes",
+            "16",
+            "--cubic",
+            "8",
+            "--threads",
+            "1",
+            "--seconds",
+            "1e6",
+        ],
         &[TIME],
     );
     refused(
-        &["bench", "--sizes", "16", "--cubic", "8", "--threads", "100000000"],
+        &[
+            "bench",
+            "--sizes",
+            "16",
+            "--cubic",
+            "8",
+            "--threads",
+            "100000000",
+        ],
         &["threads in 1..=1024"],
     );
 }
@@ -140,14 +193,37 @@ fn float_options_must_be_finite_and_in_range() {
 #[test]
 fn lattice_sizes_are_checked_before_allocating() {
     refused(
-        &["bench", "--sizes", "1000000", "--cubic", "8", "--threads", "1", "--seconds", "0.1"],
+        &[
+            "bench",
+            "--sizes",
+            "1000000",
+            "--cubic",
+            "8",
+            "--threads",
+            "1",
+            "--seconds",
+            "0.1",
+        ],
         &["1000000×1000000 lattice", MEMORY],
     );
     refused(
-        &["bench", "--sizes", "16", "--cubic", "100000", "--threads", "1", "--seconds", "0.1"],
+        &[
+            "bench",
+            "--sizes",
+            "16",
+            "--cubic",
+            "100000",
+            "--threads",
+            "1",
+            "--seconds",
+            "0.1",
+        ],
         &["100000×100000×100000 lattice", MEMORY],
     );
-    refused(&["bench", "blr", "--rows", HUGE], &["rows in memory", MEMORY]);
+    refused(
+        &["bench", "blr", "--rows", HUGE],
+        &["rows in memory", MEMORY],
+    );
     // 2.7·10⁸ spins pass the spin cap but need ~33 GiB to build.
     refused(
         &["--memory-limit", "8GiB", "solve", "square:16384", "-q"],
@@ -174,7 +250,12 @@ fn file_sizes_are_checked_before_allocating() {
     let mut u = tempfile::Builder::new().suffix(".uai").tempfile().unwrap();
     write!(u, "MARKOV\n1\n2\n10000000\n").unwrap();
     refused(
-        &["--memory-limit", "100MB", "solve", u.path().to_str().unwrap()],
+        &[
+            "--memory-limit",
+            "100MB",
+            "solve",
+            u.path().to_str().unwrap(),
+        ],
         &["10000000 factors", MEMORY],
     );
     // A file larger than the budget is refused up front (sparse: no disk is used).
@@ -182,7 +263,12 @@ fn file_sizes_are_checked_before_allocating() {
     big.as_file().write_all(b"MARKOV\n").unwrap();
     big.as_file().set_len(3 << 30).unwrap();
     refused(
-        &["--memory-limit", "1GiB", "solve", big.path().to_str().unwrap()],
+        &[
+            "--memory-limit",
+            "1GiB",
+            "solve",
+            big.path().to_str().unwrap(),
+        ],
         &["3221225472 bytes", MEMORY],
     );
     // Streamed with the default budget: a 3 GiB token is cut off after 1024 bytes.
@@ -211,14 +297,29 @@ fn default_budget_follows_the_address_space_limit() {
         .expect("sh runs");
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains(MEMORY) && err.contains("3221225472 bytes"), "{err}");
+    assert!(
+        err.contains(MEMORY) && err.contains("3221225472 bytes"),
+        "{err}"
+    );
 }
 
 #[test]
 fn elimination_tables_are_checked_against_the_budget() {
     refused(
-        &["--memory-limit", "1GiB", "solve", "sk:29", "-m", "elimination", "-q"],
-        &["at most 26 variables", "the memory limit of 1.0 GiB", RAISE_MEMORY],
+        &[
+            "--memory-limit",
+            "1GiB",
+            "solve",
+            "sk:29",
+            "-m",
+            "elimination",
+            "-q",
+        ],
+        &[
+            "at most 26 variables",
+            "the memory limit of 1.0 GiB",
+            RAISE_MEMORY,
+        ],
     );
     // `exact` then offers only what fits: enumeration, not a 4 GiB elimination table.
     let out = logz()
@@ -246,7 +347,9 @@ fn stream_chunks_are_checked_before_allocating() {
     }
     let p = f.path().to_str().unwrap();
     refused(
-        &["fit", "blr", p, "--x", "x", "--y", "y", "--stream", "--batch", HUGE],
+        &[
+            "fit", "blr", p, "--x", "x", "--y", "y", "--stream", "--batch", HUGE,
+        ],
         &["chunks of 100000000000 rows", MEMORY],
     );
     for (flag, v) in [("--a0", "inf"), ("--b0", "nan")] {
@@ -266,11 +369,20 @@ fn crafted_van_checkpoints_are_rejected_on_load() {
         .arg(&net)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let good: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&net).unwrap()).unwrap();
-    let cases: Vec<(&str, Box<dyn Fn(&mut serde_json::Value)>, &str)> = vec![
-        ("depth0", Box::new(|v| v["network"]["depth"] = 0.into()), "depth ≥ 1"),
+    type Edit = Box<dyn Fn(&mut serde_json::Value)>;
+    let cases: Vec<(&str, Edit, &str)> = vec![
+        (
+            "depth0",
+            Box::new(|v| v["network"]["depth"] = 0.into()),
+            "depth ≥ 1",
+        ),
         (
             "short",
             Box::new(|v| {
@@ -301,7 +413,17 @@ fn crafted_van_checkpoints_are_rejected_on_load() {
         let p = dir.path().join(format!("{name}.json"));
         std::fs::write(&p, v.to_string()).unwrap();
         refused(
-            &["solve", "square:4", "-m", "van", "--steps", "10", "-q", "--net", p.to_str().unwrap()],
+            &[
+                "solve",
+                "square:4",
+                "-m",
+                "van",
+                "--steps",
+                "10",
+                "-q",
+                "--net",
+                p.to_str().unwrap(),
+            ],
             &["invalid VAN network", want],
         );
     }
@@ -313,14 +435,23 @@ fn limit_flags_are_validated() {
         &["--memory-limit", "lots", "solve", "square:4"],
         &["--memory-limit", "not a memory size"],
     );
-    refused(
-        &["--time-limit=-5", "solve", "square:4"],
-        &["--time-limit"],
-    );
+    refused(&["--time-limit=-5", "solve", "square:4"], &["--time-limit"]);
     // Generous explicit limits change nothing for a small job.
     let out = logz()
-        .args(["--memory-limit", "2GiB", "--time-limit", "10m", "solve", "square:4", "--json"])
+        .args([
+            "--memory-limit",
+            "2GiB",
+            "--time-limit",
+            "10m",
+            "solve",
+            "square:4",
+            "--json",
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

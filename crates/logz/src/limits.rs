@@ -203,9 +203,8 @@ pub fn physical_memory() -> Option<u64> {
 /// limit (a container's share: cgroup v2 `memory.max` or v1 `memory.limit_in_bytes`) and the
 /// address-space limit (`ulimit -v`, from /proc/self/limits); None if none can be read.
 pub fn usable_memory() -> Option<u64> {
-    let number = |path: &str| -> Option<u64> {
-        std::fs::read_to_string(path).ok()?.trim().parse().ok()
-    };
+    let number =
+        |path: &str| -> Option<u64> { std::fs::read_to_string(path).ok()?.trim().parse().ok() };
     let address_space = || -> Option<u64> {
         let text = std::fs::read_to_string("/proc/self/limits").ok()?;
         let line = text.lines().find(|l| l.starts_with("Max address space"))?;
@@ -270,7 +269,7 @@ pub fn parse_bytes(s: &str) -> Result<u64> {
         };
         x * mult
     };
-    if !(bytes.is_finite() && bytes >= 1.0 && bytes < 1.8e19) {
+    if !(1.0..1.8e19).contains(&bytes) {
         return Err(Error::arg(format!(
             "'{s}': a memory limit must be at least 1 byte and below 16 EiB"
         )));
@@ -385,7 +384,16 @@ mod tests {
         assert_eq!(parse_bytes("500MB").unwrap(), 500_000_000);
         assert_eq!(parse_bytes("1.5G").unwrap(), 3 << 29);
         assert_eq!(parse_bytes("4096").unwrap(), 4096);
-        for bad in ["", "GiB", "-1GiB", "8 parsecs", "1e400", "0", "nan", "99999999TiB"] {
+        for bad in [
+            "",
+            "GiB",
+            "-1GiB",
+            "8 parsecs",
+            "1e400",
+            "0",
+            "nan",
+            "99999999TiB",
+        ] {
             assert!(parse_bytes(bad).is_err(), "{bad}");
         }
         if let Some(usable) = usable_memory() {
@@ -415,7 +423,11 @@ mod tests {
         };
         assert!(l.check_memory("t", "x", 1e9).is_ok());
         let e = l
-            .check_memory("sample", "a state of 1000000 chains × 4096 spins", 33.3 * GIB)
+            .check_memory(
+                "sample",
+                "a state of 1000000 chains × 4096 spins",
+                33.3 * GIB,
+            )
             .unwrap_err()
             .to_string();
         assert_eq!(

@@ -368,14 +368,16 @@ fn fuzz_uai_models() {
     let mut seeds = shared_seeds(".uai");
     seeds.extend(small_models().iter().map(|m| uai::write(m).into_bytes()));
     seeds.push(b"MARKOV\n2\n2 2\n2\n1 0\n2 0 1\n2\n0.5 2\n4\n1 2 3 4\n".to_vec());
-    let r = fuzz("uai", &seeds, 1, |b, _| match uai::parse_reader("f.uai", b, &[]) {
-        Ok(lm) => {
-            let m = &lm.model;
-            let s = vec![1i8; m.n()];
-            assert!(m.energy(&s).is_finite());
-            true
+    let r = fuzz("uai", &seeds, 1, |b, _| {
+        match uai::parse_reader("f.uai", b, &[]) {
+            Ok(lm) => {
+                let m = &lm.model;
+                let s = vec![1i8; m.n()];
+                assert!(m.energy(&s).is_finite());
+                true
+            }
+            Err(_) => false,
         }
-        Err(_) => false,
     });
     check(r);
 }
@@ -416,7 +418,9 @@ fn fuzz_json_models() {
         .iter()
         .map(|m| json::write(m).into_bytes())
         .collect();
-    seeds.push(br#"{"n": 3, "beta": 0.5, "edges": [[0, 1], [1, 2]], "couplings": [1.0, -0.5]}"#.to_vec());
+    seeds.push(
+        br#"{"n": 3, "beta": 0.5, "edges": [[0, 1], [1, 2]], "couplings": [1.0, -0.5]}"#.to_vec(),
+    );
     seeds.push(br#"{"n":100000000,"edges":[],"couplings":[]}"#.to_vec());
     let r = fuzz("json", &seeds, 3, |b, _| {
         let text = String::from_utf8_lossy(b);

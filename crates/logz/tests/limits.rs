@@ -152,7 +152,10 @@ fn elimination_respects_the_budget_and_exact_picks_another_method() {
     budget();
     // 2 · 8 · 2^c ≤ 64 MiB: cliques of at most 22 variables.
     assert_eq!(Elimination::width_for_memory(BUDGET as f64), 21);
-    assert_eq!(Elimination::width_for_memory(12.0 * (1u64 << 30) as f64), 28);
+    assert_eq!(
+        Elimination::width_for_memory(12.0 * (1u64 << 30) as f64),
+        28
+    );
     assert_eq!(Elimination::default().max_width, 21);
     let sk = builders::from_spec("sk:23", &Params::default()).unwrap();
     // Forcing width 28 past the default still meets the check before any table is built.
@@ -166,14 +169,21 @@ fn elimination_respects_the_budget_and_exact_picks_another_method() {
     match wide.solve(&sk) {
         Err(Error::TooLarge { method, reason }) => {
             assert_eq!(method, "elimination");
-            assert!(reason.contains("above the memory limit of 64 MiB"), "{reason}");
+            assert!(
+                reason.contains("above the memory limit of 64 MiB"),
+                "{reason}"
+            );
         }
         other => panic!("expected TooLarge, got {other:?}"),
     }
     // `exact` does not offer elimination for it, and answers by enumeration instead.
     assert!(!Exact::applicable(&sk).contains(&"elimination"));
     let e = Exact.solve(&sk).unwrap();
-    assert!(e.diagnostics.algorithm.contains("enumerat"), "{}", e.diagnostics.algorithm);
+    assert!(
+        e.diagnostics.algorithm.contains("enumerat"),
+        "{}",
+        e.diagnostics.algorithm
+    );
 }
 
 #[test]
@@ -193,7 +203,10 @@ fn uai_streams_and_checks_declared_sizes() {
     let e = logz::io::uai::parse_reader("l.uai", text.as_bytes(), &[])
         .unwrap_err()
         .to_string();
-    assert!(e.starts_with("l.uai:1000002: expected the number of variables"), "{e}");
+    assert!(
+        e.starts_with("l.uai:1000002: expected the number of variables"),
+        "{e}"
+    );
     // Evidence with trailing tokens is malformed, not silently truncated.
     assert!(logz::io::uai::parse_evidence("e.evid", "1 0 1 7").is_err());
     assert_eq!(

@@ -330,9 +330,8 @@ impl Elimination {
                 reason: e.to_string(),
             })?;
         let marg_bytes = upward_peak_bytes(&tree, true) + msg_bytes + tree.largest_table_bytes();
-        let want_marg = self.marginals
-            && 2.0 * msg_bytes <= self.marginal_memory
-            && marg_bytes <= budget;
+        let want_marg =
+            self.marginals && 2.0 * msg_bytes <= self.marginal_memory && marg_bytes <= budget;
         let cost: f64 = tree.total_cost() * if want_marg { 2.0 } else { 1.0 };
         let unit = (cost / 1000.0).max(1.0);
         progress.start((cost / unit).ceil() as u64, "eliminating");

@@ -111,9 +111,7 @@ impl<'a, R: BufRead> Tokens<'a, R> {
             }
             self.r.consume(used);
             if too_long {
-                return Err(self.err(format!(
-                    "a token longer than {MAX_TOKEN} characters"
-                )));
+                return Err(self.err(format!("a token longer than {MAX_TOKEN} characters")));
             }
             if done {
                 break;
@@ -282,9 +280,7 @@ pub fn parse_reader<R: BufRead>(
     }
     drop(scopes);
     if let Some(t) = tk.raw()?.map(str::to_string) {
-        return Err(tk.err(format!(
-            "unexpected extra token '{t}' after the last table"
-        )));
+        return Err(tk.err(format!("unexpected extra token '{t}' after the last table")));
     }
     if !c_total.is_finite() || h.iter().any(|x| !x.is_finite()) {
         return Err(tk.err(

@@ -402,7 +402,11 @@ fn check_budget(m: &Model, o: &SampleOptions, kernel: Kernel) -> Result<()> {
     let measured = o.sweeps as f64;
     let total = o.burn_in as f64 + measured;
     let tempering = o.algorithm == Algorithm::Tempering;
-    let replicas = if tempering { o.replicas.max(2) as f64 } else { 1.0 };
+    let replicas = if tempering {
+        o.replicas.max(2) as f64
+    } else {
+        1.0
+    };
     let mut bytes = chains * measured * TRACE_BYTES_PER_SWEEP;
     bytes += chains * replicas * n * CHAIN_BYTES_PER_SPIN;
     if o.correlations {
@@ -415,12 +419,19 @@ fn check_budget(m: &Model, o: &SampleOptions, kernel: Kernel) -> Result<()> {
     let what = if tempering {
         format!(
             "{} chains × {} replicas × ({} + {} burn-in) sweeps of {} spins",
-            o.chains, o.replicas, o.sweeps, o.burn_in, m.n()
+            o.chains,
+            o.replicas,
+            o.sweeps,
+            o.burn_in,
+            m.n()
         )
     } else {
         format!(
             "{} chains × ({} + {} burn-in) sweeps of {} spins",
-            o.chains, o.sweeps, o.burn_in, m.n()
+            o.chains,
+            o.sweeps,
+            o.burn_in,
+            m.n()
         )
     };
     limits.check_memory("sample", &format!("a run of {what}"), bytes)?;
@@ -430,7 +441,11 @@ fn check_budget(m: &Model, o: &SampleOptions, kernel: Kernel) -> Result<()> {
         Kernel::Lattice(_) => 1.0,
         _ => crate::limits::spin_update_ops(2.0 * e / n.max(1.0)),
     };
-    limits.check_work("sample", &what, chains * total * (replicas * n * per_spin + e))
+    limits.check_work(
+        "sample",
+        &what,
+        chains * total * (replicas * n * per_spin + e),
+    )
 }
 
 /// Run `o.chains` independent chains (in parallel) with xoshiro256++ streams.

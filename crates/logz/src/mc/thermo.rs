@@ -717,10 +717,7 @@ impl Solver for Ais {
         let total = (0..=self.doublings.min(63))
             .map(|k| self.steps.saturating_mul(1usize << k))
             .fold(0usize, usize::saturating_add);
-        progress.start(
-            total.saturating_mul(self.runs) as u64,
-            "annealing sweeps",
-        );
+        progress.start(total.saturating_mul(self.runs) as u64, "annealing sweeps");
         let mut steps = self.steps;
         let mut prev = self.pass(m, steps, cluster, progress)?;
         let mut history = vec![prev.ln_z];

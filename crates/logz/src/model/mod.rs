@@ -211,12 +211,12 @@ impl Model {
     /// construction fits the memory budget ([`crate::limits`]). Counts are `f64` so that
     /// builders can check a size before computing it in integers.
     pub fn check_size(n: f64, e: f64) -> Result<()> {
-        if !(n <= MAX_SPINS as f64) {
+        if n.is_nan() || n > MAX_SPINS as f64 {
             return Err(Error::invalid(format!(
                 "{n} spins is more than the limit {MAX_SPINS} (spin indices are 32-bit)"
             )));
         }
-        if !(e <= MAX_EDGES as f64) {
+        if e.is_nan() || e > MAX_EDGES as f64 {
             return Err(Error::invalid(format!(
                 "{e:.3e} edges is more than the limit {MAX_EDGES} (edge indices are 32-bit)"
             )));

@@ -120,7 +120,11 @@ impl Made {
     /// and below N − 1 — with exactly as many finite parameters as that shape has. Everything
     /// else in this module indexes by that shape, so an inconsistent network would panic.
     pub fn validate(&self) -> Result<()> {
-        let bad = |why: String| Err(Error::InvalidArgument(format!("invalid VAN network: {why}")));
+        let bad = |why: String| {
+            Err(Error::InvalidArgument(format!(
+                "invalid VAN network: {why}"
+            )))
+        };
         if self.n < 2 || self.width == 0 || self.depth == 0 {
             return bad(format!(
                 "needs ≥ 2 spins, width ≥ 1 and depth ≥ 1 (has n = {}, width {}, depth {})",
@@ -134,7 +138,8 @@ impl Made {
                 self.width
             ));
         }
-        if self.degree.windows(2).any(|p| p[1] < p[0]) || self.degree.iter().any(|&g| g > self.n - 2)
+        if self.degree.windows(2).any(|p| p[1] < p[0])
+            || self.degree.iter().any(|&g| g > self.n - 2)
         {
             return bad(format!(
                 "unit degrees must ascend and lie in 0..={}",
