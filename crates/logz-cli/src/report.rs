@@ -115,7 +115,12 @@ pub struct Info {
 pub fn info(lm: &LoadedModel) -> Info {
     let m = &lm.model;
     let (dmin, dmean, dmax) = m.degree_stats();
-    let tree = ordering::best_tree(m, 40);
+    // The planner is skipped where the lattice alone proves the width is beyond 40.
+    let tree = if logz::exact::treewidth_lower_bound(m) > 40 {
+        None
+    } else {
+        ordering::best_tree(m, 40)
+    };
     Info {
         n: lm.n_original,
         clamped: lm.clamped.len(),

@@ -34,6 +34,10 @@ pub enum Error {
     /// (see [`crate::limits`]); the reason names the limit and how to raise it.
     #[error("{what}: {reason}")]
     OverBudget { what: String, reason: String },
+    /// A result that f64 cannot represent (ln Z beyond ±1e300, or NaN from a diverged run):
+    /// reported instead of printing a null/NaN number under a trustworthy label.
+    #[error("{0}")]
+    Numerical(String),
     /// A bad option value (unknown method name, non-positive tolerance, …).
     #[error("invalid argument: {0}")]
     InvalidArgument(String),

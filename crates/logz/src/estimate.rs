@@ -4,7 +4,7 @@
 //! upper bound, a stochastic estimate with its standard error, or an uncontrolled approximation.
 //! Front ends (`logz solve`, `logz compare`, the report) never need to know which method ran.
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::Model;
 use serde::Serialize;
 
@@ -102,6 +102,23 @@ impl Estimate {
             self.magnetization.iter().sum::<f64>() / self.magnetization.len() as f64
         }
     }
+    /// The estimate if its ln Z is a finite number, else a [`Error::Numerical`] that says so:
+    /// no front end ever prints a null/NaN ln Z under a label such as `exact`.
+    pub fn checked(self, method: &str) -> Result<Self> {
+        if self.ln_z.is_finite() {
+            Ok(self)
+        } else if self.ln_z.is_nan() {
+            Err(Error::Numerical(format!(
+                "{method}: ln Z came out NaN (the run diverged); try a smaller step size or \
+                 more iterations"
+            )))
+        } else {
+            Err(Error::Numerical(format!(
+                "{method}: ln Z overflows f64 (ln Z = {}); reduce β or the couplings",
+                self.ln_z
+            )))
+        }
+    }
     /// Free energy per spin F/N = −ln Z / (βN).
     pub fn free_energy_per_spin(&self, m: &Model) -> f64 {
         -self.ln_z / (m.beta() * m.n().max(1) as f64)
@@ -129,16 +146,16 @@ pub trait Solver {
     fn name(&self) -> &'static str;
     /// Solve with progress reporting.
     fn solve_with(&self, m: &Model, progress: &dyn Progress) -> Result<Estimate>;
-    /// Solve silently.
+    /// Solve silently; a non-finite ln Z is an error (see [`Estimate::checked`]).
     fn solve(&self, m: &Model) -> Result<Estimate> {
-        self.solve_with(m, &NoProgress)
+        self.solve_with(m, &NoProgress)?.checked(self.name())
     }
 }
 
-/// Run a solver and fill in the wall-clock time.
+/// Run a solver and fill in the wall-clock time; a non-finite ln Z is an error.
 pub fn timed(solver: &dyn Solver, m: &Model, progress: &dyn Progress) -> Result<Estimate> {
     let t0 = std::time::Instant::now();
-    let mut e = solver.solve_with(m, progress)?;
+    let mut e = solver.solve_with(m, progress)?.checked(solver.name())?;
     e.diagnostics.seconds = t0.elapsed().as_secs_f64();
     Ok(e)
 }

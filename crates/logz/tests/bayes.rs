@@ -372,3 +372,58 @@ fn bad_csv_files_get_clear_errors() {
         .to_string()
         .contains("constant"));
 }
+
+/// Many feature columns (more than the 64 kept on the stack by `SuffStats::push`): the one-pass
+/// statistics and the exact posterior mean under a vague prior must equal a direct
+/// least-squares solve on the raw rows. (Rows were once counted twice when p > 64.)
+#[test]
+fn wide_designs_match_a_direct_least_squares_solve() {
+    for &p in &[65usize, 100, 200] {
+        let n = 3 * p + 7;
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(p as u64);
+        let g = Normal::new(0.0, 1.0).unwrap();
+        let mut x = Vec::with_capacity(n * p);
+        let mut y = Vec::with_capacity(n);
+        for _ in 0..n {
+            let row: Vec<f64> = (0..p).map(|j| j as f64 + g.sample(&mut rng)).collect();
+            let signal: f64 = row
+                .iter()
+                .enumerate()
+                .map(|(j, v)| v * (j % 3) as f64)
+                .sum();
+            y.push(1.0 + 0.01 * signal + 0.5 * g.sample(&mut rng));
+            x.extend(row);
+        }
+        let d = Dataset {
+            x_names: (0..p).map(|j| format!("x{j}")).collect(),
+            y_name: "y".into(),
+            x,
+            y,
+        };
+        let s = d.stats();
+        assert_eq!(s.n, n as f64, "p = {p}: every row counted once");
+        let k = s.scaling(&d.x_names, &d.y_name).unwrap();
+        // τ = 1e6 in standardised units: the prior's pull is ~1e−12 of the likelihood's.
+        let e = linear::exact(&s, &k, &d.x_names, Noise::Known(0.5), 1e6).unwrap();
+        // Direct solve of min ‖y − [1 X] w‖ by QR on the raw design.
+        let a = DMatrix::from_fn(
+            n,
+            p + 1,
+            |i, j| if j == 0 { 1.0 } else { d.x[i * p + j - 1] },
+        );
+        let b = DVector::from_column_slice(&d.y);
+        let qr = a.clone().qr();
+        let w = qr
+            .r()
+            .solve_upper_triangular(&(qr.q().transpose() * &b))
+            .unwrap();
+        for j in 0..=p {
+            assert!(
+                (e.mean[j] - w[j]).abs() <= 1e-7 * (1.0 + w[j].abs()),
+                "p = {p}, coefficient {j}: posterior mean {} vs least squares {}",
+                e.mean[j],
+                w[j]
+            );
+        }
+    }
+}

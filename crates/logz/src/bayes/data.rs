@@ -67,18 +67,22 @@ impl SuffStats {
     pub fn p(&self) -> usize {
         self.mean_x.len()
     }
-    /// Add one row (Welford).
+    /// Add one row (Welford): with d = (x, y) − mean before the update, the means move by d/n
+    /// and the co-moments gain (n − 1)/n · d dᵀ.
     pub fn push(&mut self, x: &[f64], y: f64) {
         let p = self.p();
+        // The deviations live on the stack for the usual handful of columns.
+        let mut small = [0.0f64; 64];
+        let mut large = Vec::new();
+        let dx: &mut [f64] = if p <= small.len() {
+            &mut small[..p]
+        } else {
+            large.resize(p, 0.0);
+            &mut large
+        };
         self.n += 1.0;
         let n = self.n;
         let dy = y - self.mean_y;
-        let mut dx = [0.0f64; 64];
-        let dx = if p <= 64 {
-            &mut dx[..p]
-        } else {
-            return self.merge(&Self::single(x, y));
-        };
         for j in 0..p {
             dx[j] = x[j] - self.mean_x[j];
             self.mean_x[j] += dx[j] / n;
@@ -86,23 +90,13 @@ impl SuffStats {
         self.mean_y += dy / n;
         let f = (n - 1.0) / n;
         for j in 0..p {
-            for k in 0..p {
-                self.cxx[j * p + k] += f * dx[j] * dx[k];
+            let fj = f * dx[j];
+            for (c, &dk) in self.cxx[j * p..(j + 1) * p].iter_mut().zip(dx.iter()) {
+                *c += fj * dk;
             }
-            self.cxy[j] += f * dx[j] * dy;
+            self.cxy[j] += fj * dy;
         }
         self.cyy += f * dy * dy;
-    }
-    fn single(x: &[f64], y: f64) -> Self {
-        let p = x.len();
-        SuffStats {
-            n: 1.0,
-            mean_x: x.to_vec(),
-            mean_y: y,
-            cxx: vec![0.0; p * p],
-            cxy: vec![0.0; p],
-            cyy: 0.0,
-        }
     }
     /// Merge another block of rows.
     pub fn merge(&mut self, o: &SuffStats) {

@@ -22,36 +22,75 @@ fn not_applicable(method: &'static str, reason: &str) -> Error {
 #[derive(Debug, Clone, Default)]
 pub struct Chain;
 
-/// ln Z, ⟨s⟩ and ⟨s_i s_{i+1}⟩ of a periodic chain of n spins at K = βJ, B = βh.
-///
-/// λ± = e^K cosh B ± √(e^{2K} sinh²B + e^{−2K}); derivatives give the observables
-/// (⟨s⟩ = (1/N)∂lnZ/∂B, ⟨s s'⟩ = (1/N)∂lnZ/∂K).
-pub fn chain_periodic(n: usize, k: f64, b: f64) -> (f64, f64, f64) {
-    let nf = n as f64;
-    let root = ((2.0 * k).exp() * b.sinh().powi(2) + (-2.0 * k).exp()).sqrt();
-    let a = k.exp() * b.cosh();
-    let lp = a + root;
-    let lm = a - root;
-    // derivatives wrt B and K
-    let droot_b = (2.0 * k).exp() * b.sinh() * b.cosh() / root;
-    let da_b = k.exp() * b.sinh();
-    let droot_k = ((2.0 * k).exp() * b.sinh().powi(2) - (-2.0 * k).exp()) / root;
-    let da_k = a;
-    let r = lm / lp; // |r| < 1
-    let rn = r.powi(n as i32);
-    let ln_z = nf * lp.ln() + (1.0 + rn).ln();
-    // ∂lnZ/∂x = N (λ₊^{N−1} λ₊' + λ₋^{N−1} λ₋') / (λ₊^N + λ₋^N)
-    let deriv = |dlp: f64, dlm: f64| nf * (dlp / lp + rn * dlm / lm) / (1.0 + rn);
-    let dlm_safe = |dlp: f64, dlm: f64| {
-        if lm == 0.0 {
-            nf * dlp / lp
-        } else {
-            deriv(dlp, dlm)
+/// A 2×2 matrix of natural logs of positive entries: `[[ln a₀₀, ln a₀₁], [ln a₁₀, ln a₁₁]]`.
+type LogMat = [[f64; 2]; 2];
+
+/// Product of two positive 2×2 matrices given by their logs: every entry is a log-sum-exp of
+/// positive terms, so nothing cancels and nothing overflows.
+fn log_mat_mul(a: &LogMat, b: &LogMat) -> LogMat {
+    let mut c = [[0.0; 2]; 2];
+    for (i, row) in c.iter_mut().enumerate() {
+        for (j, x) in row.iter_mut().enumerate() {
+            *x = log_add(a[i][0] + b[0][j], a[i][1] + b[1][j]);
         }
+    }
+    c
+}
+
+/// `a^p` (p ≥ 1) by repeated squaring in the log domain: O(log p) products.
+fn log_mat_pow(a: &LogMat, mut p: usize) -> LogMat {
+    debug_assert!(p >= 1);
+    let mut base = *a;
+    let mut acc: Option<LogMat> = None;
+    loop {
+        if p & 1 == 1 {
+            acc = Some(match acc {
+                None => base,
+                Some(x) => log_mat_mul(&x, &base),
+            });
+        }
+        p >>= 1;
+        if p == 0 {
+            break;
+        }
+        base = log_mat_mul(&base, &base);
+    }
+    acc.expect("p ≥ 1")
+}
+
+/// ln Z, ⟨s⟩ and ⟨s_i s_{i+1}⟩ of a periodic chain of n ≥ 2 spins at K = βJ, B = βh.
+///
+/// Z = Tr Tⁿ with the symmetric transfer matrix T_{ss'} = e^{K s s' + B (s + s')/2}. The
+/// textbook form λ₊ⁿ + λ₋ⁿ, λ± = e^K cosh B ± √(e^{2K} sinh²B + e^{−2K}), cancels
+/// catastrophically for odd antiferromagnetic rings (λ₋ ≈ −λ₊, so Z ≈ λ₊ⁿ(1 − 1)) and
+/// overflows for |K| ≳ 350. Here Tⁿ is formed by repeated squaring of T's logs: all entries
+/// are positive, each product is a log-sum-exp, so every step is exact to rounding for any K, B.
+/// The observables are traces against S = diag(−1, +1):
+/// ⟨s⟩ = Tr(S Tⁿ)/Z and ⟨s_0 s_1⟩ = Σ_{s,s'} s s' T_{ss'} (Tⁿ⁻¹)_{s's} / Z, each formed as
+/// tanh of half a log-ratio.
+pub fn chain_periodic(n: usize, k: f64, b: f64) -> (f64, f64, f64) {
+    assert!(n >= 2, "a ring needs at least two spins");
+    let spin = [-1.0, 1.0];
+    let mut t: LogMat = [[0.0; 2]; 2];
+    for (i, row) in t.iter_mut().enumerate() {
+        for (j, x) in row.iter_mut().enumerate() {
+            *x = k * spin[i] * spin[j] + 0.5 * b * (spin[i] + spin[j]);
+        }
+    }
+    let q = log_mat_pow(&t, n - 1);
+    let p = log_mat_mul(&q, &t);
+    let ln_z = log_add(p[0][0], p[1][1]);
+    // ⟨s⟩ = (P₁₁ − P₀₀)/(P₀₀ + P₁₁) = tanh((ln P₁₁ − ln P₀₀)/2).
+    let mag = if p[0][0] == p[1][1] {
+        0.0
+    } else {
+        (0.5 * (p[1][1] - p[0][0])).tanh()
     };
-    let m = dlm_safe(da_b + droot_b, da_b - droot_b) / nf;
-    let c = dlm_safe(da_k + droot_k, da_k - droot_k) / nf;
-    (ln_z, m, c)
+    // Self-normalised (equal − unequal)/(equal + unequal), so rounding never leaves [−1, 1].
+    let same = log_add(t[0][0] + q[0][0], t[1][1] + q[1][1]);
+    let diff = log_add(t[0][1] + q[1][0], t[1][0] + q[0][1]);
+    let cor = (0.5 * (same - diff)).tanh();
+    (ln_z, mag, cor)
 }
 
 impl Solver for Chain {
@@ -146,7 +185,10 @@ impl Solver for CurieWeiss {
             })
             .collect();
         let lz = log_sum_exp(&terms);
-        let p: Vec<f64> = terms.iter().map(|t| (t - lz).exp()).collect();
+        // Sector probabilities, renormalised so rounding in lz cannot push moments out of range.
+        let mut p: Vec<f64> = terms.iter().map(|t| (t - lz).exp()).collect();
+        let total: f64 = p.iter().sum();
+        p.iter_mut().for_each(|x| *x /= total);
         let moment = |f: &dyn Fn(f64) -> f64| -> f64 {
             p.iter()
                 .enumerate()
@@ -274,21 +316,40 @@ fn ln_2sinh(x: f64) -> (f64, f64) {
     (a + (-(-2.0 * a).exp_m1()).ln(), x.signum())
 }
 
+/// Kaufman's γ_q for an m×n torus at K = βJ > 0 (q = 0..2n), valid for every K > 0.
+///
+/// γ_0 = 2K + ln tanh K (signed). For q > 0, γ_q = arccosh(cosh 2K coth 2K − cos(πq/n)); with
+/// s = sinh 2K the argument is 1 + d where
+/// d = (s − 1)²/s + 2 sin²(πq/2n) ≥ 0
+/// (cosh²2K = 1 + s²), so arccosh(1 + d) = ln1p(d + √(d(2 + d))) keeps full precision near
+/// the critical point (d → 0) and, through ln d, never overflows at large K (s = e^{2K}/2 …).
+fn kaufman_gamma(q: usize, n: usize, k: f64) -> f64 {
+    if q == 0 {
+        return 2.0 * k + k.tanh().ln();
+    }
+    let half_angle = (std::f64::consts::PI * q as f64 / (2.0 * n as f64)).sin();
+    let y = 2.0 * k;
+    if y < 350.0 {
+        let s = y.sinh();
+        let d = (s - 1.0) * ((s - 1.0) / s) + 2.0 * half_angle * half_angle;
+        if d < 1e150 {
+            return (d + (d * (2.0 + d)).sqrt()).ln_1p();
+        }
+        // arccosh(1 + d) = ln(2(1 + d)) − O(d⁻²)
+        return d.ln() + (1.0 / d).ln_1p() + std::f64::consts::LN_2;
+    }
+    // s = e^y (1 − e^{−2y})/2 overflows: d = s (1 + O(1/s)), arccosh(1 + d) = ln 2d + O(1/s).
+    let ln_s = y + (-(-2.0 * y).exp_m1()).ln() - std::f64::consts::LN_2;
+    ln_s + std::f64::consts::LN_2
+}
+
 /// Kaufman's exact ln Z of an m×n square torus at K = βJ > 0, h = 0.
 ///
 /// Z = ½(2 sinh 2K)^{mn/2} [Π_r 2cosh(mγ_{2r+1}/2) + Π_r 2sinh(mγ_{2r+1}/2)
 ///     + Π_r 2cosh(mγ_{2r}/2) + Π_r 2sinh(mγ_{2r}/2)], r = 0..n−1,
 /// γ_0 = 2K + ln tanh K (signed: negative below T_c), γ_k = arccosh(cosh 2K coth 2K − cos(πk/n)).
 pub fn kaufman_ln_z(m: usize, n: usize, k: f64) -> f64 {
-    let gamma = |q: usize| -> f64 {
-        if q == 0 {
-            2.0 * k + k.tanh().ln()
-        } else {
-            let x = (2.0 * k).cosh() / (2.0 * k).tanh()
-                - (std::f64::consts::PI * q as f64 / n as f64).cos();
-            x.acosh()
-        }
-    };
+    let gamma = |q: usize| kaufman_gamma(q, n, k);
     let mf = m as f64;
     let (mut l1, mut l2, mut l3, mut l4) = (0.0, 0.0, 0.0, 0.0);
     let (mut s2, mut s4) = (1.0, 1.0);

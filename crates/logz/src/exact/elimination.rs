@@ -12,7 +12,14 @@
 //! Tables are stored in linear space, each with a log-scale, normalised to max 1 after every step:
 //! this keeps the inner loops free of exp/log (ψ is built from per-byte lookup tables of
 //! exponentials) while ln Z is accumulated exactly in log space (Grids_18 has ln Z ≈ 4500).
-//! Entries below 1e−308 of a table's maximum flush to zero; they are that negligible in Z too.
+//! That is exact only while no entry underflows: an entry that flushes to zero is *not*
+//! necessarily negligible, because the rest of the model can later reweight two separator states
+//! by up to e^{2 Σ|θ|} of the bonds still to come (frustrated models at large β do this). Every
+//! factor of a clique table (ψ, the child messages) is ≤ 1 after normalisation, so a product
+//! entry can only shrink: if every clique table's smallest entry is still a normal f64, no
+//! step lost precision and the linear answer is exact to rounding. If one is not (huge β, J or
+//! h), the same passes rerun on logarithms of the entries ([`LogDomain`]): slower (a log-add per
+//! entry), never wrong.
 
 use super::ordering::{best_tree, EliminationTree};
 use crate::error::{Error, Result};
@@ -45,6 +52,89 @@ impl Default for Elimination {
 }
 
 const PAR_CHUNK: usize = 1 << 14;
+
+/// The arithmetic of a table entry: linear values (× and +) or their logarithms (+ and log-add).
+trait Domain: Copy + Send + Sync + 'static {
+    const NAME: &'static str;
+    /// The representation of e^l.
+    fn from_log(l: f64) -> f64;
+    /// ln of an entry.
+    fn to_log(x: f64) -> f64;
+    /// The product of two entries.
+    fn mul(a: f64, b: f64) -> f64;
+    /// The sum of two entries.
+    fn add(a: f64, b: f64) -> f64;
+    /// The quotient of two entries.
+    fn div(a: f64, b: f64) -> f64;
+    /// The representation of 0.
+    const ZERO: f64;
+    /// Whether an entry has lost precision to underflow (a subnormal or zero value).
+    fn flushed(x: f64) -> bool;
+}
+
+/// Plain values, rescaled to max 1 after every step.
+#[derive(Clone, Copy)]
+struct Linear;
+impl Domain for Linear {
+    const NAME: &'static str = "linear";
+    #[inline]
+    fn from_log(l: f64) -> f64 {
+        l.exp()
+    }
+    #[inline]
+    fn to_log(x: f64) -> f64 {
+        x.ln()
+    }
+    #[inline]
+    fn mul(a: f64, b: f64) -> f64 {
+        a * b
+    }
+    #[inline]
+    fn add(a: f64, b: f64) -> f64 {
+        a + b
+    }
+    #[inline]
+    fn div(a: f64, b: f64) -> f64 {
+        a / b
+    }
+    const ZERO: f64 = 0.0;
+    #[inline]
+    fn flushed(x: f64) -> bool {
+        x < f64::MIN_POSITIVE
+    }
+}
+
+/// Natural logarithms of the values, shifted to max 0 after every step.
+#[derive(Clone, Copy)]
+pub struct LogDomain;
+impl Domain for LogDomain {
+    const NAME: &'static str = "log-domain";
+    #[inline]
+    fn from_log(l: f64) -> f64 {
+        l
+    }
+    #[inline]
+    fn to_log(x: f64) -> f64 {
+        x
+    }
+    #[inline]
+    fn mul(a: f64, b: f64) -> f64 {
+        a + b
+    }
+    #[inline]
+    fn add(a: f64, b: f64) -> f64 {
+        crate::numeric::log_add(a, b)
+    }
+    #[inline]
+    fn div(a: f64, b: f64) -> f64 {
+        a - b
+    }
+    const ZERO: f64 = f64::NEG_INFINITY;
+    #[inline]
+    fn flushed(_: f64) -> bool {
+        false
+    }
+}
 
 /// Maps an index over a parent clique's variables to the index over a subset of them, using
 /// per-byte lookup tables (a software "parallel bit extract"). `run_bits` low bits map straight
@@ -97,7 +187,7 @@ impl SubMap {
 }
 
 /// t[idx] *= msg[sub(idx)] for every idx.
-fn broadcast_mul(t: &mut [f64], msg: &[f64], sm: &SubMap) {
+fn broadcast_mul<D: Domain>(t: &mut [f64], msg: &[f64], sm: &SubMap) {
     let run = 1usize << sm.run_bits;
     let chunk = run.max(PAR_CHUNK).min(t.len());
     let body = |(ci, sl): (usize, &mut [f64])| {
@@ -105,7 +195,7 @@ fn broadcast_mul(t: &mut [f64], msg: &[f64], sm: &SubMap) {
         for (bi, blk) in sl.chunks_mut(run).enumerate() {
             let sb = sm.map(base0 + bi * run);
             for (x, m) in blk.iter_mut().zip(&msg[sb..sb + run]) {
-                *x *= m;
+                *x = D::mul(*x, *m);
             }
         }
     };
@@ -117,34 +207,34 @@ fn broadcast_mul(t: &mut [f64], msg: &[f64], sm: &SubMap) {
 }
 
 /// out[sub(idx)] += t[idx] (marginalise onto the subset).
-fn marginalize(t: &[f64], out: &mut [f64], sm: &SubMap) {
+fn marginalize<D: Domain>(t: &[f64], out: &mut [f64], sm: &SubMap) {
     let run = 1usize << sm.run_bits;
     for (bi, blk) in t.chunks(run).enumerate() {
         let sb = sm.map(bi * run);
         for (o, x) in out[sb..sb + run].iter_mut().zip(blk) {
-            *o += x;
+            *o = D::add(*o, *x);
         }
     }
 }
 
 /// Divide by the maximum; returns ln(max) (−∞ if the table is all zeros).
-fn normalize_max(t: &mut [f64]) -> f64 {
-    let mx = t.iter().cloned().fold(0.0f64, f64::max);
-    if mx > 0.0 {
-        let inv = 1.0 / mx;
-        t.iter_mut().for_each(|x| *x *= inv);
-        mx.ln()
+fn normalize_max<D: Domain>(t: &mut [f64]) -> f64 {
+    let mx = t.iter().cloned().fold(D::ZERO, f64::max);
+    if mx > D::ZERO && mx.is_finite() {
+        t.iter_mut().for_each(|x| *x = D::div(*x, mx));
+        D::to_log(mx)
     } else {
         f64::NEG_INFINITY
     }
 }
 
-struct Ctx<'a> {
+struct Ctx<'a, D> {
     m: &'a Model,
     tree: &'a EliminationTree,
+    _domain: std::marker::PhantomData<D>,
 }
 
-impl Ctx<'_> {
+impl<D: Domain> Ctx<'_, D> {
     /// ψ_k over C_k, normalised; returns (table, log scale).
     fn psi(&self, k: usize) -> (Vec<f64>, f64) {
         let c = &self.tree.cliques[k];
@@ -176,25 +266,25 @@ impl Ctx<'_> {
                 .fold(f64::NEG_INFINITY, f64::max);
             let lmin = l[..1 << bits].iter().cloned().fold(f64::INFINITY, f64::min);
             for byte in 0..(1 << bits) {
-                ep[k8][byte] = (l[byte] - lmax).exp();
-                em[k8][byte] = (-l[byte] + lmin).exp();
+                ep[k8][byte] = D::from_log(l[byte] - lmax);
+                em[k8][byte] = D::from_log(-l[byte] + lmin);
             }
             ap += lmax;
             am += -lmin;
         }
         let sigma = (th_v + ap).max(-th_v + am);
-        let p0 = (th_v + ap - sigma).exp();
-        let m0 = (-th_v + am - sigma).exp();
+        let p0 = D::from_log(th_v + ap - sigma);
+        let m0 = D::from_log(-th_v + am - sigma);
         let half = 1usize << rest;
-        let mut t = vec![0.0f64; 2 * half];
+        let mut t = vec![D::ZERO; 2 * half];
         let body = |(ci, sl): (usize, &mut [f64])| {
             let s0 = ci * PAR_CHUNK / 2;
             for (j, pair) in sl.chunks_mut(2).enumerate() {
                 let mut x = s0 + j;
                 let (mut p, mut q) = (p0, m0);
                 for k8 in 0..nch {
-                    p *= ep[k8][x & 255];
-                    q *= em[k8][x & 255];
+                    p = D::mul(p, ep[k8][x & 255]);
+                    q = D::mul(q, em[k8][x & 255]);
                     x >>= 8;
                 }
                 pair[0] = q;
@@ -209,28 +299,33 @@ impl Ctx<'_> {
         (t, sigma)
     }
 
-    /// T_k = ψ_k · Π children messages; returns (table, log scale of the product).
-    fn clique_table(&self, k: usize, msgs: &[Vec<f64>], lam: &[f64]) -> (Vec<f64>, f64) {
+    /// T_k = ψ_k · Π children messages; returns (table, log scale of the product), or `None`
+    /// when an entry underflowed (linear domain only: the caller then switches to logarithms).
+    fn clique_table(&self, k: usize, msgs: &[Vec<f64>], lam: &[f64]) -> Option<(Vec<f64>, f64)> {
         let (mut t, mut scale) = self.psi(k);
         for &ch in &self.tree.children[k] {
             let sm = SubMap::new(&self.tree.cliques[k], &self.tree.cliques[ch][1..]);
-            broadcast_mul(&mut t, &msgs[ch], &sm);
+            broadcast_mul::<D>(&mut t, &msgs[ch], &sm);
             scale += lam[ch];
         }
-        scale += normalize_max(&mut t);
-        (t, scale)
+        // Every factor is ≤ 1, so the smallest entry bounds every intermediate product.
+        if t.iter().any(|&x| D::flushed(x)) {
+            return None;
+        }
+        scale += normalize_max::<D>(&mut t);
+        Some((t, scale))
     }
 }
 
 /// Sum out bit 0 (the eliminated variable).
-fn sum_out_first(t: &[f64]) -> Vec<f64> {
+fn sum_out_first<D: Domain>(t: &[f64]) -> Vec<f64> {
     let half = t.len() / 2;
-    let mut out = vec![0.0; half];
+    let mut out = vec![D::ZERO; half];
     let body = |(ci, sl): (usize, &mut [f64])| {
         let o0 = ci * PAR_CHUNK;
         for (j, x) in sl.iter_mut().enumerate() {
             let i = 2 * (o0 + j);
-            *x = t[i] + t[i + 1];
+            *x = D::add(t[i], t[i + 1]);
         }
     };
     if half >= 2 * PAR_CHUNK {
@@ -303,7 +398,25 @@ impl Elimination {
 
     pub fn run(&self, m: &Model, progress: &dyn Progress) -> Result<Estimate> {
         let tree = self.plan(m)?;
-        let ctx = Ctx { m, tree: &tree };
+        match self.run_in::<Linear>(m, &tree, progress)? {
+            Some(est) => Ok(est),
+            None => Ok(self
+                .run_in::<LogDomain>(m, &tree, progress)?
+                .expect("log-domain tables never flush")),
+        }
+    }
+
+    fn run_in<D: Domain>(
+        &self,
+        m: &Model,
+        tree: &EliminationTree,
+        progress: &dyn Progress,
+    ) -> Result<Option<Estimate>> {
+        let ctx = Ctx::<D> {
+            m,
+            tree,
+            _domain: std::marker::PhantomData,
+        };
         let n = m.n();
         let msg_bytes: f64 = tree
             .cliques
@@ -315,7 +428,7 @@ impl Elimination {
         // may.
         let limits = crate::limits::Limits::current();
         let budget = limits.memory as f64;
-        let up = upward_peak_bytes(&tree, false);
+        let up = upward_peak_bytes(tree, false);
         limits
             .check_memory(
                 "elimination",
@@ -329,7 +442,7 @@ impl Elimination {
                 method: "elimination",
                 reason: e.to_string(),
             })?;
-        let marg_bytes = upward_peak_bytes(&tree, true) + msg_bytes + tree.largest_table_bytes();
+        let marg_bytes = upward_peak_bytes(tree, true) + msg_bytes + tree.largest_table_bytes();
         let want_marg =
             self.marginals && 2.0 * msg_bytes <= self.marginal_memory && marg_bytes <= budget;
         let cost: f64 = tree.total_cost() * if want_marg { 2.0 } else { 1.0 };
@@ -339,14 +452,16 @@ impl Elimination {
         let mut lam = vec![0.0; n];
         let mut ln_z = -m.beta() * m.energy_offset();
         for k in 0..n {
-            let (t, scale) = ctx.clique_table(k, &msgs, &lam);
+            let Some((t, scale)) = ctx.clique_table(k, &msgs, &lam) else {
+                return Ok(None);
+            };
             if !want_marg {
                 for &ch in &tree.children[k] {
                     msgs[ch] = Vec::new();
                 }
             }
-            let mut mk = sum_out_first(&t);
-            let mu = normalize_max(&mut mk);
+            let mut mk = sum_out_first::<D>(&t);
+            let mu = normalize_max::<D>(&mut mk);
             if !mu.is_finite() {
                 return Err(Error::NotApplicable {
                     method: "elimination",
@@ -362,13 +477,16 @@ impl Elimination {
         }
         let mut est = Estimate::new(ln_z, Kind::Exact, "elimination");
         est.diagnostics.notes.push(format!(
-            "ordering: {}, width {}, largest table 2^{} entries",
+            "ordering: {}, width {}, largest table 2^{} entries, {} tables",
             tree.heuristic,
             tree.width(),
-            tree.width() + 1
+            tree.width() + 1,
+            D::NAME
         ));
         if want_marg {
-            self.downward(&ctx, &mut msgs, &lam, &mut est, progress, unit)?;
+            if !self.downward(&ctx, &mut msgs, &lam, &mut est, progress, unit)? {
+                return Ok(None);
+            }
         } else if self.marginals {
             est.diagnostics.notes.push(format!(
                 "marginals skipped: the downward pass would keep {} of messages ({} in all; \
@@ -379,18 +497,18 @@ impl Elimination {
             ));
         }
         progress.finish();
-        Ok(est)
+        Ok(Some(est))
     }
 
-    fn downward(
+    fn downward<D: Domain>(
         &self,
-        ctx: &Ctx,
+        ctx: &Ctx<D>,
         msgs: &mut [Vec<f64>],
         lam: &[f64],
         est: &mut Estimate,
         progress: &dyn Progress,
         unit: f64,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let m = ctx.m;
         let tree = ctx.tree;
         let n = m.n();
@@ -398,33 +516,43 @@ impl Elimination {
         let mut mag = vec![0.0; n];
         let mut cor = vec![0.0; m.num_edges()];
         for k in (0..n).rev() {
-            let (mut b, _) = ctx.clique_table(k, msgs, lam);
+            // Returns false (switch to logarithms) when an entry underflows.
+            let Some((mut b, _)) = ctx.clique_table(k, msgs, lam) else {
+                return Ok(false);
+            };
             if tree.parent[k].is_some() {
                 let d = std::mem::take(&mut delta[k]);
                 // S_k occupies bits 1.. of C_k: δ index = idx >> 1.
                 for (i, x) in b.iter_mut().enumerate() {
-                    *x *= d[i >> 1];
+                    *x = D::mul(*x, d[i >> 1]);
                 }
             }
-            let total: f64 = b.iter().sum();
-            if total.is_nan() || total <= 0.0 {
+            // T_k and δ_k have max 1 each; if their product's largest entry lost its precision,
+            // the belief is no longer resolved in linear arithmetic.
+            if D::flushed(b.iter().cloned().fold(D::ZERO, f64::max) * 1e16) {
+                return Ok(false);
+            }
+            let total = b.iter().fold(D::ZERO, |a, &x| D::add(a, x));
+            if total.is_nan() || total <= D::ZERO || total.is_infinite() {
                 return Err(Error::NotApplicable {
                     method: "elimination",
                     reason: "numerical underflow in the marginal pass".into(),
                 });
             }
-            let inv = 1.0 / total;
-            b.iter_mut().for_each(|x| *x *= inv);
+            // b as domain entries normalised to total 1 (kept for the children's δ), and as
+            // plain probabilities for the observables.
+            b.iter_mut().for_each(|x| *x = D::div(*x, total));
+            let probs: Vec<f64> = b.iter().map(|&x| D::to_log(x).exp()).collect();
             let c = &tree.cliques[k];
             let v = c[0] as usize;
             // ⟨s_v⟩: bit 0.
-            let up: f64 = b.iter().skip(1).step_by(2).sum();
+            let up: f64 = probs.iter().skip(1).step_by(2).sum();
             mag[v] = (2.0 * up - 1.0).clamp(-1.0, 1.0);
             for &(u, e) in m.neighbors(v) {
                 if let Some(p) = c.iter().position(|&x| x == u) {
                     // ⟨s_v s_u⟩ = P(equal) − P(different); bits 0 and p.
                     let mut same = 0.0;
-                    for (i, x) in b.iter().enumerate() {
+                    for (i, x) in probs.iter().enumerate() {
                         if (i ^ (i >> p)) & 1 == 0 {
                             same += x;
                         }
@@ -435,12 +563,16 @@ impl Elimination {
             for &ch in &tree.children[k] {
                 let cc = &tree.cliques[ch];
                 let sm = SubMap::new(c, &cc[1..]);
-                let mut d = vec![0.0; 1usize << (cc.len() - 1)];
-                marginalize(&b, &mut d, &sm);
+                let mut d = vec![D::ZERO; 1usize << (cc.len() - 1)];
+                marginalize::<D>(&b, &mut d, &sm);
                 for (x, mm) in d.iter_mut().zip(&msgs[ch]) {
-                    *x = if *mm > 0.0 { *x / mm } else { 0.0 };
+                    *x = if *mm > D::ZERO {
+                        D::div(*x, *mm)
+                    } else {
+                        D::ZERO
+                    };
                 }
-                normalize_max(&mut d);
+                normalize_max::<D>(&mut d);
                 delta[ch] = d;
                 msgs[ch] = Vec::new();
             }
@@ -450,7 +582,7 @@ impl Elimination {
         est.magnetization = mag;
         est.edge_correlation = Some(cor);
         est.energy = Some(energy);
-        Ok(())
+        Ok(true)
     }
 }
 

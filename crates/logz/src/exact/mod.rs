@@ -26,47 +26,88 @@ pub struct Exact;
 impl Exact {
     /// Names of the exact algorithms that apply to `m`, best first.
     pub fn applicable(m: &Model) -> Vec<&'static str> {
-        let mut out = Vec::new();
+        Self::candidates(m)
+            .into_iter()
+            .filter(|(_, applies)| applies())
+            .map(|(name, _)| name)
+            .collect()
+    }
+
+    /// The best applicable exact algorithm, deciding lazily: a closed form answers without
+    /// ever building an elimination ordering (which on a 16384² torus would take minutes).
+    pub fn best(m: &Model) -> Option<&'static str> {
+        Self::candidates(m)
+            .into_iter()
+            .find(|(_, applies)| applies())
+            .map(|(name, _)| name)
+    }
+
+    /// Every exact algorithm in order of preference, with a (possibly costly) applicability test.
+    #[allow(clippy::type_complexity)]
+    fn candidates(m: &Model) -> Vec<(&'static str, Box<dyn Fn() -> bool + '_>)> {
         let uniform_j = m.uniform_coupling();
         let h0 = m.uniform_field() == Some(0.0);
-        match *m.geometry() {
-            Geometry::Chain { .. } if m.uniform_field().is_some() => out.push("chain"),
-            Geometry::Complete { .. } if m.uniform_field().is_some() => out.push("curie-weiss"),
+        let closed: Option<&'static str> = match *m.geometry() {
+            Geometry::Chain { .. } if m.uniform_field().is_some() => Some("chain"),
+            Geometry::Complete { .. } if m.uniform_field().is_some() => Some("curie-weiss"),
             Geometry::Square {
                 rows,
                 cols,
                 periodic: true,
             } if rows >= 3 && cols >= 3 && h0 && uniform_j.is_some_and(|j| j > 0.0) => {
-                out.push("kaufman")
+                Some("kaufman")
             }
-            _ => {}
+            _ => None,
+        };
+        let max_width = Elimination::default().max_width;
+        let elimination = move || {
+            treewidth_lower_bound(m) <= max_width && ordering::best_tree(m, max_width).is_some()
+        };
+        let transfer = move || match *m.geometry() {
+            Geometry::Square {
+                rows,
+                cols,
+                periodic,
+            } => {
+                let tm = TransferMatrix::default();
+                rows.min(cols)
+                    <= if periodic {
+                        tm.max_torus_width
+                    } else {
+                        tm.max_width
+                    }
+            }
+            _ => false,
+        };
+        let mut out: Vec<(&'static str, Box<dyn Fn() -> bool + '_>)> = Vec::new();
+        if let Some(name) = closed {
+            out.push((name, Box::new(|| true)));
         }
         if m.n() <= 20 {
-            out.push("enumerate");
+            out.push(("enumerate", Box::new(|| true)));
         }
-        if ordering::best_tree(m, Elimination::default().max_width).is_some() {
-            out.push("elimination");
+        out.push(("elimination", Box::new(elimination)));
+        if m.n() > 20 && m.n() <= enumerate::DEFAULT_MAX_SPINS {
+            out.push(("enumerate", Box::new(|| true)));
         }
-        if m.n() <= enumerate::DEFAULT_MAX_SPINS && !out.contains(&"enumerate") {
-            out.push("enumerate");
-        }
-        if let Geometry::Square {
-            rows,
-            cols,
-            periodic,
-        } = *m.geometry()
-        {
-            let w = rows.min(cols);
-            let tm = TransferMatrix::default();
-            if w <= if periodic {
-                tm.max_torus_width
-            } else {
-                tm.max_width
-            } {
-                out.push("transfer");
-            }
-        }
+        out.push(("transfer", Box::new(transfer)));
         out
+    }
+}
+
+/// A cheap lower bound on the treewidth from the lattice geometry (0 when unknown), so that
+/// the elimination planner is never run on a lattice that is certainly too wide.
+pub fn treewidth_lower_bound(m: &Model) -> usize {
+    match *m.geometry() {
+        Geometry::Square { rows, cols, .. } | Geometry::Triangular { rows, cols, .. } => {
+            // An r×c grid has treewidth min(r, c); the triangular lattice and periodic
+            // boundaries add edges, which can only raise it.
+            rows.min(cols)
+        }
+        // The L×L×L cube contains the L×L grid.
+        Geometry::Cubic { l } => l,
+        Geometry::Complete { n } => n.saturating_sub(1),
+        Geometry::Chain { .. } | Geometry::General => 0,
     }
 }
 
@@ -88,8 +129,7 @@ impl Solver for Exact {
         "exact"
     }
     fn solve_with(&self, m: &Model, progress: &dyn Progress) -> Result<Estimate> {
-        let cands = Exact::applicable(m);
-        let first = cands.first().ok_or_else(|| Error::TooLarge {
+        let first = Exact::best(m).ok_or_else(|| Error::TooLarge {
             method: "exact",
             reason: format!(
                 "no exact method applies: {} spins is beyond enumeration and no elimination \

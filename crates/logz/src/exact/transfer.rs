@@ -12,7 +12,7 @@
 use crate::error::{Error, Result};
 use crate::estimate::{Estimate, Kind, Progress, Solver};
 use crate::model::{Geometry, Model};
-use crate::numeric::log_sum_exp;
+use crate::numeric::{log_add, log_sum_exp};
 use rayon::prelude::*;
 use std::collections::HashMap;
 
@@ -134,41 +134,101 @@ impl TransferMatrix {
         let torus = closing.iter().any(|&t| t != 0.0);
         let nstates = 1usize << w;
         let spin = |x: usize, c: usize| if (x >> c) & 1 == 1 { 1.0 } else { -1.0 };
-        // Propagate a vector through rows 1..rows (row 0 already placed); returns (vector, log scale).
+        // Largest swing, in log-weight, that the unplaced part of the lattice can still apply
+        // between two states of the vector (twice the bonds that cross a row boundary, plus the
+        // closing bonds of a torus), plus the largest single-site factor. The linear-domain sweep
+        // (rescaled to max 1 after each site) is exact to rounding while this stays well inside
+        // f64's exponent range: a state that underflows then weighs < e^{−100} of the total.
+        // Beyond it (huge β, J or h) the same sweep runs on logarithms.
+        let row_swing = (0..rows)
+            .map(|r| {
+                (0..w)
+                    .map(|c| {
+                        let (_, up, left, wrap) = site_par[r * w + c];
+                        up.abs() + left.abs() + wrap.abs()
+                    })
+                    .sum::<f64>()
+            })
+            .fold(0.0f64, f64::max);
+        let site_swing = site_par
+            .iter()
+            .map(|&(hf, up, left, wrap)| hf.abs() + up.abs() + left.abs() + wrap.abs())
+            .fold(0.0f64, f64::max);
+        let swing = 2.0 * (row_swing + closing.iter().map(|t| t.abs()).sum::<f64>()) + site_swing;
+        let log_domain = swing >= 600.0;
+        // Propagate a vector through rows 1..rows (row 0 already placed); returns the logs of the
+        // final vector and the log scale. In the log domain the vector holds logarithms (shifted to
+        // max 0) throughout.
         let propagate = |mut v: Vec<f64>, mut lscale: f64| -> (Vec<f64>, f64) {
+            if log_domain {
+                for x in v.iter_mut() {
+                    *x = x.ln();
+                }
+            }
             let mut nv = vec![0.0; nstates];
             for r in 1..rows {
                 for c in 0..w {
                     let (hf, up, left, wrap) = site_par[r * w + c];
                     let bit = 1usize << c;
-                    // exp(±ext) for the four (left, column-0) spin combinations.
+                    // The site's external log-weight (field, left and wrap bonds) for the four
+                    // (left, column-0) spin combinations; its exponentials in the linear domain.
                     let mut tab = [[(0.0f64, 0.0f64); 2]; 2];
                     for (lb, row) in tab.iter_mut().enumerate() {
                         for (wb, slot) in row.iter_mut().enumerate() {
                             let sl = if lb == 1 { 1.0 } else { -1.0 };
                             let sw = if wb == 1 { 1.0 } else { -1.0 };
                             let ext = hf + left * sl + wrap * sw;
-                            *slot = (ext.exp(), (-ext).exp());
+                            *slot = if log_domain {
+                                (ext, -ext)
+                            } else {
+                                (ext.exp(), (-ext).exp())
+                            };
                         }
                     }
-                    let (eu, ed) = (up.exp(), (-up).exp());
                     let lshift = c.saturating_sub(1);
-                    for x in 0..nstates {
-                        if x & bit != 0 {
-                            continue;
+                    if log_domain {
+                        for x in 0..nstates {
+                            if x & bit != 0 {
+                                continue;
+                            }
+                            let (v0, v1) = (v[x], v[x | bit]);
+                            let lb = if c > 0 { (x >> lshift) & 1 } else { 0 };
+                            let (ep, em) = tab[lb][x & 1];
+                            nv[x] = em + log_add(v0 + up, v1 - up);
+                            nv[x | bit] = ep + log_add(v0 - up, v1 + up);
                         }
-                        let (v0, v1) = (v[x], v[x | bit]); // old spin −1 / +1
-                        let lb = if c > 0 { (x >> lshift) & 1 } else { 0 };
-                        let (ep, em) = tab[lb][x & 1];
-                        nv[x] = em * (v0 * eu + v1 * ed);
-                        nv[x | bit] = ep * (v0 * ed + v1 * eu);
+                    } else {
+                        let (eu, ed) = (up.exp(), (-up).exp());
+                        for x in 0..nstates {
+                            if x & bit != 0 {
+                                continue;
+                            }
+                            let (v0, v1) = (v[x], v[x | bit]); // old spin −1 / +1
+                            let lb = if c > 0 { (x >> lshift) & 1 } else { 0 };
+                            let (ep, em) = tab[lb][x & 1];
+                            nv[x] = em * (v0 * eu + v1 * ed);
+                            nv[x | bit] = ep * (v0 * ed + v1 * eu);
+                        }
                     }
                     std::mem::swap(&mut v, &mut nv);
-                    let mx = v.iter().cloned().fold(0.0f64, f64::max);
-                    if mx > 0.0 {
-                        v.iter_mut().for_each(|x| *x /= mx);
-                        lscale += mx.ln();
+                    if log_domain {
+                        let mx = v.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+                        if mx.is_finite() {
+                            v.iter_mut().for_each(|x| *x -= mx);
+                            lscale += mx;
+                        }
+                    } else {
+                        let mx = v.iter().cloned().fold(0.0f64, f64::max);
+                        if mx > 0.0 {
+                            v.iter_mut().for_each(|x| *x /= mx);
+                            lscale += mx.ln();
+                        }
                     }
+                }
+            }
+            if !log_domain {
+                for x in v.iter_mut() {
+                    *x = x.ln();
                 }
             }
             (v, lscale)
@@ -192,7 +252,7 @@ impl TransferMatrix {
             let v: Vec<f64> = lw.iter().map(|x| (x - mx).exp()).collect();
             let (v, ls) = propagate(v, mx);
             progress.advance(1);
-            ls + v.iter().sum::<f64>().ln()
+            ls + log_sum_exp(&v)
         } else {
             let parts: Vec<f64> = (0..nstates)
                 .into_par_iter()
@@ -203,8 +263,8 @@ impl TransferMatrix {
                     let close = log_sum_exp(
                         &(0..nstates)
                             .map(|tau| {
-                                if v[tau] > 0.0 {
-                                    v[tau].ln()
+                                if v[tau] > f64::NEG_INFINITY {
+                                    v[tau]
                                         + (0..w)
                                             .map(|c| closing[c] * spin(tau, c) * spin(sigma, c))
                                             .sum::<f64>()

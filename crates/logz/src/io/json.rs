@@ -5,10 +5,16 @@
 //!  "fields": [0.0, 0.1, 0.0], "energy_offset": 0.0}
 //! ```
 //! `fields` defaults to zeros, `beta` to 1, `energy_offset` to 0. Couplings follow the edge order.
+//!
+//! A model built on a lattice also records it, e.g. `"geometry": {"kind": "square", "rows": 16,
+//! "cols": 16, "periodic": true}` (kinds `chain` {n, periodic}, `square` and `triangular`
+//! {rows, cols, periodic}, `cubic` {l}, `complete` {n}), so a model written by logz solves by the
+//! same lattice methods (Kaufman, transfer matrix, multi-spin kernels) after the round trip.
+//! On reading, the edges are checked against the declared lattice.
 
 use super::read_text;
 use crate::error::{Error, Result};
-use crate::model::Model;
+use crate::model::{Geometry, Model};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -24,6 +30,88 @@ struct JsonModel {
     fields: Option<Vec<f64>>,
     #[serde(default)]
     energy_offset: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    geometry: Option<JsonGeometry>,
+}
+
+/// The lattice a model was built on (see the module docs).
+#[derive(Serialize, Deserialize, Debug, Clone, Copy)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+enum JsonGeometry {
+    Chain {
+        n: usize,
+        periodic: bool,
+    },
+    Square {
+        rows: usize,
+        cols: usize,
+        periodic: bool,
+    },
+    Triangular {
+        rows: usize,
+        cols: usize,
+        periodic: bool,
+    },
+    Cubic {
+        l: usize,
+    },
+    Complete {
+        n: usize,
+    },
+}
+
+impl JsonGeometry {
+    fn from_model(g: &Geometry) -> Option<Self> {
+        Some(match *g {
+            Geometry::General => return None,
+            Geometry::Chain { n, periodic } => JsonGeometry::Chain { n, periodic },
+            Geometry::Square {
+                rows,
+                cols,
+                periodic,
+            } => JsonGeometry::Square {
+                rows,
+                cols,
+                periodic,
+            },
+            Geometry::Triangular {
+                rows,
+                cols,
+                periodic,
+            } => JsonGeometry::Triangular {
+                rows,
+                cols,
+                periodic,
+            },
+            Geometry::Cubic { l } => JsonGeometry::Cubic { l },
+            Geometry::Complete { n } => JsonGeometry::Complete { n },
+        })
+    }
+    fn to_model(self) -> Geometry {
+        match self {
+            JsonGeometry::Chain { n, periodic } => Geometry::Chain { n, periodic },
+            JsonGeometry::Square {
+                rows,
+                cols,
+                periodic,
+            } => Geometry::Square {
+                rows,
+                cols,
+                periodic,
+            },
+            JsonGeometry::Triangular {
+                rows,
+                cols,
+                periodic,
+            } => Geometry::Triangular {
+                rows,
+                cols,
+                periodic,
+            },
+            JsonGeometry::Cubic { l } => Geometry::Cubic { l },
+            JsonGeometry::Complete { n } => Geometry::Complete { n },
+        }
+    }
 }
 
 fn one() -> f64 {
@@ -52,8 +140,12 @@ pub fn parse(file: &str, text: &str) -> Result<Model> {
     })?;
     let edges: Vec<(usize, usize)> = jm.edges.iter().map(|e| (e[0], e[1])).collect();
     let fields = jm.fields.unwrap_or_else(|| vec![0.0; jm.n]);
+    let geometry = jm
+        .geometry
+        .map_or(Geometry::General, JsonGeometry::to_model);
     let m = Model::new(jm.n, &edges, &jm.couplings, fields, jm.beta)
         .and_then(|m| m.with_energy_offset(jm.energy_offset))
+        .and_then(|m| m.with_checked_geometry(geometry))
         .map_err(|e| Error::Parse {
             place: file.into(),
             reason: e.to_string(),
@@ -78,6 +170,7 @@ pub fn write(m: &Model) -> String {
         couplings: m.couplings().to_vec(),
         fields: Some(m.fields().to_vec()),
         energy_offset: m.energy_offset(),
+        geometry: JsonGeometry::from_model(m.geometry()),
     };
     serde_json::to_string_pretty(&jm).unwrap_or_default()
 }
