@@ -4,7 +4,7 @@ use libfuzzer_sys::fuzz_target;
 use logz::bayes::data::{stream_csv_reader, SuffStats};
 
 fuzz_target!(|data: &[u8]| {
-    logz::limits::set_memory_limit(1 << 30);
+    logz::limits::set_memory_limit(256 << 20);
     let xs = vec!["a".to_string(), "c".to_string()];
     let mut stats = SuffStats::new(2);
     let res = stream_csv_reader("fuzz.csv", data, &xs, "b", 3, |x, y| {

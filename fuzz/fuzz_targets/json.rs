@@ -3,7 +3,7 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    logz::limits::set_memory_limit(1 << 30);
+    logz::limits::set_memory_limit(256 << 20);
     let text = String::from_utf8_lossy(data);
     if let Ok(m) = logz::io::json::parse("fuzz.json", &text) {
         let s = vec![-1i8; m.n()];

@@ -540,3 +540,20 @@ fn fuzz_van_checkpoints() {
     });
     check(r);
 }
+
+/// Found by the cargo-fuzz `evid` target: evidence clamping every variable left a model of no
+/// spins, whose (complete) empty magnetisation expanded to nothing instead of the clamped values.
+#[test]
+fn evidence_clamping_every_variable_expands_to_the_clamped_values() {
+    let model = "MARKOV\n2\n2 2\n1\n2 0 1\n4\n1 2 3 4\n";
+    let ev = uai::parse_evidence("e.evid", "2 0 1 1 0").unwrap();
+    let lm = uai::parse("m.uai", model, &ev).unwrap();
+    assert_eq!(lm.model.n(), 0);
+    assert_eq!(lm.expand_magnetization(&[]), vec![1.0, -1.0]);
+    // With free spins, an empty vector (no magnetisations computed) stays empty, and a vector
+    // of the wrong length is not indexed out of bounds.
+    let lm = uai::parse("m.uai", model, &[(0, 1)]).unwrap();
+    assert!(lm.expand_magnetization(&[]).is_empty());
+    assert!(lm.expand_magnetization(&[0.1, 0.2, 0.3]).is_empty());
+    assert_eq!(lm.expand_magnetization(&[0.25]), vec![1.0, 0.25]);
+}

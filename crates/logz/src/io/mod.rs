@@ -33,9 +33,13 @@ impl LoadedModel {
             clamped: vec![],
         }
     }
-    /// Expand per-spin magnetisations of the (reduced) model to the file's variables.
+    /// Expand per-spin magnetisations of the (reduced) model to the file's variables. A method
+    /// that computes none returns an empty vector, which stays empty — unless evidence clamped
+    /// every variable, when the clamped values are the whole answer (the model has no spins, so
+    /// its empty vector is complete). A vector of any other wrong length gives an empty one
+    /// rather than an index out of bounds.
     pub fn expand_magnetization(&self, m: &[f64]) -> Vec<f64> {
-        if m.is_empty() {
+        if m.len() != self.kept.len() {
             return vec![];
         }
         let mut out = vec![0.0; self.n_original];

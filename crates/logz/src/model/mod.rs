@@ -460,9 +460,9 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("ln Z overflows"), "{e}");
-        assert!(Model::new(2, &[(0, 1)], &[1.0], vec![1e308, 0.0], 1.0)
+        assert!(Model::new(2, &[(0, 1)], &[1.0], vec![1e299, 0.0], 1.0)
             .unwrap()
-            .with_energy_offset(1e308)
+            .with_energy_offset(1e300)
             .is_err());
         let m = Model::new(2, &[(0, 1)], &[1e290], vec![0.0; 2], 1.0).unwrap();
         assert!(m.with_beta(1e20).is_err());
