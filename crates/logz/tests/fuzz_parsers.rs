@@ -11,7 +11,7 @@
 //! (an energy, a log q, a chunk of sufficient statistics), so that validation that lets a bad
 //! value through is caught where it would panic later.
 //!
-//! `LOGZ_FUZZ_ITERS` sets the iterations per parser (default 20000, ~5 s in all; run 100000 for
+//! `LOGZ_FUZZ_ITERS` sets the iterations per parser (default 60000, ~10 s in all; run 100000 for
 //! a long session), `LOGZ_FUZZ_SEED` the seed. Longer runs with coverage guidance:
 //! `cargo +nightly fuzz run uai` in `fuzz/`.
 
@@ -64,7 +64,7 @@ fn iterations() -> usize {
     std::env::var("LOGZ_FUZZ_ITERS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(20_000)
+        .unwrap_or(60_000)
 }
 
 fn seed() -> u64 {
