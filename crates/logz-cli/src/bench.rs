@@ -47,6 +47,9 @@ pub struct BenchArgs {
     pub seconds: f64,
 }
 
+/// Most threads a case may ask for (a pool of millions of threads would exhaust the system).
+const MAX_THREADS: usize = 1024;
+
 /// The simple cubic lattice's critical coupling (Monte Carlo estimates, e.g. Ferrenberg, Xu &
 /// Landau 2018: β_c = 0.221654626(5)).
 const CUBIC_BETA_C: f64 = 0.221_654_626;
@@ -87,13 +90,21 @@ pub fn run(a: &BenchArgs) -> Result<()> {
     let bad = |l: &usize| *l < 4 || !l.is_multiple_of(2);
     if a.sizes.iter().any(bad)
         || a.cubic.iter().any(bad)
-        || a.threads.contains(&0)
-        || a.seconds <= 0.0
+        || a.threads.iter().any(|&t| t == 0 || t > MAX_THREADS)
+        || !(a.seconds.is_finite() && a.seconds > 0.0)
     {
         return Err(anyhow!(
-            "sizes must be even and ≥ 4, threads ≥ 1, seconds > 0"
+            "sizes must be even and ≥ 4, threads in 1..={MAX_THREADS}, seconds finite and > 0 \
+             (got seconds = {})",
+            a.seconds
         ));
     }
+    // The whole run (two rules × every case × every thread count) must fit the time budget.
+    let cases = (a.sizes.len() + a.cubic.len()) * a.threads.len() * 2;
+    logz::limits::Limits::current().check_seconds(
+        &format!("bench: {cases} cases × {} s", a.seconds),
+        cases as f64 * a.seconds,
+    )?;
     outln!("multi-spin checkerboard kernel, J = 1, h = 0, β = β_c, exact per-spin acceptance");
     outln!(
         "{:<11} {:>10} {:>8} {:>14} {:>10}",

@@ -66,6 +66,13 @@ pub fn run(rows: usize) -> Result<()> {
     if rows < 1000 {
         anyhow::bail!("--rows must be at least 1000");
     }
+    // The data (x, y: 16 B a row), the design matrix with its intercept (16) and the
+    // standardised copies the stochastic methods make (16).
+    logz::limits::check_memory(
+        "bench blr",
+        &format!("{rows} rows in memory"),
+        48.0 * rows as f64,
+    )?;
     outln!("Bayesian linear regression, income ~ age, {rows} rows in memory, known σ = {SIGMA}");
     let d = data::age_income(rows, 1);
     // Exact: one parallel pass for the sufficient statistics, then a d × d solve.

@@ -59,32 +59,11 @@ struct Row {
 }
 
 fn parse_range(s: &str) -> Result<Vec<f64>> {
-    let parts: Vec<&str> = s.split(':').collect();
-    let num = |t: &str| -> Result<f64> {
-        t.trim()
-            .parse::<f64>()
-            .map_err(|_| anyhow!("--betas '{s}': '{t}' is not a number"))
-    };
-    let (a, b, st) = match parts.len() {
-        1 => {
-            let a = num(parts[0])?;
-            (a, a, 1.0)
-        }
-        3 => (num(parts[0])?, num(parts[1])?, num(parts[2])?),
-        _ => {
-            return Err(anyhow!(
-                "--betas '{s}': expected start:stop:step or one value"
-            ))
-        }
-    };
-    if !(a.is_finite() && b.is_finite() && st.is_finite()) || a < 0.0 || b < a || st <= 0.0 {
+    let v = crate::range::parse_grid("--betas", s, 10_000)?;
+    if v[0] < 0.0 {
         return Err(anyhow!("--betas '{s}': need 0 ≤ start ≤ stop and step > 0"));
     }
-    let n = ((b - a) / st + 1e-9).floor() as usize + 1;
-    if n > 10_000 {
-        return Err(anyhow!("--betas '{s}': {n} points is too many"));
-    }
-    Ok((0..n).map(|k| a + k as f64 * st).collect())
+    Ok(v)
 }
 
 /// ⟨|m|⟩ where the method computes it; for approximate methods, |⟨m⟩| of their (possibly

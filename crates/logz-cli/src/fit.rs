@@ -105,7 +105,14 @@ fn kind(a: &FitArgs) -> Result<ModelKind> {
                 return Err(anyhow!("--sigma must be > 0, got {s}"))
             }
             Some(s) => ModelKind::Linear(Noise::Known(s)),
-            None => ModelKind::Linear(Noise::Unknown { a0: a.a0, b0: a.b0 }),
+            None => {
+                for (name, v) in [("--a0", a.a0), ("--b0", a.b0)] {
+                    if !(v.is_finite() && v > 0.0) {
+                        return Err(anyhow!("{name} must be a finite number > 0, got {v}"));
+                    }
+                }
+                ModelKind::Linear(Noise::Unknown { a0: a.a0, b0: a.b0 })
+            }
         },
         FitModel::Logistic => {
             if a.sigma.is_some() {

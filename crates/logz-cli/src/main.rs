@@ -10,6 +10,7 @@ mod fit;
 mod meanfield;
 mod plot;
 mod progress;
+mod range;
 mod report;
 mod sample;
 mod van;
@@ -30,6 +31,14 @@ use std::path::{Path, PathBuf};
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
+    /// Memory budget: sizes are checked against it before anything is allocated (e.g. 8GiB,
+    /// 500MB, 25%; default: LOGZ_MEMORY_LIMIT, else half the physical RAM)
+    #[arg(long, global = true, value_name = "SIZE")]
+    memory_limit: Option<String>,
+    /// Time budget: requests whose work could not finish within it even at 10¹⁰ operations/s are
+    /// refused (e.g. 600, 30m, 2h, 3d, none; default: LOGZ_TIME_LIMIT, else 1 day)
+    #[arg(long, global = true, value_name = "DURATION")]
+    time_limit: Option<String>,
 }
 
 /// How to obtain a model: a file or a built-in spec, with parameters for built-ins.
@@ -95,14 +104,13 @@ pub struct MethodArgs {
 
 impl MethodArgs {
     pub fn options(&self, seed: u64) -> Result<logz::methods::MethodOptions> {
-        let net = match &self.net {
-            Some(p) => {
-                let text = std::fs::read_to_string(p)
-                    .with_context(|| format!("reading {}", p.display()))?;
-                let ck: crate::van::Checkpoint = serde_json::from_str(&text)
-                    .with_context(|| format!("{}: not a logz VAN checkpoint", p.display()))?;
-                Some(ck.network)
+        if let Some(lr) = self.lr {
+            if !(lr.is_finite() && lr > 0.0) {
+                return Err(anyhow!("--lr must be a finite number > 0, got {lr}"));
             }
+        }
+        let net = match &self.net {
+            Some(p) => Some(logz::vi::checkpoint::Checkpoint::read_file(p)?.network),
             None => None,
         };
         Ok(logz::methods::MethodOptions {
@@ -248,6 +256,14 @@ pub fn solver(
 
 fn run() -> Result<()> {
     let cli = Cli::parse();
+    if let Some(s) = &cli.memory_limit {
+        let bytes = logz::limits::parse_bytes(s).context("--memory-limit")?;
+        logz::limits::set_memory_limit(bytes);
+    }
+    if let Some(s) = &cli.time_limit {
+        let secs = logz::limits::parse_duration(s).context("--time-limit")?;
+        logz::limits::set_time_limit(secs)?;
+    }
     match cli.cmd {
         Cmd::Solve {
             model,

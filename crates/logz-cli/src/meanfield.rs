@@ -32,34 +32,8 @@ pub struct MeanFieldArgs {
 }
 
 fn temps(s: &str) -> Result<Vec<f64>> {
-    let parts: Vec<&str> = s.split(':').collect();
-    let num = |t: &str| {
-        t.trim()
-            .parse::<f64>()
-            .map_err(|_| anyhow!("--temperature '{s}': '{t}' is not a number"))
-    };
-    let v = match parts.len() {
-        1 => vec![num(parts[0])?],
-        3 => {
-            let (a, b, st) = (num(parts[0])?, num(parts[1])?, num(parts[2])?);
-            if st.is_nan() || st <= 0.0 || b < a {
-                return Err(anyhow!(
-                    "--temperature '{s}': need start ≤ stop and step > 0"
-                ));
-            }
-            let n = ((b - a) / st + 1e-9).floor() as usize + 1;
-            if n > 100 {
-                return Err(anyhow!("--temperature '{s}': at most 100 panels"));
-            }
-            (0..n).map(|k| a + k as f64 * st).collect()
-        }
-        _ => {
-            return Err(anyhow!(
-                "--temperature '{s}': expected T or start:stop:step"
-            ))
-        }
-    };
-    if v.iter().any(|t| !t.is_finite() || *t <= 0.0) {
+    let v = crate::range::parse_grid("--temperature", s, 100)?;
+    if v.iter().any(|t| *t <= 0.0) {
         return Err(anyhow!(
             "--temperature '{s}': temperatures must be positive"
         ));
@@ -69,7 +43,7 @@ fn temps(s: &str) -> Result<Vec<f64>> {
 
 pub fn run(a: &MeanFieldArgs) -> Result<()> {
     let ts = temps(&a.temperature)?;
-    if a.z.is_nan() || a.z < 0.0 || !a.coupling.is_finite() || !a.field.is_finite() {
+    if !(a.z.is_finite() && a.z >= 0.0 && a.coupling.is_finite() && a.field.is_finite()) {
         return Err(anyhow!("--z must be ≥ 0 and --coupling/--field finite"));
     }
     let (z, j, h) = (a.z, a.coupling, a.field);

@@ -109,8 +109,10 @@ pub fn run(a: &SampleArgs) -> Result<()> {
     bar.clear();
     let summary = run.summary();
     let (exact_e, exact_abs, exact_lnz) = exact_reference(m);
-    let attempts =
-        (a.sweeps + a.burn_in) as f64 * a.chains as f64 * m.n() as f64 * run.ladder.len() as f64;
+    let attempts = (a.sweeps as f64 + a.burn_in as f64)
+        * a.chains as f64
+        * m.n() as f64
+        * run.ladder.len() as f64;
     let rate = attempts / seconds / 1e9;
     if let Some(p) = &a.trace {
         write_trace(p, &run)?;

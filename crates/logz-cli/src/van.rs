@@ -7,21 +7,9 @@ use crate::{load_model, outln, MethodArgs, ModelArgs};
 use anyhow::{Context, Result};
 use clap::Args;
 use logz::estimate::ErrorBar;
-use logz::vi::van::{Made, VanReport};
+use logz::vi::checkpoint::Checkpoint;
 use logz::Solver;
-use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
-
-/// What `train-van` writes: the network, the training settings and the evaluation.
-#[derive(Serialize, Deserialize)]
-pub struct Checkpoint {
-    pub model: String,
-    pub beta: f64,
-    pub network: Made,
-    pub report: VanReport,
-    /// Exact ln Z where one was cheap to compute.
-    pub exact_ln_z: Option<f64>,
-}
 
 #[derive(Args, Debug)]
 pub struct TrainVanArgs {
@@ -58,8 +46,7 @@ pub fn run(a: &TrainVanArgs) -> Result<()> {
         report: report.clone(),
         exact_ln_z: exact,
     };
-    std::fs::write(&a.out, serde_json::to_string(&ck)?)
-        .with_context(|| format!("writing {}", a.out.display()))?;
+    std::fs::write(&a.out, ck.to_json()).with_context(|| format!("writing {}", a.out.display()))?;
     if a.json {
         outln!(
             "{}",

@@ -30,6 +30,10 @@ pub enum Error {
         method: &'static str,
         reason: String,
     },
+    /// A requested size or amount of work is beyond the memory or time budget
+    /// (see [`crate::limits`]); the reason names the limit and how to raise it.
+    #[error("{what}: {reason}")]
+    OverBudget { what: String, reason: String },
     /// A result that f64 cannot represent (ln Z beyond ±1e300, or NaN from a diverged run):
     /// reported instead of printing a null/NaN number under a trustworthy label.
     #[error("{0}")]

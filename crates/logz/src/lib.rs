@@ -7,7 +7,8 @@
 //!
 //! Layout: [`model`] (the Ising model and builders), [`io`] (UAI and JSON files),
 //! [`exact`] (ground truth), [`variational`] (mean field, TAP, Bethe, TRW), [`estimate`] (the one
-//! result type and solver trait), [`methods`] (lookup of solvers by name).
+//! result type and solver trait), [`methods`] (lookup of solvers by name), [`limits`] (the memory
+//! and time budgets every size is checked against before anything is allocated).
 
 // Index loops mirror the formulas (Σ_i over spins, Σ_e over edges) across several arrays.
 #![allow(clippy::needless_range_loop)]
@@ -17,6 +18,7 @@ pub mod error;
 pub mod estimate;
 pub mod exact;
 pub mod io;
+pub mod limits;
 pub mod mc;
 pub mod methods;
 pub mod model;

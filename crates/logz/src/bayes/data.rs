@@ -242,6 +242,43 @@ fn parse_cell(path: &Path, line: usize, name: &str, cell: &str) -> Result<f64> {
     Ok(v)
 }
 
+/// Longest CSV line accepted (a row of numbers needs far less; this stops a file without line
+/// breaks from being read into memory whole).
+pub const MAX_LINE: usize = 1 << 20;
+
+/// Read one line (up to and excluding '\n') into `buf`; Ok(false) at the end of the input. A
+/// line longer than [`MAX_LINE`] bytes is an error, never a buffer of the file's size.
+fn read_line_bounded<R: BufRead>(r: &mut R, buf: &mut Vec<u8>) -> std::io::Result<Option<()>> {
+    buf.clear();
+    let mut any = false;
+    loop {
+        let avail = match r.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if avail.is_empty() {
+            return Ok(any.then_some(()));
+        }
+        any = true;
+        let (take, done) = match avail.iter().position(|&c| c == b'\n') {
+            Some(i) => (i, true),
+            None => (avail.len(), false),
+        };
+        if buf.len() + take > MAX_LINE {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("a line longer than {MAX_LINE} bytes"),
+            ));
+        }
+        buf.extend_from_slice(&avail[..take]);
+        r.consume(take + done as usize);
+        if done {
+            return Ok(Some(()));
+        }
+    }
+}
+
 /// Stream a CSV file in chunks of at most `chunk` rows: memory stays bounded whatever the size.
 /// `f` receives (x row-major, y) for each chunk.
 pub fn stream_csv(
@@ -249,32 +286,73 @@ pub fn stream_csv(
     xs: &[String],
     y: &str,
     chunk: usize,
-    mut f: impl FnMut(&[f64], &[f64]) -> Result<()>,
+    f: impl FnMut(&[f64], &[f64]) -> Result<()>,
 ) -> Result<usize> {
-    if xs.is_empty() {
-        return Err(Error::InvalidArgument("need at least one x column".into()));
-    }
     let file = std::fs::File::open(path).map_err(|e| Error::Io {
         path: path.display().to_string(),
         reason: e.to_string(),
     })?;
-    let mut r = BufReader::with_capacity(1 << 20, file);
-    let mut line = String::new();
+    stream_csv_reader(
+        &path.display().to_string(),
+        BufReader::with_capacity(1 << 20, file),
+        xs,
+        y,
+        chunk,
+        f,
+    )
+}
+
+/// [`stream_csv`] over any buffered reader; `name` names the source in errors. The chunk size
+/// is checked against the memory budget ([`crate::limits`]) before anything is allocated: a
+/// chunk's rows are held twice (here and, standardised, by the consumer).
+pub fn stream_csv_reader<R: BufRead>(
+    name: &str,
+    mut r: R,
+    xs: &[String],
+    y: &str,
+    chunk: usize,
+    mut f: impl FnMut(&[f64], &[f64]) -> Result<()>,
+) -> Result<usize> {
+    let path = Path::new(name);
+    if xs.is_empty() {
+        return Err(Error::InvalidArgument("need at least one x column".into()));
+    }
+    if chunk == 0 {
+        return Err(Error::InvalidArgument(
+            "the chunk size must be at least 1 row".into(),
+        ));
+    }
+    let p = xs.len();
+    crate::limits::check_memory(
+        "csv",
+        &format!("chunks of {chunk} rows × {} columns", p + 1),
+        2.0 * chunk as f64 * 8.0 * (p as f64 + 2.0),
+    )?;
+    let mut line = Vec::new();
     let io = |e: std::io::Error| Error::Io {
-        path: path.display().to_string(),
+        path: name.to_string(),
         reason: e.to_string(),
     };
-    if r.read_line(&mut line).map_err(io)? == 0 || line.trim().is_empty() {
+    let mut lineno = 1;
+    let text = |line: &[u8], lineno: usize| -> Result<String> {
+        String::from_utf8(line.to_vec())
+            .map_err(|_| parse_err(path, lineno, "not UTF-8 text".into()))
+    };
+    let header = match read_line_bounded(&mut r, &mut line).map_err(io)? {
+        Some(()) => text(&line, 1)?,
+        None => String::new(),
+    };
+    if header.trim().is_empty() {
         return Err(parse_err(
             path,
             1,
             "the file is empty (expected a header line)".into(),
         ));
     }
-    let (xi, yi, ncols) = columns(path, line.trim_end(), xs, y)?;
-    let p = xs.len();
-    let (mut bx, mut by) = (Vec::with_capacity(chunk * p), Vec::with_capacity(chunk));
-    let mut lineno = 1;
+    let (xi, yi, ncols) = columns(path, header.trim_end(), xs, y)?;
+    // Capacity follows the rows actually read (a chunk larger than the file costs nothing).
+    let cap = chunk.min(1 << 16);
+    let (mut bx, mut by) = (Vec::with_capacity(cap * p), Vec::with_capacity(cap));
     let mut rows = 0;
     // Column → position among the x columns (a column may serve as x and y at once).
     let mut xpos: Vec<Vec<usize>> = vec![Vec::new(); ncols];
@@ -282,13 +360,10 @@ pub fn stream_csv(
         xpos[c].push(k);
     }
     let mut row = vec![0.0; p];
-    loop {
-        line.clear();
-        if r.read_line(&mut line).map_err(io)? == 0 {
-            break;
-        }
+    while read_line_bounded(&mut r, &mut line).map_err(io)?.is_some() {
         lineno += 1;
-        let t = line.trim_end();
+        let owned = text(&line, lineno)?;
+        let t = owned.trim_end();
         if t.is_empty() {
             continue;
         }
@@ -335,8 +410,24 @@ pub fn stream_csv(
     Ok(rows)
 }
 
-/// Read a whole CSV file into memory.
+/// Bytes per byte of CSV text held in memory by [`read_csv`] and a fit on it: a number of ≥ 2
+/// characters ("1,") becomes 8 B in the data set and 8 B more in the standardised design matrix.
+const CSV_BYTES_PER_BYTE: f64 = 8.0;
+
+/// Read a whole CSV file into memory (refused up front if the file is too large for the memory
+/// budget; [`stream_csv`] handles any size).
 pub fn read_csv(path: &Path, xs: &[String], y: &str) -> Result<Dataset> {
+    if let Ok(meta) = std::fs::metadata(path) {
+        crate::limits::check_memory(
+            "csv",
+            &format!(
+                "{}: holding a file of {} bytes in memory (streaming fits any size)",
+                path.display(),
+                meta.len()
+            ),
+            CSV_BYTES_PER_BYTE * meta.len() as f64,
+        )?;
+    }
     let mut d = Dataset {
         x_names: xs.to_vec(),
         y_name: y.to_string(),

@@ -108,6 +108,29 @@ fn sigma_moments(sd_y: f64, m: f64, v: f64) -> (f64, f64) {
     (mean, mean * v.exp_m1().max(0.0).sqrt())
 }
 
+/// Refuse step counts whose work could not finish within the time budget ([`crate::limits`]):
+/// every step of the stochastic methods evaluates the log-likelihood and its gradient on a batch
+/// (all rows by default) for each of its samples, ~4·d operations a row (HMC: per leapfrog step).
+fn check_work(data: &Dataset, o: &FitOptions) -> Result<()> {
+    let d = data.p() as f64 + 1.0;
+    let rows = o.batch.map_or(data.n(), |b| b.min(data.n())) as f64;
+    let (steps, evals) = match o.method {
+        Method::Exact => return Ok(()),
+        Method::Natural => (o.max_steps.min(1000) as f64, 1.0),
+        // At least one leapfrog step per iteration, on every chain.
+        Method::Hmc => (
+            o.hmc.warmup as f64 + o.hmc.samples as f64,
+            o.hmc.chains.max(1) as f64,
+        ),
+        _ => (o.max_steps as f64, o.samples.max(1) as f64),
+    };
+    crate::limits::check_work(
+        "fit",
+        &format!("{steps} steps × {rows} rows × {evals} evaluations"),
+        steps * rows * evals * 4.0 * d,
+    )
+}
+
 pub fn fit(
     data: &Dataset,
     kind: ModelKind,
@@ -115,6 +138,7 @@ pub fn fit(
     progress: &dyn Progress,
 ) -> Result<FitReport> {
     let t0 = std::time::Instant::now();
+    check_work(data, o)?;
     let stats = data.stats();
     let mut scaling = stats.scaling(&data.x_names, &data.y_name)?;
     let (x, mut y) = scaling.design(data);

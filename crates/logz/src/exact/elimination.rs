@@ -40,9 +40,11 @@ pub struct Elimination {
 }
 
 impl Default for Elimination {
+    /// Cliques of up to 29 variables (tables of 4 GiB), fewer when the memory budget is smaller
+    /// (see [`Elimination::width_for_memory`]).
     fn default() -> Self {
         Elimination {
-            max_width: 28,
+            max_width: Elimination::width_for_memory(crate::limits::memory_limit() as f64).min(28),
             marginal_memory: 3.0 * (1u64 << 30) as f64,
             marginals: true,
         }
@@ -334,17 +336,63 @@ fn sum_out_first<D: Domain>(t: &[f64]) -> Vec<f64> {
     out
 }
 
+/// Peak bytes of the upward pass over `tree`, simulated step by step: the messages alive, plus the
+/// clique table T_k and the message summed out of it (half its size). With `keep`, messages are
+/// kept for the downward pass; without, each is freed once its parent has absorbed it.
+pub fn upward_peak_bytes(tree: &EliminationTree, keep: bool) -> f64 {
+    let bytes = |c: &Vec<u32>| (c.len() as f64).exp2() * 8.0;
+    let (mut live, mut peak) = (0.0f64, 0.0f64);
+    for (k, c) in tree.cliques.iter().enumerate() {
+        let t = bytes(c);
+        peak = peak.max(live + t);
+        if !keep {
+            for &ch in &tree.children[k] {
+                live -= bytes(&tree.cliques[ch]) / 2.0;
+            }
+        }
+        peak = peak.max(live + 1.5 * t);
+        live += t / 2.0;
+    }
+    peak
+}
+
 impl Elimination {
+    /// The largest width whose tables fit `bytes`: the peak of a pass is about twice its largest
+    /// table (the table, the message summed out of it and the messages it absorbs), so cliques
+    /// of c variables need ~2 · 8 · 2^c bytes.
+    pub fn width_for_memory(bytes: f64) -> usize {
+        let c = (bytes / 16.0).log2().floor();
+        if c.is_nan() || c < 2.0 {
+            1
+        } else {
+            (c as usize).min(62) - 1
+        }
+    }
+
     /// Plan: the elimination tree, or a clear error if it is too wide.
     pub fn plan(&self, m: &Model) -> Result<EliminationTree> {
-        best_tree(m, self.max_width).ok_or_else(|| Error::TooLarge {
-            method: "elimination",
-            reason: format!(
-                "no elimination ordering found with cliques of at most {} variables \
-                 (tables of 2^{} entries); the treewidth is too large for exact inference",
-                self.max_width + 1,
-                self.max_width + 1
-            ),
+        best_tree(m, self.max_width).ok_or_else(|| {
+            let budget = crate::limits::memory_limit() as f64;
+            let allowed = Elimination::width_for_memory(budget);
+            let why = if allowed <= self.max_width {
+                format!(
+                    "; the memory limit of {} allows no wider tables (raise it with \
+                     --memory-limit or {})",
+                    crate::limits::format_bytes(budget),
+                    crate::limits::MEMORY_ENV
+                )
+            } else {
+                "; the treewidth is too large for exact inference".to_string()
+            };
+            Error::TooLarge {
+                method: "elimination",
+                reason: format!(
+                    "no elimination ordering found with cliques of at most {} variables \
+                     (tables of 2^{} entries){why}",
+                    self.max_width + 1,
+                    self.max_width + 1
+                ),
+            }
         })
     }
 
@@ -375,7 +423,28 @@ impl Elimination {
             .iter()
             .map(|c| ((c.len() - 1) as f64).exp2() * 8.0)
             .sum::<f64>();
-        let want_marg = self.marginals && 2.0 * msg_bytes <= self.marginal_memory;
+        // The memory budget (crate::limits) bounds the upward pass, which must run, and decides
+        // whether the downward pass (all messages kept, plus as many δ's and a belief table)
+        // may.
+        let limits = crate::limits::Limits::current();
+        let budget = limits.memory as f64;
+        let up = upward_peak_bytes(tree, false);
+        limits
+            .check_memory(
+                "elimination",
+                &format!(
+                    "an elimination with tables of up to 2^{} entries",
+                    tree.width() + 1
+                ),
+                up,
+            )
+            .map_err(|e| Error::TooLarge {
+                method: "elimination",
+                reason: e.to_string(),
+            })?;
+        let marg_bytes = upward_peak_bytes(tree, true) + msg_bytes + tree.largest_table_bytes();
+        let want_marg =
+            self.marginals && 2.0 * msg_bytes <= self.marginal_memory && marg_bytes <= budget;
         let cost: f64 = tree.total_cost() * if want_marg { 2.0 } else { 1.0 };
         let unit = (cost / 1000.0).max(1.0);
         progress.start((cost / unit).ceil() as u64, "eliminating");
@@ -420,8 +489,11 @@ impl Elimination {
             }
         } else if self.marginals {
             est.diagnostics.notes.push(format!(
-                "marginals skipped: the downward pass would keep {:.1} GiB of messages",
-                2.0 * msg_bytes / (1u64 << 30) as f64
+                "marginals skipped: the downward pass would keep {} of messages ({} in all; \
+                 memory limit {})",
+                crate::limits::format_bytes(2.0 * msg_bytes),
+                crate::limits::format_bytes(marg_bytes),
+                crate::limits::format_bytes(budget)
             ));
         }
         progress.finish();

@@ -258,9 +258,29 @@ fn bfs_order(m: &Model) -> Vec<usize> {
     order
 }
 
+/// Bytes the search for an ordering may hold at once: per spin, an adjacency list that fill-in
+/// can grow to the width (24 + 4·(degree + width)), a score, a heap entry and flags (~75), and for
+/// two candidate trees a clique of up to width + 1 variables with its position, parent and
+/// children (~2·(90 + 4·width)); per edge the adjacency of both ends is already counted above.
+pub fn search_bytes(m: &Model, max_width: usize) -> f64 {
+    let w = max_width as f64;
+    let n = m.n() as f64;
+    (24.0 + 4.0 * w + 75.0 + 2.0 * (90.0 + 4.0 * w)) * n + 8.0 * m.num_edges() as f64
+}
+
 /// The best elimination tree among the heuristics (smallest total table size), or None if every
 /// heuristic exceeds `max_width` (the search stops early there: dense graphs would be slow).
 pub fn best_tree(m: &Model, max_width: usize) -> Option<EliminationTree> {
+    // Nothing is built when even the search would not fit the memory budget (crate::limits).
+    if crate::limits::check_memory(
+        "elimination ordering",
+        "the search",
+        search_bytes(m, max_width),
+    )
+    .is_err()
+    {
+        return None;
+    }
     let mut cands: Vec<EliminationTree> = Vec::new();
     if let Some(o) = sweep_order(m) {
         if let Some(t) = tree_from_order(m, o, "lattice sweep", max_width) {

@@ -130,6 +130,14 @@ pub fn parse(file: &str, text: &str) -> Result<Model> {
             reason: format!("n = {} is too large", jm.n),
         });
     }
+    // Before the fields (n of them) and the model are allocated.
+    Model::check_size(jm.n as f64, jm.edges.len() as f64).map_err(|e| match e {
+        Error::InvalidModel(reason) => Error::Parse {
+            place: file.into(),
+            reason,
+        },
+        e => e,
+    })?;
     let edges: Vec<(usize, usize)> = jm.edges.iter().map(|e| (e[0], e[1])).collect();
     let fields = jm.fields.unwrap_or_else(|| vec![0.0; jm.n]);
     let geometry = jm

@@ -1,7 +1,8 @@
 //! Model files: the UAI competition format and logz's own JSON format.
 //!
-//! Readers never trust a number from a file to size an allocation before checking it, and every
-//! error names the file and the line (or token) where the problem is.
+//! Readers never trust a number from a file to size an allocation before checking it (against
+//! the memory budget of [`crate::limits`]), and every error names the file and the line (or
+//! token) where the problem is. UAI files are streamed; JSON files are read whole.
 
 pub mod json;
 pub mod uai;
@@ -32,9 +33,13 @@ impl LoadedModel {
             clamped: vec![],
         }
     }
-    /// Expand per-spin magnetisations of the (reduced) model to the file's variables.
+    /// Expand per-spin magnetisations of the (reduced) model to the file's variables. A method
+    /// that computes none returns an empty vector, which stays empty — unless evidence clamped
+    /// every variable, when the clamped values are the whole answer (the model has no spins, so
+    /// its empty vector is complete). A vector of any other wrong length gives an empty one
+    /// rather than an index out of bounds.
     pub fn expand_magnetization(&self, m: &[f64]) -> Vec<f64> {
-        if m.is_empty() {
+        if m.len() != self.kept.len() {
             return vec![];
         }
         let mut out = vec![0.0; self.n_original];
@@ -48,7 +53,12 @@ impl LoadedModel {
     }
 }
 
-pub(crate) fn read_text(path: &Path) -> Result<String> {
+/// Memory per byte of a text model file while it is read and parsed whole.
+const TEXT_BYTES_PER_BYTE: f64 = 6.0;
+
+/// A whole text file, refused if it is larger than 4 GiB or if its text and what is parsed from
+/// it would not fit the memory budget.
+pub fn read_text(path: &Path) -> Result<String> {
     let meta = std::fs::metadata(path).map_err(|e| Error::Io {
         path: path.display().to_string(),
         reason: e.to_string(),
@@ -69,6 +79,17 @@ pub(crate) fn read_text(path: &Path) -> Result<String> {
             ),
         });
     }
+    // The text, and the lists a JSON parser builds from it (an edge "[0,1]," of 6 bytes becomes
+    // 16 B of pair plus its copy, a coupling of 2 bytes 8 B), take up to ~6 bytes per byte.
+    crate::limits::check_memory(
+        "io",
+        &format!(
+            "{}: reading and parsing a file of {} bytes",
+            path.display(),
+            meta.len()
+        ),
+        TEXT_BYTES_PER_BYTE * meta.len() as f64,
+    )?;
     let bytes = std::fs::read(path).map_err(|e| Error::Io {
         path: path.display().to_string(),
         reason: e.to_string(),

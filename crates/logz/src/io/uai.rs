@@ -8,142 +8,240 @@
 //!   c = ¼ΣL, u_a = ¼(L10+L11−L00−L01), u_b = ¼(L01+L11−L00−L10), w = ¼(L00+L11−L01−L10).
 //! The model is built at β = 1 with J = Σw, h = Σu and energy offset E₀ = −Σc, so that
 //! ln Z(model) = ln Z(file); `--beta b` rescales every log-table (T ↦ T^b).
+//!
+//! Files are streamed token by token (a multi-gigabyte file is never held in memory), and the
+//! declared counts are checked against the memory budget before anything of their size is
+//! allocated.
 
 use super::{read_text, LoadedModel};
 use crate::error::{Error, Result};
+use crate::limits;
 use crate::model::Model;
 use std::collections::HashMap;
+use std::io::BufRead;
 use std::path::Path;
 
 /// Largest variable / factor count accepted from a file (guards allocations).
 const MAX_VARS: usize = 10_000_000;
 const MAX_FACTORS: usize = 50_000_000;
+/// Longest token accepted (a number needs a few dozen characters; this stops a file of one
+/// endless token from filling memory).
+const MAX_TOKEN: usize = 1024;
+/// Bytes held per declared variable and per declared factor while parsing and building the
+/// model (scope 12, pair map ≤ 64, order 16, edge and coupling lists 24, the model's 56 per
+/// edge; fields, clamps and index maps per variable), used to check the declared sizes against
+/// the memory budget before anything of that size is allocated.
+const BYTES_PER_VAR: f64 = 80.0;
+const BYTES_PER_FACTOR: f64 = 180.0;
 
-struct Tokens<'a> {
+/// Whitespace-separated tokens streamed from a reader, with the line of each: the file is never
+/// held in memory whole, and no token may exceed [`MAX_TOKEN`] bytes.
+struct Tokens<'a, R: BufRead> {
     file: &'a str,
-    toks: Vec<(&'a str, usize)>, // token and 1-based line
-    pos: usize,
+    r: R,
+    /// Line the reader is on (1-based).
+    line: usize,
+    /// Line of the last token returned.
+    tok_line: usize,
+    tok: Vec<u8>,
+    /// A token pushed back by [`Tokens::peek`].
+    peeked: bool,
 }
 
-impl<'a> Tokens<'a> {
-    fn new(file: &'a str, text: &'a str) -> Self {
-        let mut toks = Vec::new();
-        for (ln, line) in text.lines().enumerate() {
-            for t in line.split_whitespace() {
-                toks.push((t, ln + 1));
-            }
+impl<'a, R: BufRead> Tokens<'a, R> {
+    fn new(file: &'a str, r: R) -> Self {
+        Tokens {
+            file,
+            r,
+            line: 1,
+            tok_line: 1,
+            tok: Vec::new(),
+            peeked: false,
         }
-        Tokens { file, toks, pos: 0 }
-    }
-    fn place(&self) -> String {
-        let line = match self.toks.get(self.pos) {
-            Some(&(_, l)) => l,
-            None => self.toks.last().map(|t| t.1).unwrap_or(1),
-        };
-        format!("{}:{}", self.file, line)
     }
     fn err(&self, reason: impl Into<String>) -> Error {
         Error::Parse {
-            place: self.place(),
+            place: format!("{}:{}", self.file, self.tok_line),
             reason: reason.into(),
         }
     }
-    fn next(&mut self, what: &str) -> Result<&'a str> {
-        match self.toks.get(self.pos) {
-            Some(&(t, _)) => {
-                self.pos += 1;
-                Ok(t)
+    /// The next token, or None at the end of the input.
+    fn raw(&mut self) -> Result<Option<&str>> {
+        if self.peeked {
+            self.peeked = false;
+            return self.current().map(Some);
+        }
+        self.tok.clear();
+        loop {
+            let buf = match self.r.fill_buf() {
+                Ok(b) => b,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    return Err(Error::Io {
+                        path: self.file.to_string(),
+                        reason: e.to_string(),
+                    })
+                }
+            };
+            if buf.is_empty() {
+                break;
             }
-            None => Err(self.err(format!("unexpected end of file: expected {what}"))),
+            let mut used = 0;
+            let (mut done, mut too_long) = (false, false);
+            for &c in buf {
+                if c.is_ascii_whitespace() {
+                    if !self.tok.is_empty() {
+                        done = true;
+                        break;
+                    }
+                    if c == b'\n' {
+                        self.line += 1;
+                    }
+                } else {
+                    if self.tok.is_empty() {
+                        self.tok_line = self.line;
+                    }
+                    if self.tok.len() >= MAX_TOKEN {
+                        too_long = true;
+                        break;
+                    }
+                    self.tok.push(c);
+                }
+                used += 1;
+            }
+            self.r.consume(used);
+            if too_long {
+                return Err(self.err(format!("a token longer than {MAX_TOKEN} characters")));
+            }
+            if done {
+                break;
+            }
+        }
+        if self.tok.is_empty() {
+            Ok(None)
+        } else {
+            self.current().map(Some)
         }
     }
+    fn current(&self) -> Result<&str> {
+        std::str::from_utf8(&self.tok).map_err(|_| self.err("not UTF-8 text"))
+    }
+    /// Push the last token back (it is returned again by the next call).
+    fn unread(&mut self) {
+        self.peeked = true;
+    }
+    fn next(&mut self, what: &str) -> Result<&str> {
+        if self.raw()?.is_none() {
+            return Err(self.err(format!("unexpected end of file: expected {what}")));
+        }
+        self.current()
+    }
     fn usize(&mut self, what: &str, max: usize) -> Result<usize> {
-        let t = self.next(what)?;
-        self.pos -= 1;
-        let v: i64 = t
-            .parse()
-            .map_err(|_| self.err(format!("expected {what} (a whole number), found '{t}'")))?;
+        let parsed = self.next(what)?.parse::<i64>();
+        let v = parsed.map_err(|_| {
+            self.err(format!(
+                "expected {what} (a whole number), found '{}'",
+                String::from_utf8_lossy(&self.tok)
+            ))
+        })?;
         if v < 0 {
             return Err(self.err(format!("{what} is negative ({v})")));
         }
         if v as u64 > max as u64 {
             return Err(self.err(format!("{what} = {v} exceeds the limit {max}")));
         }
-        self.pos += 1;
         Ok(v as usize)
     }
     fn f64(&mut self, what: &str) -> Result<f64> {
-        let t = self.next(what)?;
-        self.pos -= 1;
-        let v: f64 = t
-            .parse()
-            .map_err(|_| self.err(format!("expected {what}, found '{t}'")))?;
-        self.pos += 1;
-        Ok(v)
+        let parsed = self.next(what)?.parse::<f64>();
+        parsed.map_err(|_| {
+            self.err(format!(
+                "expected {what}, found '{}'",
+                String::from_utf8_lossy(&self.tok)
+            ))
+        })
     }
 }
 
 /// Parse UAI text into a model (β = 1); `file` names the source in errors.
 pub fn parse(file: &str, text: &str, evidence: &[(usize, usize)]) -> Result<LoadedModel> {
-    let mut tk = Tokens::new(file, text);
-    let kind = tk.next("the network type (MARKOV)")?;
+    parse_reader(file, text.as_bytes(), evidence)
+}
+
+/// Parse a UAI model streamed from `r` (β = 1): tokens are read one at a time, and the declared
+/// numbers of variables and factors are checked against the memory budget
+/// ([`crate::limits`]) before anything of their size is allocated.
+pub fn parse_reader<R: BufRead>(
+    file: &str,
+    r: R,
+    evidence: &[(usize, usize)],
+) -> Result<LoadedModel> {
+    let mut tk = Tokens::new(file, r);
+    let kind = tk.next("the network type (MARKOV)")?.to_string();
     if !kind.eq_ignore_ascii_case("MARKOV") && !kind.eq_ignore_ascii_case("BAYES") {
-        tk.pos -= 1;
         return Err(tk.err(format!("expected MARKOV or BAYES, found '{kind}'")));
     }
     let n = tk.usize("the number of variables", MAX_VARS)?;
+    limits::check_memory(
+        "uai",
+        &format!("{file}: {n} variables"),
+        BYTES_PER_VAR * n as f64,
+    )?;
     for v in 0..n {
         let d = tk.usize(&format!("the domain size of variable {v}"), usize::MAX >> 1)?;
         if d != 2 {
-            tk.pos -= 1;
             return Err(tk.err(format!(
                 "variable {v} has domain size {d}; logz handles binary (domain 2) variables only"
             )));
         }
     }
     let f = tk.usize("the number of factors", MAX_FACTORS)?;
-    let mut scopes: Vec<Vec<usize>> = Vec::with_capacity(f.min(1 << 20));
+    limits::check_memory(
+        "uai",
+        &format!("{file}: {n} variables and {f} factors"),
+        BYTES_PER_VAR * n as f64 + BYTES_PER_FACTOR * f as f64,
+    )?;
+    // Scopes: arity and up to two variables (n ≤ MAX_VARS fits in u32). Capacity grows with
+    // the factors actually read, not with the declared count.
+    let mut scopes: Vec<(u8, [u32; 2])> = Vec::with_capacity(f.min(1 << 16));
     for k in 0..f {
         let arity = tk.usize(&format!("the arity of factor {k}"), usize::MAX >> 1)?;
         if arity > 2 {
-            tk.pos -= 1;
             return Err(tk.err(format!(
                 "factor {k} has arity {arity}; logz handles factors over at most two variables"
             )));
         }
-        let mut sc = Vec::with_capacity(arity);
-        for _ in 0..arity {
+        let mut sc = [0u32; 2];
+        for slot in sc.iter_mut().take(arity) {
             let v = tk.usize(&format!("a variable of factor {k}"), usize::MAX >> 1)?;
             if v >= n {
-                tk.pos -= 1;
                 return Err(tk.err(format!(
                     "factor {k} names variable {v}, but there are only {n}"
                 )));
             }
-            sc.push(v);
+            *slot = v as u32;
         }
-        scopes.push(sc);
+        scopes.push((arity as u8, sc));
     }
     // Accumulate the Ising form.
     let mut h = vec![0.0; n];
     let mut c_total = 0.0;
     let mut pair: HashMap<(usize, usize), f64> = HashMap::new();
     let mut order: Vec<(usize, usize)> = Vec::new();
-    for (k, sc) in scopes.iter().enumerate() {
-        let expect = 1usize << sc.len();
+    for (k, &(arity, sc)) in scopes.iter().enumerate() {
+        let arity = arity as usize;
+        let sc = [sc[0] as usize, sc[1] as usize];
+        let expect = 1usize << arity;
         let t = tk.usize(&format!("the table size of factor {k}"), usize::MAX >> 1)?;
         if t != expect {
-            tk.pos -= 1;
             return Err(tk.err(format!(
-                "factor {k} has {} binary variables, so its table needs {expect} entries, not {t}",
-                sc.len()
+                "factor {k} has {arity} binary variables, so its table needs {expect} entries, not {t}"
             )));
         }
         let mut l = [0.0f64; 4];
         for (x, slot) in l.iter_mut().enumerate().take(expect) {
             let v = tk.f64(&format!("entry {x} of table {k}"))?;
             if !v.is_finite() || v <= 0.0 {
-                tk.pos -= 1;
                 return Err(tk.err(format!(
                     "entry {x} of table {k} is {v}; logz needs strictly positive finite entries \
                      (zeros are hard constraints, which an Ising model cannot express)"
@@ -151,7 +249,7 @@ pub fn parse(file: &str, text: &str, evidence: &[(usize, usize)]) -> Result<Load
             }
             *slot = v.ln();
         }
-        match sc.len() {
+        match arity {
             0 => c_total += l[0],
             1 => {
                 c_total += 0.5 * (l[0] + l[1]);
@@ -180,11 +278,14 @@ pub fn parse(file: &str, text: &str, evidence: &[(usize, usize)]) -> Result<Load
             }
         }
     }
-    if tk.pos < tk.toks.len() {
-        return Err(tk.err(format!(
-            "unexpected extra token '{}' after the last table",
-            tk.toks[tk.pos].0
-        )));
+    drop(scopes);
+    if let Some(t) = tk.raw()?.map(str::to_string) {
+        return Err(tk.err(format!("unexpected extra token '{t}' after the last table")));
+    }
+    if !c_total.is_finite() || h.iter().any(|x| !x.is_finite()) {
+        return Err(tk.err(
+            "the log-tables sum to a non-finite constant or field (entries too large or too small)",
+        ));
     }
     // Clamp evidence: fold clamped spins into neighbours' fields and the constant.
     let mut clamp: Vec<Option<i8>> = vec![None; n];
@@ -228,7 +329,17 @@ pub fn parse(file: &str, text: &str, evidence: &[(usize, usize)]) -> Result<Load
             (Some(sa), Some(sb)) => log_const += w * (sa * sb) as f64,
         }
     }
-    let model = Model::new(kept.len(), &edges, &js, field, 1.0)?.with_energy_offset(-log_const)?;
+    drop(pair);
+    let place = |e: Error| match e {
+        Error::InvalidModel(reason) => Error::Parse {
+            place: file.to_string(),
+            reason,
+        },
+        e => e,
+    };
+    let model = Model::new(kept.len(), &edges, &js, field, 1.0)
+        .and_then(|m| m.with_energy_offset(-log_const))
+        .map_err(place)?;
     let clamped = (0..n).filter_map(|v| clamp[v].map(|s| (v, s))).collect();
     Ok(LoadedModel {
         model,
@@ -240,23 +351,48 @@ pub fn parse(file: &str, text: &str, evidence: &[(usize, usize)]) -> Result<Load
 
 /// Parse a `.evid` file: `E v1 x1 …` (a lone `0` means no evidence).
 pub fn parse_evidence(file: &str, text: &str) -> Result<Vec<(usize, usize)>> {
-    let mut tk = Tokens::new(file, text);
-    if tk.toks.is_empty() {
+    let mut tk = Tokens::new(file, text.as_bytes());
+    if tk.raw()?.is_none() {
         return Ok(vec![]);
     }
+    tk.unread();
     let e = tk.usize("the number of evidence variables", MAX_VARS)?;
-    let mut out = Vec::with_capacity(e);
+    // Capacity follows the pairs actually read, not the declared count.
+    let mut out = Vec::with_capacity(e.min(1 << 16));
     for _ in 0..e {
         let v = tk.usize("an evidence variable", usize::MAX >> 1)?;
         let x = tk.usize("an evidence state", 1)?;
         out.push((v, x));
     }
+    if let Some(t) = tk.raw()?.map(str::to_string) {
+        return Err(tk.err(format!(
+            "unexpected extra token '{t}' after {e} evidence pairs"
+        )));
+    }
     Ok(out)
 }
 
-/// Read a `.uai` file, and its evidence from `evid` (or `FILE.evid` beside it if that exists).
+/// Read a `.uai` file (streamed: never held in memory whole), and its evidence from `evid`
+/// (or `FILE.evid` beside it if that exists). A file larger than the memory budget is refused
+/// up front: the model it describes would not fit either.
 pub fn read_file(path: &Path, evid: Option<&Path>) -> Result<LoadedModel> {
-    let text = read_text(path)?;
+    let name = path.display().to_string();
+    let io = |e: std::io::Error| Error::Io {
+        path: name.clone(),
+        reason: e.to_string(),
+    };
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if meta.is_dir() {
+        return Err(Error::Io {
+            path: name.clone(),
+            reason: "is a directory".into(),
+        });
+    }
+    limits::check_memory(
+        "uai",
+        &format!("{name}: a file of {} bytes", meta.len()),
+        meta.len() as f64,
+    )?;
     let auto = path.with_file_name(format!(
         "{}.evid",
         path.file_name()
@@ -272,7 +408,12 @@ pub fn read_file(path: &Path, evid: Option<&Path>) -> Result<LoadedModel> {
         Some(p) => parse_evidence(&p.display().to_string(), &read_text(&p)?)?,
         None => vec![],
     };
-    parse(&path.display().to_string(), &text, &evidence)
+    let file = std::fs::File::open(path).map_err(io)?;
+    parse_reader(
+        &name,
+        std::io::BufReader::with_capacity(1 << 16, file),
+        &evidence,
+    )
 }
 
 /// Write a model as a UAI `MARKOV` file whose Z equals the model's Z at its β.

@@ -226,6 +226,9 @@ pub fn applicable(m: &Model) -> std::result::Result<(usize, usize, f64, f64), St
     Ok((sh.rows, sh.cols, sh.coupling, sh.field))
 }
 
+/// Bytes per lattice row besides its spins: the row's generator state and links (generous).
+const LINE_BYTES: f64 = 512.0;
+
 impl Lattice {
     /// Build the kernel state from ±1 spins in row-major order.
     pub fn new(m: &Model, rule: LatticeRule, spins: &[i8], seed: u64) -> Result<Self> {
@@ -288,6 +291,18 @@ impl Lattice {
         seed: u64,
     ) -> Result<Self> {
         check_sides(planes, rows, cols).map_err(Error::InvalidArgument)?;
+        // One bit per spin, and per row a generator (four xoshiro lanes) and its links; counted
+        // in floating point before any product of the sides is formed.
+        let (nl, nc) = (planes as f64 * rows as f64, cols as f64);
+        crate::limits::check_memory(
+            "multi-spin lattice",
+            &if planes > 1 {
+                format!("a {planes}×{rows}×{cols} lattice")
+            } else {
+                format!("a {rows}×{cols} lattice")
+            },
+            nl * (nc / 8.0 + LINE_BYTES) + 4096.0,
+        )?;
         let z = if planes > 1 { 6 } else { 4 };
         let lines = planes * rows;
         if !(coupling.is_finite() && field.is_finite() && beta.is_finite() && beta >= 0.0) {

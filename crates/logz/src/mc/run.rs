@@ -386,6 +386,68 @@ fn run_chain<R: Rng + SeedableRng + Send>(
     })
 }
 
+/// Bytes per measured sweep of one chain: the energy and magnetisation traces (16) and, when the
+/// run is summarised, the per-spin series, their concatenations and squares (~96).
+const TRACE_BYTES_PER_SWEEP: f64 = 112.0;
+/// Working memory of one chain per spin: the state, and the cluster algorithms' or the
+/// multi-spin kernel's arrays (at most ~32 B per spin).
+const CHAIN_BYTES_PER_SPIN: f64 = 32.0;
+
+/// Check a run against the memory and time budgets ([`crate::limits`]) before anything is
+/// allocated: every count is multiplied in floating point, so none can wrap around.
+fn check_budget(m: &Model, o: &SampleOptions, kernel: Kernel) -> Result<()> {
+    let limits = crate::limits::Limits::current();
+    let (n, e) = (m.n() as f64, m.num_edges() as f64);
+    let chains = o.chains as f64;
+    let measured = o.sweeps as f64;
+    let total = o.burn_in as f64 + measured;
+    let tempering = o.algorithm == Algorithm::Tempering;
+    let replicas = if tempering {
+        o.replicas.max(2) as f64
+    } else {
+        1.0
+    };
+    let mut bytes = chains * measured * TRACE_BYTES_PER_SWEEP;
+    bytes += chains * replicas * n * CHAIN_BYTES_PER_SPIN;
+    if o.correlations {
+        bytes += chains * 8.0 * (n + e);
+    }
+    if tempering {
+        // Each chain holds a copy of the model per replica (32 B per edge, 20 B per spin).
+        bytes += chains * replicas * (32.0 * e + 20.0 * n);
+    }
+    let what = if tempering {
+        format!(
+            "{} chains × {} replicas × ({} + {} burn-in) sweeps of {} spins",
+            o.chains,
+            o.replicas,
+            o.sweeps,
+            o.burn_in,
+            m.n()
+        )
+    } else {
+        format!(
+            "{} chains × ({} + {} burn-in) sweeps of {} spins",
+            o.chains,
+            o.sweeps,
+            o.burn_in,
+            m.n()
+        )
+    };
+    limits.check_memory("sample", &format!("a run of {what}"), bytes)?;
+    // Per sweep: one update per spin and replica (an operation per spin on the multi-spin
+    // kernel), plus the energy measured after it.
+    let per_spin = match kernel {
+        Kernel::Lattice(_) => 1.0,
+        _ => crate::limits::spin_update_ops(2.0 * e / n.max(1.0)),
+    };
+    limits.check_work(
+        "sample",
+        &what,
+        chains * total * (replicas * n * per_spin + e),
+    )
+}
+
 /// Run `o.chains` independent chains (in parallel) with xoshiro256++ streams.
 pub fn sample(m: &Model, o: &SampleOptions, progress: &dyn Progress) -> Result<SampleRun> {
     sample_with_rng::<Xoshiro256PlusPlus>(m, o, progress)
@@ -416,6 +478,7 @@ pub fn sample_with_rng<R: Rng + SeedableRng + Send>(
         ));
     }
     let kernel = choose_kernel(m, o)?;
+    check_budget(m, o, kernel)?;
     let ladder = if o.algorithm == Algorithm::Tempering {
         ladder(m.beta(), o.replicas, o.beta_min_fraction)
     } else {

@@ -107,6 +107,34 @@ impl Default for ThermodynamicIntegration {
     }
 }
 
+impl ThermodynamicIntegration {
+    /// Check `rungs` rungs against the memory and time budgets ([`crate::limits`]) before the
+    /// ladders are built. Memory: per chain and rung a state, a generator and (with cluster
+    /// moves) Swendsen–Wang's bond probabilities and union-find arrays (8 B per edge, 13 per
+    /// spin); per chain the integrand of every sweep the run may reach (all extensions) and
+    /// sums over spins and edges. Time: the run without pilots or extensions, a lower bound.
+    fn check_budget(&self, m: &Model, rungs: usize, cluster: bool) -> Result<()> {
+        let limits = crate::limits::Limits::current();
+        let (n, e) = (m.n() as f64, m.num_edges() as f64);
+        let (chains, k) = (self.chains as f64, rungs as f64);
+        let sweeps = self.burn_in as f64 + self.sweeps as f64;
+        let longest = sweeps * (self.extensions.min(60) as f64).exp2();
+        let slot = n + 64.0 + if cluster { 8.0 * e + 13.0 * n } else { 0.0 };
+        let bytes = chains * (k * slot + 16.0 * longest + 8.0 * (n + e));
+        let what = format!(
+            "{} ladders × {rungs} rungs × ({} + {} burn-in) sweeps of {} spins",
+            self.chains,
+            self.sweeps,
+            self.burn_in,
+            m.n()
+        );
+        limits.check_memory("ti", &format!("a run of {what}"), bytes)?;
+        // Per sweep and rung: one update per spin and the bond sum B(s) over the edges.
+        let per_sweep = n * crate::limits::spin_update_ops(2.0 * e / n.max(1.0)) + e;
+        limits.check_work("ti", &what, chains * k * sweeps * per_sweep)
+    }
+}
+
 /// Composite Simpson weights on a uniform grid of `k` (odd) points over [0, 1].
 fn simpson_weights(k: usize) -> Vec<f64> {
     let h = 1.0 / (k - 1) as f64;
@@ -404,6 +432,7 @@ impl Solver for ThermodynamicIntegration {
         // Cluster moves wherever they are valid: they carry ferromagnets with fields through
         // the (near-)first-order jumps along λ that single-spin moves cannot cross.
         let cluster = super::cluster::check_unfrustrated(m, "ti").is_ok();
+        self.check_budget(m, k, cluster)?;
         // Pilot runs choose the number of rungs.
         let mut run = self.clone();
         let mut pilots = Vec::new();
@@ -431,6 +460,9 @@ impl Solver for ThermodynamicIntegration {
             run.rungs = 2 * (run.rungs - 1) + 1;
         }
         let k = run.rungs;
+        if k != self.rungs {
+            run.check_budget(m, k, cluster)?;
+        }
         let mut ladders: Vec<Ladder> = (0..run.chains)
             .map(|c| run.ladder(m, c, cluster))
             .collect::<Result<_>>()?;
@@ -663,9 +695,30 @@ impl Solver for Ais {
                 "ais needs ≥ 1 step and ≥ 2 runs".into(),
             ));
         }
-        let total: usize = (0..=self.doublings).map(|k| self.steps << k).sum();
-        progress.start((total * self.runs) as u64, "annealing sweeps");
         let cluster = super::cluster::check_unfrustrated(m, "ais").is_ok();
+        // Budgets (crate::limits) before anything runs. Memory: every run's log-weight, its
+        // weight and the jackknife's copies (~32 B), and per worker thread a state and the
+        // Swendsen–Wang arrays. Time: the first pass, a lower bound (each doubling doubles it).
+        let limits = crate::limits::Limits::current();
+        let (n, e) = (m.n() as f64, m.num_edges() as f64);
+        let (runs, steps) = (self.runs as f64, self.steps as f64);
+        let threads = rayon::current_num_threads() as f64;
+        let worker = n + if cluster { 8.0 * e + 13.0 * n } else { 0.0 };
+        let what = format!(
+            "{} runs × {} annealing steps on {} spins",
+            self.runs,
+            self.steps,
+            m.n()
+        );
+        limits.check_memory("ais", &what, 32.0 * runs + threads * worker)?;
+        let per_step = n * crate::limits::spin_update_ops(2.0 * e / n.max(1.0))
+            + e * if cluster { 3.0 } else { 1.0 };
+        limits.check_work("ais", &what, runs * steps * per_step)?;
+        // Σ_k steps·2^k over the doublings, saturating (only a progress count).
+        let total = (0..=self.doublings.min(63))
+            .map(|k| self.steps.saturating_mul(1usize << k))
+            .fold(0usize, usize::saturating_add);
+        progress.start(total.saturating_mul(self.runs) as u64, "annealing sweeps");
         let mut steps = self.steps;
         let mut prev = self.pass(m, steps, cluster, progress)?;
         let mut history = vec![prev.ln_z];

@@ -56,6 +56,7 @@ fn positive(x: usize, what: &str) -> Result<usize> {
 /// A chain of n spins, periodic (a ring) or open.
 pub fn chain(n: usize, periodic: bool, p: &Params) -> Result<Model> {
     positive(n, "chain length")?;
+    Model::check_size(n as f64, n as f64)?;
     let mut e: Vec<(usize, usize)> = (0..n.saturating_sub(1)).map(|i| (i, i + 1)).collect();
     if periodic && n > 2 {
         e.push((n - 1, 0));
@@ -70,6 +71,8 @@ pub fn chain(n: usize, periodic: bool, p: &Params) -> Result<Model> {
 pub fn square(rows: usize, cols: usize, periodic: bool, p: &Params) -> Result<Model> {
     positive(rows, "rows")?;
     positive(cols, "cols")?;
+    let n = rows as f64 * cols as f64;
+    Model::check_size(n, 2.0 * n)?;
     let idx = |r: usize, c: usize| r * cols + c;
     let mut e = Vec::with_capacity(2 * rows * cols);
     for r in 0..rows {
@@ -102,6 +105,8 @@ pub fn square(rows: usize, cols: usize, periodic: bool, p: &Params) -> Result<Mo
 pub fn triangular(rows: usize, cols: usize, periodic: bool, p: &Params) -> Result<Model> {
     positive(rows, "rows")?;
     positive(cols, "cols")?;
+    let n = rows as f64 * cols as f64;
+    Model::check_size(n, 3.0 * n)?;
     let idx = |r: usize, c: usize| r * cols + c;
     let mut e = Vec::with_capacity(3 * rows * cols);
     for r in 0..rows {
@@ -147,6 +152,8 @@ pub fn triangular(rows: usize, cols: usize, periodic: bool, p: &Params) -> Resul
 /// Simple cubic lattice L×L×L with periodic boundaries; coordination 6.
 pub fn cubic(l: usize, p: &Params) -> Result<Model> {
     positive(l, "cubic side")?;
+    let n = (l as f64).powi(3);
+    Model::check_size(n, 3.0 * n)?;
     let idx = |x: usize, y: usize, z: usize| (x * l + y) * l + z;
     let mut e = Vec::with_capacity(3 * l * l * l);
     for x in 0..l {
@@ -166,6 +173,7 @@ pub fn cubic(l: usize, p: &Params) -> Result<Model> {
 /// Complete graph (Curie–Weiss): every pair coupled with J/N, so the energy is extensive.
 pub fn complete(n: usize, p: &Params) -> Result<Model> {
     positive(n, "number of spins")?;
+    Model::check_size(n as f64, pairs(n))?;
     let mut e = Vec::with_capacity(n * (n - 1) / 2);
     for i in 0..n {
         for j in i + 1..n {
@@ -179,6 +187,7 @@ pub fn complete(n: usize, p: &Params) -> Result<Model> {
 /// Sherrington–Kirkpatrick: complete graph with J_ij ~ N(0, J²/N), seeded.
 pub fn sherrington_kirkpatrick(n: usize, p: &Params) -> Result<Model> {
     positive(n, "number of spins")?;
+    Model::check_size(n as f64, pairs(n))?;
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(p.seed);
     let sd = p.coupling.abs() / (n as f64).sqrt();
     let normal = Normal::new(0.0, sd.max(f64::MIN_POSITIVE))
@@ -206,10 +215,15 @@ pub fn erdos_renyi(n: usize, q: f64, dist: CouplingDist, p: &Params) -> Result<M
             "edge probability {q} is not in [0, 1]"
         )));
     }
+    // The edge count is Binomial(n(n−1)/2, q): size for its mean plus six standard deviations,
+    // so that the vectors are reserved once and never double while growing.
+    let (mean, sd) = (q * pairs(n), (q * (1.0 - q) * pairs(n)).sqrt());
+    let expect = (mean + 6.0 * sd + 16.0).min(pairs(n));
+    Model::check_size(n as f64, expect)?;
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(p.seed);
     let u = Uniform::new(0.0f64, 1.0).map_err(|e| Error::invalid(e.to_string()))?;
-    let mut e = Vec::new();
-    let mut j = Vec::new();
+    let mut e = Vec::with_capacity(expect as usize);
+    let mut j = Vec::with_capacity(expect as usize);
     for a in 0..n {
         for b in a + 1..n {
             if u.sample(&mut rng) < q {
@@ -229,6 +243,12 @@ pub fn erdos_renyi(n: usize, q: f64, dist: CouplingDist, p: &Params) -> Result<M
         }
     }
     Model::new(n, &e, &j, vec![p.field; n], p.beta)
+}
+
+/// n(n−1)/2 in floating point (no overflow).
+fn pairs(n: usize) -> f64 {
+    let n = n as f64;
+    n * (n - 1.0) / 2.0
 }
 
 fn standard_normal(rng: &mut Xoshiro256PlusPlus) -> f64 {

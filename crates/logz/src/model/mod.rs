@@ -11,6 +11,7 @@ pub mod builders;
 pub mod expfam;
 
 use crate::error::{Error, Result};
+use crate::limits;
 use serde::{Deserialize, Serialize};
 
 /// Known lattice structure, used by exact fast paths (transfer matrix, Kaufman, closed forms).
@@ -40,6 +41,11 @@ pub enum Geometry {
         n: usize,
     },
 }
+
+/// The most spins a model may have (indices are `u32`, with room for sentinels).
+pub const MAX_SPINS: usize = (u32::MAX / 2) as usize;
+/// The most edges a model may have: CSR offsets are `u32` and count both ends of every edge.
+pub const MAX_EDGES: usize = (u32::MAX / 2) as usize;
 
 /// A validated Ising model with CSR adjacency.
 #[derive(Debug, Clone)]
@@ -75,9 +81,7 @@ impl Model {
         field: Vec<f64>,
         beta: f64,
     ) -> Result<Model> {
-        if n > u32::MAX as usize / 2 {
-            return Err(Error::invalid(format!("{n} spins is too many")));
-        }
+        Model::check_size(n as f64, edges.len() as f64)?;
         if edges.len() != coupling.len() {
             return Err(Error::invalid(format!(
                 "{} edges but {} couplings",
@@ -100,7 +104,8 @@ impl Model {
                 check_finite(*h, &format!("field h[{i}]"))?;
             }
         }
-        let mut keys: Vec<(u32, u32)> = Vec::with_capacity(edges.len());
+        // Each edge as one sortable key (lo << 32 | hi).
+        let mut keys: Vec<u64> = Vec::with_capacity(edges.len());
         for (k, (&(a, b), &j)) in edges.iter().zip(coupling).enumerate() {
             if a >= n || b >= n {
                 return Err(Error::invalid(format!(
@@ -115,23 +120,41 @@ impl Model {
             if !j.is_finite() {
                 check_finite(j, &format!("coupling of edge {k} ({a}, {b})"))?;
             }
-            keys.push((a.min(b) as u32, a.max(b) as u32));
+            keys.push(((a.min(b) as u64) << 32) | a.max(b) as u64);
         }
         // Merge duplicates (sorting, not hashing: this runs on lattices of 10⁸ edges) and keep
-        // the merged edges in order of first appearance.
-        let mut order: Vec<u32> = (0..keys.len() as u32).collect();
-        order.sort_unstable_by_key(|&k| (keys[k as usize], k));
-        let mut runs: Vec<(u32, (u32, u32), f64)> = Vec::with_capacity(keys.len());
-        for &k in &order {
-            let key = keys[k as usize];
-            match runs.last_mut() {
-                Some(last) if last.1 == key => last.2 += coupling[k as usize],
-                _ => runs.push((k, key, coupling[k as usize])),
+        // the merged edges in order of first appearance: sort the edge indices by (key, index),
+        // add each later copy's coupling to the first copy and mark the copy dead. Peak memory
+        // beyond the inputs: keys (8 B/edge), order (4), merged couplings (8).
+        const DEAD: u64 = u64::MAX; // no valid key: both halves are < 2³¹
+        let mut j_all = coupling.to_vec();
+        {
+            let mut order: Vec<u32> = (0..keys.len() as u32).collect();
+            order.sort_unstable_by_key(|&k| (keys[k as usize], k));
+            let mut first = None::<u32>;
+            for &k in &order {
+                match first {
+                    Some(f) if keys[f as usize] == keys[k as usize] => {
+                        j_all[f as usize] += coupling[k as usize];
+                        keys[k as usize] = DEAD;
+                    }
+                    _ => first = Some(k),
+                }
             }
         }
-        runs.sort_unstable_by_key(|r| r.0);
-        let e_out: Vec<(u32, u32)> = runs.iter().map(|r| r.1).collect();
-        let j_out: Vec<f64> = runs.iter().map(|r| r.2).collect();
+        let j_out: Vec<f64> = j_all
+            .iter()
+            .zip(&keys)
+            .filter(|(_, &key)| key != DEAD)
+            .map(|(&j, _)| j)
+            .collect();
+        drop(j_all);
+        keys.retain(|&key| key != DEAD);
+        let e_out: Vec<(u32, u32)> = keys
+            .iter()
+            .map(|&key| ((key >> 32) as u32, key as u32))
+            .collect();
+        drop(keys);
         for (k, &j) in j_out.iter().enumerate() {
             check_finite(j, &format!("merged coupling of edge {:?}", e_out[k]))?;
         }
@@ -171,6 +194,37 @@ impl Model {
                 Self::MAX_LOG_WEIGHT
             )))
         }
+    }
+
+    /// Peak bytes of building a model of `n` spins and `e` edges with [`Model::new`] from edge
+    /// and coupling lists, those inputs included: 56 B per edge — the inputs (pairs 16,
+    /// couplings 8), the merged edges and couplings (8 + 8) and the CSR adjacency (16); the sort
+    /// keys, order and copies used to merge duplicates (20) are freed before the adjacency is
+    /// built — and 20 B per spin (fields 8, CSR offsets and fill counters 12). The finished
+    /// model keeps 32 B per edge and 12 B per spin.
+    pub fn construction_bytes(n: f64, e: f64) -> f64 {
+        56.0 * e + 20.0 * n + 4096.0
+    }
+
+    /// Ok if a model of `n` spins and `e` edges fits the index types (32-bit CSR) and its
+    /// construction fits the memory budget ([`crate::limits`]). Counts are `f64` so that
+    /// builders can check a size before computing it in integers.
+    pub fn check_size(n: f64, e: f64) -> Result<()> {
+        if n.is_nan() || n > MAX_SPINS as f64 {
+            return Err(Error::invalid(format!(
+                "{n} spins is more than the limit {MAX_SPINS} (spin indices are 32-bit)"
+            )));
+        }
+        if e.is_nan() || e > MAX_EDGES as f64 {
+            return Err(Error::invalid(format!(
+                "{e:.3e} edges is more than the limit {MAX_EDGES} (edge indices are 32-bit)"
+            )));
+        }
+        limits::check_memory(
+            "model",
+            &format!("a model of {n} spins and {e} edges"),
+            Model::construction_bytes(n, e),
+        )
     }
 
     fn build_csr(&mut self) {
@@ -373,5 +427,58 @@ impl Model {
         let min = degs.clone().min().unwrap_or(0);
         let max = degs.max().unwrap_or(0);
         (min, 2.0 * self.edges.len() as f64 / self.n as f64, max)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duplicate_edges_merge_in_order_of_first_appearance() {
+        let edges = [(2, 0), (0, 1), (0, 2), (1, 2), (1, 0), (2, 0)];
+        let j = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0];
+        let m = Model::new(3, &edges, &j, vec![0.0; 3], 1.0).unwrap();
+        assert_eq!(m.edges(), &[(0, 2), (0, 1), (1, 2)]);
+        assert_eq!(m.couplings(), &[37.0, 18.0, 8.0]);
+        // The CSR adjacency lists each merged edge at both ends.
+        assert_eq!(m.degree(0), 2);
+        let mut nb: Vec<(u32, u32)> = m.neighbors(2).to_vec();
+        nb.sort();
+        assert_eq!(nb, vec![(0, 0), (1, 2)]);
+    }
+
+    /// Found by tests/fuzz_parsers.rs: finite couplings whose sum (or merged duplicates)
+    /// overflows gave a model with infinite energies.
+    #[test]
+    fn energies_cannot_overflow() {
+        let e = Model::new(2, &[(0, 1), (1, 0)], &[1e308, 1e308], vec![0.0; 2], 1.0)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("merged coupling of edge (0, 1) is inf"), "{e}");
+        let e = Model::new(3, &[(0, 1), (1, 2)], &[1e308, 1e308], vec![0.0; 3], 1.0)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("ln Z overflows"), "{e}");
+        assert!(Model::new(2, &[(0, 1)], &[1.0], vec![1e299, 0.0], 1.0)
+            .unwrap()
+            .with_energy_offset(1e300)
+            .is_err());
+        let m = Model::new(2, &[(0, 1)], &[1e290], vec![0.0; 2], 1.0).unwrap();
+        assert!(m.with_beta(1e20).is_err());
+        assert!(m.with_beta(2.0).is_ok());
+    }
+
+    #[test]
+    fn sizes_are_checked_before_allocating() {
+        assert!(Model::check_size(10.0, 20.0).is_ok());
+        // Beyond 32-bit indices, whatever the memory budget.
+        let e = Model::check_size(1e5, 5e9).unwrap_err().to_string();
+        assert!(e.contains("edges is more than the limit"), "{e}");
+        assert!(Model::check_size(1e10, 0.0).is_err());
+        assert!(Model::check_size(f64::NAN, 0.0).is_err());
+        // 56 B per edge and 20 B per spin: the 16384² torus needs ~33 GiB.
+        let b = Model::construction_bytes(16384.0 * 16384.0, 2.0 * 16384.0 * 16384.0);
+        assert!((b / (1u64 << 30) as f64 - 33.0).abs() < 0.5, "{b}");
     }
 }

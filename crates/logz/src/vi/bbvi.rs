@@ -45,11 +45,14 @@ impl Solver for Bbvi {
 
     fn solve_with(&self, m: &Model, progress: &dyn Progress) -> Result<Estimate> {
         let n = m.n();
-        if self.batch < 2 || self.steps == 0 || self.lr.is_nan() || self.lr <= 0.0 {
-            return Err(Error::InvalidArgument(
-                "bbvi needs batch ≥ 2, steps ≥ 1 and lr > 0".into(),
-            ));
+        if self.batch < 2 || self.steps == 0 || !(self.lr.is_finite() && self.lr > 0.0) {
+            return Err(Error::InvalidArgument(format!(
+                "bbvi needs batch ≥ 2, steps ≥ 1 and a finite lr > 0 (got batch {}, steps {}, \
+                 lr {})",
+                self.batch, self.steps, self.lr
+            )));
         }
+        check_budget(m, self.steps, self.batch)?;
         let beta = m.beta();
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(self.seed);
         // A small random start breaks the s → −s symmetry, as coordinate ascent's starts do.
@@ -120,4 +123,19 @@ impl Solver for Bbvi {
         ));
         Ok(e)
     }
+}
+
+/// Check a run against the memory and time budgets ([`crate::limits`]) before anything is
+/// allocated: a batch of samples (n spins each, with its score) is held at once, and every step
+/// draws and scores the batch (a random number and a log q term per spin, the energy per edge).
+fn check_budget(m: &Model, steps: usize, batch: usize) -> Result<()> {
+    let limits = crate::limits::Limits::current();
+    let (n, e) = (m.n() as f64, m.num_edges() as f64);
+    let what = format!("{steps} steps × {batch} samples of {} spins", m.n());
+    limits.check_memory(
+        "bbvi",
+        &format!("a batch of {batch} samples of {} spins", m.n()),
+        batch as f64 * (n + 40.0) + 64.0 * n,
+    )?;
+    limits.check_work("bbvi", &what, steps as f64 * batch as f64 * (12.0 * n + e))
 }

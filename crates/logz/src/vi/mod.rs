@@ -19,6 +19,7 @@
 //! standard error includes the subsampling noise.
 
 pub mod bbvi;
+pub mod checkpoint;
 pub mod natural;
 pub mod van;
 

@@ -106,6 +106,62 @@ impl Made {
         Ok(m)
     }
 
+    /// Number of parameters of a network, in floating point (cannot overflow):
+    /// first layer width·(N + 1), further layers width·(width + 1) each, output N·(width + 1).
+    pub fn param_count_f64(n: f64, width: f64, depth: f64) -> f64 {
+        if depth < 1.0 {
+            return n * (width + 1.0);
+        }
+        width * (n + 1.0) + (depth - 1.0) * width * (width + 1.0) + n * (width + 1.0)
+    }
+
+    /// Check a network that came from outside (a checkpoint file): its shape must be one that
+    /// [`Made::new`] can produce — N ≥ 2, width and depth ≥ 1, one degree per unit, ascending
+    /// and below N − 1 — with exactly as many finite parameters as that shape has. Everything
+    /// else in this module indexes by that shape, so an inconsistent network would panic.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |why: String| {
+            Err(Error::InvalidArgument(format!(
+                "invalid VAN network: {why}"
+            )))
+        };
+        if self.n < 2 || self.width == 0 || self.depth == 0 {
+            return bad(format!(
+                "needs ≥ 2 spins, width ≥ 1 and depth ≥ 1 (has n = {}, width {}, depth {})",
+                self.n, self.width, self.depth
+            ));
+        }
+        if self.degree.len() != self.width {
+            return bad(format!(
+                "{} unit degrees for width {}",
+                self.degree.len(),
+                self.width
+            ));
+        }
+        if self.degree.windows(2).any(|p| p[1] < p[0])
+            || self.degree.iter().any(|&g| g > self.n - 2)
+        {
+            return bad(format!(
+                "unit degrees must ascend and lie in 0..={}",
+                self.n - 2
+            ));
+        }
+        let want = Made::param_count_f64(self.n as f64, self.width as f64, self.depth as f64);
+        if self.params.len() as f64 != want {
+            return bad(format!(
+                "{} parameters, but n = {}, width {}, depth {} needs {want}",
+                self.params.len(),
+                self.n,
+                self.width,
+                self.depth
+            ));
+        }
+        if let Some(k) = self.params.iter().position(|p| !p.is_finite()) {
+            return bad(format!("parameter {k} is {}", self.params[k]));
+        }
+        Ok(())
+    }
+
     fn layout(&self) -> Layout {
         let (n, w) = (self.n, self.width);
         let mut off = 0;
@@ -519,14 +575,50 @@ impl Draw {
 }
 
 impl Van {
+    /// Check a run against the memory and time budgets ([`crate::limits`]) before anything is
+    /// allocated. Memory: the network with its gradient and Adam moments (4 copies of the
+    /// parameters), every draw of a step with its activations (and its mirror's, z2), a gradient
+    /// per chunk of 32 draws, and the evaluation draws. Time: a draw costs a forward pass and
+    /// its gradient a backward one, each ~N·width + depth·width² multiply-adds (a lower bound).
+    fn check_budget(&self, m: &Model) -> Result<()> {
+        let limits = crate::limits::Limits::current();
+        let n = m.n() as f64;
+        let (w, d) = match &self.init {
+            Some(net) => (net.width as f64, net.depth as f64),
+            None => (
+                self.width.unwrap_or(m.n().clamp(16, 512)) as f64,
+                self.depth as f64,
+            ),
+        };
+        let params = Made::param_count_f64(n, w, d);
+        let draw = 2.0 * (16.0 * n + d * (24.0 + 8.0 * w) + 200.0) + m.n() as f64;
+        let (batch, steps) = (self.batch as f64, self.steps as f64);
+        let chunks = (batch / CHUNK as f64).ceil();
+        let eval = self.eval_samples as f64;
+        let bytes = 8.0 * params * (4.0 + chunks) + draw * batch.max(eval.min(CHUNK as f64));
+        let bytes = bytes + 8.0 * eval;
+        let what = format!(
+            "{} steps × {} samples of a network of {} parameters",
+            self.steps, self.batch, params
+        );
+        limits.check_memory("van", &format!("training {what}"), bytes)?;
+        let pass = n * w + d * w * w + m.num_edges() as f64;
+        limits.check_work("van", &what, 3.0 * pass * (steps * batch + eval))
+    }
+
     /// Train (or continue training) a network on `m`; returns it with its evaluation.
     pub fn train(&self, m: &Model, progress: &dyn Progress) -> Result<(Made, VanReport)> {
         let n = m.n();
-        if self.batch < 2 || self.lr.is_nan() || self.lr <= 0.0 {
-            return Err(Error::InvalidArgument(
-                "van needs batch ≥ 2 and lr > 0".into(),
-            ));
+        if self.batch < 2 || !(self.lr.is_finite() && self.lr > 0.0) {
+            return Err(Error::InvalidArgument(format!(
+                "van needs batch ≥ 2 and a finite lr > 0 (got batch {}, lr {})",
+                self.batch, self.lr
+            )));
         }
+        if let Some(net) = &self.init {
+            net.validate()?;
+        }
+        self.check_budget(m)?;
         let no_field = m.fields().iter().all(|&h| h == 0.0);
         let z2 = self.z2.unwrap_or(no_field);
         let mut net = match &self.init {
