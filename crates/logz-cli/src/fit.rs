@@ -65,13 +65,13 @@ pub struct FitArgs {
     #[arg(long, short, default_value = "exact")]
     pub method: String,
     /// Known noise standard deviation in units of y (blr); without it σ gets an
-    /// Known noise standard deviation in units of y (blr); without it σ gets an
     /// Inverse-Gamma prior
     #[arg(long, allow_hyphen_values = true)]
     pub sigma: Option<f64>,
-    /// Inverse-Gamma prior a₀, b₀ of the standardised σ² (blr without --sigma)
+    /// Inverse-Gamma prior shape a₀ of the standardised σ² (blr without --sigma)
     #[arg(long, default_value_t = 1.0)]
     pub a0: f64,
+    /// Inverse-Gamma prior scale b₀ of the standardised σ² (blr without --sigma)
     #[arg(long, default_value_t = 1.0)]
     pub b0: f64,
     /// Minibatch rows (default: all rows; natural: 1024)
