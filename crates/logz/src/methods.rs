@@ -104,6 +104,7 @@ pub fn configured(name: &str, o: &MethodOptions) -> Option<Box<dyn Solver + Send
                 batch: o.batch.unwrap_or(d.batch),
                 lr: o.lr.unwrap_or(d.lr),
                 seed: o.seed,
+                ..d
             }))
         }
         "van" | "van-iw" => Some(Box::new(van_options(o, name == "van-iw"))),
