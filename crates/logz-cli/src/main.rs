@@ -118,6 +118,7 @@ impl MethodArgs {
             batch: self.batch,
             lr: self.lr,
             net,
+            ..Default::default()
         })
     }
 }

@@ -120,6 +120,15 @@ fn coordinate_gap(m: &Model, phi: &[f64]) -> f64 {
 }
 
 impl Bbvi {
+    /// The budget for one point of a β sweep (`logz compare`): the same starts and steps as
+    /// [`Default`] with half the samples per step.
+    pub fn sweep_point() -> Self {
+        Bbvi {
+            batch: 8,
+            ..Bbvi::default()
+        }
+    }
+
     fn validate(&self) -> Result<()> {
         if self.batch == 0
             || self.steps < 2
