@@ -352,7 +352,6 @@ fn write_plot(path: &std::path::Path, methods: &[String], rows: &[Row], model: &
                 plot::Series {
                     label: format!("{m} ({kind})"),
                     points: pts,
-                    dashed: m == "onsager",
                     color: ci,
                 }
             })

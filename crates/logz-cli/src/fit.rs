@@ -335,20 +335,20 @@ fn write_plot(path: &Path, r: &FitReport, exact: Option<&(Vec<f64>, Vec<f64>)>) 
                 )
             })
             .collect();
-        let mut series = vec![Series {
-            label: "ELBO (window mean)".into(),
-            points: pts,
-            dashed: false,
-            color: 0,
-        }];
+        // Exact values in slot 0 (black, solid), the method's own curves in slot 1.
+        let mut series = Vec::new();
         if let Some(l) = r.ln_evidence {
             series.push(Series {
                 label: "ln p(y)".into(),
                 points: vec![(0.0, l), (r.trace.len() as f64, l)],
-                dashed: true,
-                color: 1,
+                color: 0,
             });
         }
+        series.push(Series {
+            label: "ELBO (window mean)".into(),
+            points: pts,
+            color: 1,
+        });
         panels.push(Panel {
             title: "ELBO during optimisation".into(),
             x_label: "step".into(),
@@ -358,10 +358,11 @@ fn write_plot(path: &Path, r: &FitReport, exact: Option<&(Vec<f64>, Vec<f64>)>) 
             marks: Vec::new(),
         });
     }
+    // 401 points over ±4σ: smooth at any zoom the figure is shown at.
     let gauss = |m: f64, s: f64| -> Vec<(f64, f64)> {
-        (0..=120)
+        (0..=400)
             .map(|k| {
-                let x = m - 4.0 * s + 8.0 * s * k as f64 / 120.0;
+                let x = m - 4.0 * s + 8.0 * s * k as f64 / 400.0;
                 (
                     x,
                     (-0.5 * ((x - m) / s).powi(2)).exp()
@@ -374,22 +375,21 @@ fn write_plot(path: &Path, r: &FitReport, exact: Option<&(Vec<f64>, Vec<f64>)>) 
         if r.sd[j].is_nan() || r.sd[j] <= 0.0 {
             continue;
         }
-        let mut series = vec![Series {
-            label: format!("{} (Gaussian summary)", r.method),
-            points: gauss(r.mean[j], r.sd[j]),
-            dashed: false,
-            color: 0,
-        }];
+        let mut series = Vec::new();
         if let Some((m, s)) = exact {
             if j < m.len() && s[j] > 0.0 {
                 series.push(Series {
                     label: "exact".into(),
                     points: gauss(m[j], s[j]),
-                    dashed: true,
-                    color: 1,
+                    color: 0,
                 });
             }
         }
+        series.push(Series {
+            label: format!("{} (Gaussian summary)", r.method),
+            points: gauss(r.mean[j], r.sd[j]),
+            color: 1,
+        });
         panels.push(Panel {
             title: format!("posterior of {name}"),
             x_label: name.clone(),

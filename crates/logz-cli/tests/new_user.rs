@@ -183,3 +183,189 @@ fn default_compare_reports_every_method_with_honest_kinds() {
         );
     }
 }
+
+/// One `<polyline>` of an SVG: stroke colour, dash pattern ("" = solid), width and vertices.
+#[derive(Debug, Clone)]
+struct Line {
+    stroke: String,
+    dash: String,
+    width: String,
+    points: Vec<(f64, f64)>,
+}
+
+/// The polylines of an SVG and its drawing scale (viewBox units per displayed pixel).
+fn polylines(svg: &str) -> (Vec<Line>, f64) {
+    let attr = |tag: &str, name: &str| -> String {
+        let key = format!(" {name}=\"");
+        tag.find(&key)
+            .map(|k| {
+                let rest = &tag[k + key.len()..];
+                rest[..rest.find('"').unwrap()].to_string()
+            })
+            .unwrap_or_default()
+    };
+    let root = &svg[..svg.find('>').unwrap()];
+    let width: f64 = attr(root, "width").parse().unwrap();
+    let view: Vec<f64> = attr(root, "viewBox")
+        .split_whitespace()
+        .map(|x| x.parse().unwrap())
+        .collect();
+    let lines = svg
+        .split("<polyline")
+        .skip(1)
+        .map(|t| {
+            let tag = &t[..t.find('>').unwrap()];
+            Line {
+                stroke: attr(tag, "stroke"),
+                dash: attr(tag, "stroke-dasharray"),
+                width: attr(tag, "stroke-width"),
+                points: attr(tag, "points")
+                    .split_whitespace()
+                    .map(|p| {
+                        let (x, y) = p.split_once(',').unwrap();
+                        (x.parse().unwrap(), y.parse().unwrap())
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    (lines, view[2] / width)
+}
+
+/// Check a figure: its curves (polylines 2 px wide, as plot.rs draws data; axes and ticks are
+/// 1 px) come in exactly `series` styles, each with a colour and a dash pattern no other style
+/// has; every legend swatch (a horizontal segment 36 px long, as plot.rs draws them) has the
+/// colour, dash and width of a curve or of a marker line; vertices sit on a grid of at most
+/// ¼ px. Returns the curves.
+fn check_figure(path: &std::path::Path, series: usize, swatches: usize) -> Vec<Line> {
+    let svg = std::fs::read_to_string(path).unwrap();
+    let name = path.display();
+    let (lines, scale) = polylines(&svg);
+    assert!(scale >= 4.0, "{name}: vertices on a {scale}-th of a pixel");
+    let is_swatch = |l: &Line| {
+        l.points.len() == 2
+            && l.points[0].1 == l.points[1].1
+            && (l.points[1].0 - l.points[0].0 - 36.0 * scale).abs() < 0.5
+    };
+    let curve_width = format!("{}", 2.0 * scale);
+    let curves: Vec<&Line> = lines
+        .iter()
+        .filter(|l| l.width == curve_width && !is_swatch(l))
+        .collect();
+    let mut styles: Vec<(&str, &str, &str)> = curves
+        .iter()
+        .map(|l| (l.stroke.as_str(), l.dash.as_str(), l.width.as_str()))
+        .collect();
+    styles.sort();
+    styles.dedup();
+    let mut colours: Vec<&str> = styles.iter().map(|s| s.0).collect();
+    let mut dashes: Vec<&str> = styles.iter().map(|s| s.1).collect();
+    colours.sort();
+    colours.dedup();
+    dashes.sort();
+    dashes.dedup();
+    assert_eq!(styles.len(), series, "{name}: curve styles {styles:?}");
+    assert_eq!(colours.len(), series, "{name}: colours shared: {styles:?}");
+    assert_eq!(
+        dashes.len(),
+        series,
+        "{name}: dash patterns shared: {styles:?}"
+    );
+    // Marker lines (vertical, two vertices) have their own styles too.
+    let markers: Vec<&Line> = lines
+        .iter()
+        .filter(|l| l.points.len() == 2 && l.points[0].0 == l.points[1].0 && !l.dash.is_empty())
+        .collect();
+    let legend: Vec<&Line> = lines.iter().filter(|l| is_swatch(l)).collect();
+    assert_eq!(legend.len(), swatches, "{name}: legend swatches {legend:?}");
+    for s in &legend {
+        assert!(
+            curves
+                .iter()
+                .chain(&markers)
+                .any(|c| (&c.stroke, &c.dash, &c.width) == (&s.stroke, &s.dash, &s.width)),
+            "{name}: legend swatch {s:?} matches no line"
+        );
+    }
+    curves.into_iter().cloned().collect()
+}
+
+#[test]
+fn figures_give_each_series_its_own_colour_and_dash_and_smooth_curves() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // meanfield: the graphical solution (tanh and the diagonal, three panels, one legend) and
+    // m(T), where mean field and the exact Onsager/Yang curve once shared a colour.
+    stdout_of(&[
+        "meanfield",
+        "--temperature",
+        "0.5:4.5:2",
+        "-o",
+        d.to_str().unwrap(),
+    ]);
+    let graph = check_figure(&d.join("graphical-solution.svg"), 2, 2);
+    let tanh: Vec<&Line> = graph.iter().filter(|c| c.points.len() > 2).collect();
+    assert_eq!(tanh.len(), 3, "one tanh curve per temperature");
+    for c in tanh {
+        assert!(
+            c.points.len() >= 400,
+            "tanh drawn with {} points",
+            c.points.len()
+        );
+    }
+    let mt = check_figure(&d.join("magnetization-vs-temperature.svg"), 2, 4);
+    for c in &mt {
+        assert!(
+            c.points.len() >= 400,
+            "m(T) drawn with {} points",
+            c.points.len()
+        );
+    }
+    // compare: nine methods, one legend for the three panels (nine methods and β_c).
+    let out = d.join("cmp");
+    stdout_of(&[
+        "compare",
+        "square:4",
+        "--betas",
+        "0.2:0.6:0.1",
+        "--methods",
+        "exact,onsager,mf,tap,bethe,trw,ti,ais,bbvi",
+        "--sweeps",
+        "200",
+        "--steps",
+        "50",
+        "-q",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    check_figure(&out.join("compare.svg"), 9, 10);
+    // fit: the ELBO trace beside ln p(y), and each posterior beside the exact one.
+    let csv = d.join("data.csv");
+    stdout_of(&[
+        "data",
+        "age-income",
+        "--rows",
+        "500",
+        "-o",
+        csv.to_str().unwrap(),
+    ]);
+    let fig = d.join("fit.svg");
+    stdout_of(&[
+        "fit",
+        "blr",
+        csv.to_str().unwrap(),
+        "--x",
+        "age",
+        "--y",
+        "income",
+        "-m",
+        "advi",
+        "--steps",
+        "2000",
+        "-q",
+        "--plot",
+        fig.to_str().unwrap(),
+    ]);
+    let curves = check_figure(&fig, 2, 4);
+    assert!(curves.iter().filter(|c| c.points.len() >= 400).count() >= 4);
+}

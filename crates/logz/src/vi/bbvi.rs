@@ -133,7 +133,8 @@ impl Bbvi {
         if self.batch == 0
             || self.steps < 2
             || !(self.lr > 0.0 && self.lr <= 1.0)
-            || !(self.tol > 0.0)
+            || self.tol.is_nan()
+            || self.tol <= 0.0
         {
             return Err(Error::InvalidArgument(format!(
                 "bbvi needs batch ≥ 1, steps ≥ 2, 0 < lr ≤ 1 (the initial natural-gradient step) \
