@@ -2,6 +2,11 @@
 //!
 //! Writes `results.csv`, `results.json` and `compare.svg` (ln Z/N, the error against the exact
 //! value per spin, and |m| against β) into the output folder, and prints two aligned tables.
+//!
+//! Every (β, method) pair is one task; the tasks run on all threads, largest first, behind one
+//! progress bar weighted by their rough cost. TI, AIS and BBVI run with the smaller budgets of
+//! one sweep point ([`logz::methods::Budget::SweepPoint`]) unless their options are given: wider
+//! error bars, the same convergence checks.
 
 use crate::progress::{Bar, Quiet};
 use crate::{load_model, plot, ModelArgs};
