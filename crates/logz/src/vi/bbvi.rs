@@ -239,7 +239,7 @@ impl Solver for Bbvi {
         let mut e = Estimate::new(
             best.elbo,
             Kind::LowerBound,
-            "bbvi (Rao–Blackwellised score function, natural gradient, factorised q)",
+            "black-box VI (Rao–Blackwellised score function, natural gradient, factorised q)",
         );
         let corr: Vec<f64> = m
             .edges()
