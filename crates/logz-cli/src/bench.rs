@@ -33,12 +33,12 @@ pub struct BenchArgs {
     /// blr: rows of age → income data held in memory
     #[arg(long, default_value_t = 10_000_000)]
     pub rows: usize,
-    /// Square-lattice sides to time
-    #[arg(long, value_delimiter = ',', default_value = "1024,8192")]
-    pub sizes: Vec<usize>,
+    /// Square-lattice sides to time (comma-separated); empty to skip
+    #[arg(long, default_value = "1024,8192", value_parser = side_list)]
+    pub sizes: Sides,
     /// Cubic-lattice sides to time (at the cubic β_c ≈ 0.22165); empty to skip
-    #[arg(long, value_delimiter = ',', default_value = "128,512")]
-    pub cubic: Vec<usize>,
+    #[arg(long, default_value = "128,512", value_parser = side_list)]
+    pub cubic: Sides,
     /// Thread counts to time
     #[arg(long, value_delimiter = ',', default_value = "1,2")]
     pub threads: Vec<usize>,
@@ -49,6 +49,25 @@ pub struct BenchArgs {
 
 /// Most threads a case may ask for (a pool of millions of threads would exhaust the system).
 const MAX_THREADS: usize = 1024;
+
+/// A comma-separated list of lattice sides, possibly empty. (An alias rather than `Vec<usize>`,
+/// so that clap parses the whole argument with [`side_list`] instead of splitting it into values,
+/// each of which would have to be a number — an empty argument would then be an error.)
+pub type Sides = Vec<usize>;
+
+/// Parse "1024,8192" (or "" for none) into lattice sides.
+fn side_list(s: &str) -> std::result::Result<Sides, String> {
+    if s.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    s.split(',')
+        .map(|t| {
+            t.trim()
+                .parse::<usize>()
+                .map_err(|_| format!("'{t}' is not a lattice side (a whole number)"))
+        })
+        .collect()
+}
 
 /// The simple cubic lattice's critical coupling (Monte Carlo estimates, e.g. Ferrenberg, Xu &
 /// Landau 2018: β_c = 0.221654626(5)).

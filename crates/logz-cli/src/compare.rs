@@ -2,6 +2,11 @@
 //!
 //! Writes `results.csv`, `results.json` and `compare.svg` (ln Z/N, the error against the exact
 //! value per spin, and |m| against β) into the output folder, and prints two aligned tables.
+//!
+//! Every (β, method) pair is one task; the tasks run on all threads, largest first, behind one
+//! progress bar weighted by their rough cost. TI, AIS and BBVI run with the smaller budgets of
+//! one sweep point ([`logz::methods::Budget::SweepPoint`]) unless their options are given: wider
+//! error bars, the same convergence checks.
 
 use crate::progress::{Bar, Quiet};
 use crate::{load_model, plot, ModelArgs};
@@ -12,6 +17,8 @@ use logz::{Error, Estimate};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 #[derive(Args, Debug)]
 pub struct CompareArgs {
@@ -99,28 +106,31 @@ pub fn run(a: &CompareArgs) -> Result<()> {
             .map(|s| s.to_string())
             .collect(),
     };
+    // Every method runs at every β: the stochastic ones get the smaller budgets of one sweep
+    // point where their options are unset.
+    let mut options = a.options.options(a.seed)?;
+    options.budget = logz::methods::Budget::SweepPoint;
     let mut solvers = Vec::new();
     for name in &methods {
-        let s = crate::solver(name, &a.options.options(a.seed)?)?;
+        let s = crate::solver(name, &options)?;
         solvers.push((name.clone(), s));
     }
-    let bar = Bar::new(a.quiet);
-    bar.set_message("comparing".into());
-    bar.set_length((betas.len() * solvers.len()) as u64);
-    // One task per (β, method); exact first so errors can be computed afterwards.
-    let tasks: Vec<(usize, usize)> = (0..betas.len())
+    // One task per (β, method), largest first, so that the last tasks to finish are short ones.
+    let mut tasks: Vec<(usize, usize)> = (0..betas.len())
         .flat_map(|b| (0..solvers.len()).map(move |k| (b, k)))
         .collect();
-    let results: Vec<(usize, usize, std::result::Result<Estimate, Error>)> = tasks
-        .par_iter()
-        .map(|&(b, k)| {
-            let m = base.with_beta(betas[b]);
-            let r = m.and_then(|m| logz::estimate::timed(solvers[k].1.as_ref(), &m, &Quiet));
-            bar.inc(1);
-            (b, k, r)
-        })
-        .collect();
+    tasks.sort_by_key(|&(_, k)| std::cmp::Reverse(cost(&solvers[k].0)));
+    let bar = Bar::new(a.quiet);
+    bar.set_message("comparing".into());
+    bar.set_length(tasks.iter().map(|&(_, k)| cost(&solvers[k].0)).sum());
+    let mut results = run_tasks(&tasks, |b, k| {
+        let m = base.with_beta(betas[b]);
+        let r = m.and_then(|m| logz::estimate::timed(solvers[k].1.as_ref(), &m, &Quiet));
+        bar.inc(cost(&solvers[k].0));
+        r
+    });
     bar.clear();
+    results.sort_by_key(|&(b, k, _)| (b, k));
     // Methods that do not apply (or are too large) are dropped with a note; other errors are fatal.
     let mut skipped: Vec<(String, String)> = Vec::new();
     let mut rows: Vec<Row> = Vec::new();
@@ -184,6 +194,51 @@ pub fn run(a: &CompareArgs) -> Result<()> {
         a.out.display()
     );
     Ok(())
+}
+
+/// Rough relative cost of one (β, method) task, for ordering the tasks and weighting the
+/// progress bar: Monte Carlo and trained networks dominate, exact methods and BBVI are mid-sized,
+/// the deterministic approximations are cheap.
+fn cost(method: &str) -> u64 {
+    match method {
+        "ti" | "ais" | "van" | "van-iw" => 40,
+        "bbvi" | "exact" | "enumerate" | "elimination" | "transfer" => 8,
+        _ => 1,
+    }
+}
+
+/// Run `f(β index, method index)` for every task on all threads, each thread taking the next
+/// task in the given order (so the largest tasks, listed first, start first and the stragglers
+/// are short). Every solver carries its own seed, so the results do not depend on which thread
+/// ran what. Returns (β index, method index, result) in task order.
+fn run_tasks<F>(
+    tasks: &[(usize, usize)],
+    f: F,
+) -> Vec<(usize, usize, std::result::Result<Estimate, Error>)>
+where
+    F: Fn(usize, usize) -> std::result::Result<Estimate, Error> + Sync,
+{
+    let next = AtomicUsize::new(0);
+    let done: Vec<Mutex<Option<std::result::Result<Estimate, Error>>>> =
+        tasks.iter().map(|_| Mutex::new(None)).collect();
+    let workers = rayon::current_num_threads().min(tasks.len()).max(1);
+    (0..workers).into_par_iter().for_each(|_| loop {
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        let Some(&(b, k)) = tasks.get(i) else { break };
+        let r = f(b, k);
+        *done[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+    });
+    tasks
+        .iter()
+        .zip(done)
+        .map(|(&(b, k), r)| {
+            let r = r
+                .into_inner()
+                .unwrap_or_else(|e| e.into_inner())
+                .expect("every task ran");
+            (b, k, r)
+        })
+        .collect()
 }
 
 fn print_tables(betas: &[f64], methods: &[String], rows: &[Row], model: &str, n: usize) {
@@ -283,7 +338,6 @@ fn write_plot(path: &std::path::Path, methods: &[String], rows: &[Row], model: &
                 plot::Series {
                     label: format!("{m} ({kind})"),
                     points: pts,
-                    dashed: m == "onsager",
                     color: ci,
                 }
             })

@@ -66,13 +66,13 @@ pub struct FitArgs {
     #[arg(long, short, default_value = "exact")]
     pub method: String,
     /// Known noise standard deviation in units of y (blr); without it σ gets an
-    /// Known noise standard deviation in units of y (blr); without it σ gets an
     /// Inverse-Gamma prior
     #[arg(long, allow_hyphen_values = true)]
     pub sigma: Option<f64>,
-    /// Inverse-Gamma prior a₀, b₀ of the standardised σ² (blr without --sigma)
+    /// Inverse-Gamma prior shape a₀ of the standardised σ² (blr without --sigma)
     #[arg(long, default_value_t = 1.0)]
     pub a0: f64,
+    /// Inverse-Gamma prior scale b₀ of the standardised σ² (blr without --sigma)
     #[arg(long, default_value_t = 1.0)]
     pub b0: f64,
     /// Minibatch rows (default: all rows; natural: 1024)
@@ -343,20 +343,20 @@ fn write_plot(path: &Path, r: &FitReport, exact: Option<&(Vec<f64>, Vec<f64>)>) 
                 )
             })
             .collect();
-        let mut series = vec![Series {
-            label: "ELBO (window mean)".into(),
-            points: pts,
-            dashed: false,
-            color: 0,
-        }];
+        // Exact values in slot 0 (black, solid), the method's own curves in slot 1.
+        let mut series = Vec::new();
         if let Some(l) = r.ln_evidence {
             series.push(Series {
                 label: "ln p(y)".into(),
                 points: vec![(0.0, l), (r.trace.len() as f64, l)],
-                dashed: true,
-                color: 1,
+                color: 0,
             });
         }
+        series.push(Series {
+            label: "ELBO (window mean)".into(),
+            points: pts,
+            color: 1,
+        });
         panels.push(Panel {
             title: "ELBO during optimisation".into(),
             x_label: "step".into(),
@@ -366,10 +366,11 @@ fn write_plot(path: &Path, r: &FitReport, exact: Option<&(Vec<f64>, Vec<f64>)>) 
             marks: Vec::new(),
         });
     }
+    // 401 points over ±4σ: smooth at any zoom the figure is shown at.
     let gauss = |m: f64, s: f64| -> Vec<(f64, f64)> {
-        (0..=120)
+        (0..=400)
             .map(|k| {
-                let x = m - 4.0 * s + 8.0 * s * k as f64 / 120.0;
+                let x = m - 4.0 * s + 8.0 * s * k as f64 / 400.0;
                 (
                     x,
                     (-0.5 * ((x - m) / s).powi(2)).exp()
@@ -382,22 +383,21 @@ fn write_plot(path: &Path, r: &FitReport, exact: Option<&(Vec<f64>, Vec<f64>)>) 
         if r.sd[j].is_nan() || r.sd[j] <= 0.0 {
             continue;
         }
-        let mut series = vec![Series {
-            label: format!("{} (Gaussian summary)", r.method),
-            points: gauss(r.mean[j], r.sd[j]),
-            dashed: false,
-            color: 0,
-        }];
+        let mut series = Vec::new();
         if let Some((m, s)) = exact {
             if j < m.len() && s[j] > 0.0 {
                 series.push(Series {
                     label: "exact".into(),
                     points: gauss(m[j], s[j]),
-                    dashed: true,
-                    color: 1,
+                    color: 0,
                 });
             }
         }
+        series.push(Series {
+            label: format!("{} (Gaussian summary)", r.method),
+            points: gauss(r.mean[j], r.sd[j]),
+            color: 1,
+        });
         panels.push(Panel {
             title: format!("posterior of {name}"),
             x_label: name.clone(),

@@ -79,7 +79,7 @@ pub struct MethodArgs {
     /// ti: independent replica-exchange ladders
     #[arg(long)]
     pub chains: Option<usize>,
-    /// ais: annealing steps per run; bbvi / van: optimisation steps
+    /// ais: annealing steps per run; bbvi: optimisation steps per start; van: optimisation steps
     #[arg(long)]
     pub steps: Option<usize>,
     /// ais: independent annealing runs
@@ -94,7 +94,7 @@ pub struct MethodArgs {
     /// bbvi / van: samples per step
     #[arg(long)]
     pub batch: Option<usize>,
-    /// bbvi / van: Adam learning rate
+    /// bbvi: initial natural-gradient step, in (0, 1]; van: Adam learning rate
     #[arg(long)]
     pub lr: Option<f64>,
     /// van: start from a trained network (from `logz train-van`)
@@ -126,6 +126,7 @@ impl MethodArgs {
             batch: self.batch,
             lr: self.lr,
             net,
+            ..Default::default()
         })
     }
 }

@@ -41,6 +41,27 @@ fn temps(s: &str) -> Result<Vec<f64>> {
     Ok(v)
 }
 
+/// Points on each tanh curve of the graphical solution.
+const CURVE_POINTS: usize = 1000;
+
+/// Temperatures for m(T): 800 evenly spaced in (0, tmax], plus points crowding towards each
+/// critical temperature from both sides (T_c(1 ∓ 10^{−u}), u from 0.5 to 9), where m(T) falls
+/// like (T_c − T)^{1/2} (mean field) or (T_c − T)^{1/8} (Yang) and an even grid draws a jagged
+/// corner.
+fn temperature_grid(tmax: f64, critical: &[f64]) -> Vec<f64> {
+    let mut grid: Vec<f64> = (1..=800).map(|k| tmax * k as f64 / 800.0).collect();
+    for &tc in critical.iter().filter(|t| t.is_finite() && **t > 0.0) {
+        for k in 0..=170 {
+            let d = 10f64.powf(-0.5 - k as f64 * 0.05);
+            grid.extend([tc * (1.0 - d), tc * (1.0 + d)]);
+        }
+    }
+    grid.retain(|t| *t > 0.0 && *t <= tmax);
+    grid.sort_by(f64::total_cmp);
+    grid.dedup();
+    grid
+}
+
 pub fn run(a: &MeanFieldArgs) -> Result<()> {
     let ts = temps(&a.temperature)?;
     if !(a.z.is_finite() && a.z >= 0.0 && a.coupling.is_finite() && a.field.is_finite()) {
@@ -80,9 +101,10 @@ pub fn run(a: &MeanFieldArgs) -> Result<()> {
         }
         records
             .push(serde_json::json!({"temperature": t, "beta": beta, "roots": rs, "best": best}));
-        let curve: Vec<(f64, f64)> = (0..=400)
+        // Dense enough that the steep middle of tanh at low T is smooth (Δm = 0.002).
+        let curve: Vec<(f64, f64)> = (0..=CURVE_POINTS)
             .map(|k| {
-                let m = -1.0 + 2.0 * k as f64 / 400.0;
+                let m = -1.0 + 2.0 * k as f64 / CURVE_POINTS as f64;
                 (m, (beta * (h + z * j * m)).tanh())
             })
             .collect();
@@ -92,15 +114,13 @@ pub fn run(a: &MeanFieldArgs) -> Result<()> {
             y_label: "".into(),
             series: vec![
                 Series {
-                    label: "m".into(),
-                    points: vec![(-1.0, -1.0), (1.0, 1.0)],
-                    dashed: true,
+                    label: "tanh(β(H + zJm))".into(),
+                    points: curve,
                     color: 0,
                 },
                 Series {
-                    label: "tanh(β(H + zJm))".into(),
-                    points: curve,
-                    dashed: false,
+                    label: "m".into(),
+                    points: vec![(-1.0, -1.0), (1.0, 1.0)],
                     color: 1,
                 },
             ],
@@ -115,7 +135,13 @@ pub fn run(a: &MeanFieldArgs) -> Result<()> {
     // m(T): homogeneous mean field vs exact (square lattice, J = 1 units when z = 4).
     let tc = z * j;
     let tmax = (1.6 * tc).max(ts.iter().cloned().fold(0.0, f64::max));
-    let grid: Vec<f64> = (1..=300).map(|k| tmax * k as f64 / 300.0).collect();
+    let exact_shown = z == 4.0 && h == 0.0 && j > 0.0;
+    let tc_exact = j / logz::exact::closed::SQUARE_BETA_C;
+    let mut critical = vec![tc];
+    if exact_shown {
+        critical.push(tc_exact);
+    }
+    let grid = temperature_grid(tmax, &critical);
     let mf: Vec<(f64, f64)> = grid
         .iter()
         .map(|&t| {
@@ -127,24 +153,22 @@ pub fn run(a: &MeanFieldArgs) -> Result<()> {
             )
         })
         .collect();
-    let mut series = vec![Series {
-        label: "mean field".into(),
-        points: mf,
-        dashed: false,
-        color: 1,
-    }];
-    if z == 4.0 && h == 0.0 && j > 0.0 {
-        let exact: Vec<(f64, f64)> = grid
-            .iter()
-            .map(|&t| (t, yang_magnetization(j / t)))
-            .collect();
+    let mut series = Vec::new();
+    if exact_shown {
         series.push(Series {
             label: "exact (Onsager/Yang, square lattice)".into(),
-            points: exact,
-            dashed: false,
-            color: 1,
+            points: grid
+                .iter()
+                .map(|&t| (t, yang_magnetization(j / t)))
+                .collect(),
+            color: 0,
         });
     }
+    series.push(Series {
+        label: "mean field".into(),
+        points: mf,
+        color: 1,
+    });
     let mt = a.out.join("magnetization-vs-temperature.svg");
     plot::draw(
         &mt,
@@ -153,7 +177,14 @@ pub fn run(a: &MeanFieldArgs) -> Result<()> {
             x_label: "T".into(),
             y_label: "|m|".into(),
             series,
-            vlines: vec![(tc, "mean-field T_c = zJ".into())],
+            vlines: if exact_shown {
+                vec![
+                    (tc, "mean-field T_c = zJ".into()),
+                    (tc_exact, "Onsager T_c".into()),
+                ]
+            } else {
+                vec![(tc, "mean-field T_c = zJ".into())]
+            },
             marks: vec![],
         }],
         1,

@@ -54,10 +54,22 @@ pub const METHODS: &[(&str, &str)] = &[
     ),
 ];
 
-/// Settings of the stochastic methods (unset fields keep each method's default).
+/// How much work the stochastic methods do where their options are unset.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Budget {
+    /// One run (`logz solve`): each method's `Default`.
+    #[default]
+    Single,
+    /// One point of a β sweep (`logz compare` runs every method at every β): the smaller
+    /// `sweep_point()` budgets of TI, AIS and BBVI — wider error bars, the same checks.
+    SweepPoint,
+}
+
+/// Settings of the stochastic methods (unset fields keep each method's default for `budget`).
 #[derive(Debug, Clone, Default)]
 pub struct MethodOptions {
     pub seed: u64,
+    pub budget: Budget,
     pub sweeps: Option<usize>,
     pub burn_in: Option<usize>,
     pub rungs: Option<usize>,
@@ -76,7 +88,10 @@ pub struct MethodOptions {
 pub fn configured(name: &str, o: &MethodOptions) -> Option<Box<dyn Solver + Send + Sync>> {
     match name {
         "ti" => {
-            let d = mc::ThermodynamicIntegration::default();
+            let d = match o.budget {
+                Budget::Single => mc::ThermodynamicIntegration::default(),
+                Budget::SweepPoint => mc::ThermodynamicIntegration::sweep_point(),
+            };
             Some(Box::new(mc::ThermodynamicIntegration {
                 rungs: o.rungs.unwrap_or(d.rungs),
                 sweeps: o.sweeps.unwrap_or(d.sweeps),
@@ -89,7 +104,10 @@ pub fn configured(name: &str, o: &MethodOptions) -> Option<Box<dyn Solver + Send
             }))
         }
         "ais" => {
-            let d = mc::Ais::default();
+            let d = match o.budget {
+                Budget::Single => mc::Ais::default(),
+                Budget::SweepPoint => mc::Ais::sweep_point(),
+            };
             Some(Box::new(mc::Ais {
                 steps: o.steps.unwrap_or(d.steps),
                 runs: o.runs.unwrap_or(d.runs),
@@ -98,12 +116,16 @@ pub fn configured(name: &str, o: &MethodOptions) -> Option<Box<dyn Solver + Send
             }))
         }
         "bbvi" => {
-            let d = vi::bbvi::Bbvi::default();
+            let d = match o.budget {
+                Budget::Single => vi::bbvi::Bbvi::default(),
+                Budget::SweepPoint => vi::bbvi::Bbvi::sweep_point(),
+            };
             Some(Box::new(vi::bbvi::Bbvi {
                 steps: o.steps.unwrap_or(d.steps),
                 batch: o.batch.unwrap_or(d.batch),
                 lr: o.lr.unwrap_or(d.lr),
                 seed: o.seed,
+                ..d
             }))
         }
         "van" | "van-iw" => Some(Box::new(van_options(o, name == "van-iw"))),

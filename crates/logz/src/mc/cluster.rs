@@ -227,6 +227,20 @@ impl<'a> SwendsenWang<'a> {
         })
     }
 
+    /// Move to another λ along the same path: only the bond probabilities change, so a run over
+    /// many λ (annealed importance sampling) checks the couplings and allocates once.
+    pub fn set_scale(&mut self, scale: f64) {
+        let b = self.bonds.model.beta();
+        for (p, &j) in self
+            .bonds
+            .p_edge
+            .iter_mut()
+            .zip(self.bonds.model.couplings())
+        {
+            *p = -(-2.0 * b * (scale * j).abs()).exp_m1();
+        }
+    }
+
     /// One Swendsen–Wang update of all spins; returns the number of clusters.
     pub fn sweep<R: Rng + ?Sized>(&mut self, s: &mut [i8], rng: &mut R) -> usize {
         let m = self.bonds.model;
