@@ -17,16 +17,25 @@ fn finite_or_null(x: f64) -> serde_json::Value {
 
 /// The JSON object of the CLI contract.
 pub fn estimate_json(method: &str, lm: &LoadedModel, e: &Estimate) -> String {
-    let m = &lm.model;
-    let n = lm.n_original;
     let mag = lm.expand_magnetization(&e.magnetization);
+    estimate_json_parts(method, lm.n_original, lm.model.beta(), mag, e)
+}
+
+/// The `--json` object from its parts (also for lattices answered without building a model).
+pub fn estimate_json_parts(
+    method: &str,
+    n: usize,
+    beta: f64,
+    mag: Vec<f64>,
+    e: &Estimate,
+) -> String {
     let mean_mag = if mag.is_empty() {
         serde_json::Value::Null
     } else {
         json!(mag.iter().sum::<f64>() / mag.len() as f64)
     };
-    let f = if m.beta() > 0.0 && n > 0 {
-        finite_or_null(-e.ln_z / (m.beta() * n as f64))
+    let f = if beta > 0.0 && n > 0 {
+        finite_or_null(-e.ln_z / (beta * n as f64))
     } else {
         serde_json::Value::Null
     };
@@ -34,7 +43,7 @@ pub fn estimate_json(method: &str, lm: &LoadedModel, e: &Estimate) -> String {
         "method": method,
         "algorithm": e.diagnostics.algorithm,
         "n": n,
-        "beta": m.beta(),
+        "beta": beta,
         "ln_z": finite_or_null(e.ln_z),
         "log10_z": finite_or_null(e.ln_z / std::f64::consts::LN_10),
         "kind": e.kind.label(),
@@ -57,24 +66,30 @@ pub fn estimate_json(method: &str, lm: &LoadedModel, e: &Estimate) -> String {
 /// A short human-readable summary.
 pub fn estimate_text(method: &str, lm: &LoadedModel, e: &Estimate) -> String {
     let m = &lm.model;
-    let n = lm.n_original.max(1) as f64;
+    estimate_text_parts(method, lm.n_original, m.num_edges(), m.beta(), e)
+}
+
+/// The text summary from its parts (also for lattices answered without building a model).
+pub fn estimate_text_parts(
+    method: &str,
+    spins: usize,
+    edges: usize,
+    beta: f64,
+    e: &Estimate,
+) -> String {
+    let n = spins.max(1) as f64;
     let mut s = String::new();
     let kind = match e.kind.std_err() {
         Some(se) => format!("{} (± {se:.3e})", e.kind.label()),
         None => e.kind.label().to_string(),
     };
     s += &format!("method     {method} ({})\n", e.diagnostics.algorithm);
-    s += &format!(
-        "spins      {}   edges {}   beta {}\n",
-        lm.n_original,
-        m.num_edges(),
-        m.beta()
-    );
+    s += &format!("spins      {spins}   edges {edges}   beta {beta}\n");
     s += &format!("ln Z       {:.12}   [{kind}]\n", e.ln_z);
     s += &format!("log10 Z    {:.10}\n", e.ln_z / std::f64::consts::LN_10);
     s += &format!("ln Z / N   {:.12}\n", e.ln_z / n);
-    if m.beta() > 0.0 {
-        s += &format!("F / N      {:.12}\n", -e.ln_z / (m.beta() * n));
+    if beta > 0.0 {
+        s += &format!("F / N      {:.12}\n", -e.ln_z / (beta * n));
     }
     if !e.magnetization.is_empty() {
         s += &format!("<m>        {:.10}\n", e.mean_magnetization());

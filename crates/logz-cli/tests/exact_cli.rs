@@ -101,3 +101,31 @@ fn convert_then_solve_gives_the_same_exact_answer() {
     assert_eq!(back["algorithm"], "exact via kaufman");
     assert_eq!(back["ln_z"], direct["ln_z"]);
 }
+
+#[test]
+fn huge_uniform_lattices_answer_from_their_closed_form_at_once() {
+    // 2.7·10⁸ spins: the model alone would need ~33 GiB; Kaufman needs none of it.
+    let v = json_of(&["solve", "square:16384", "--json"]);
+    assert_eq!(v["kind"], "exact");
+    assert_eq!(v["algorithm"], "exact via kaufman");
+    assert_eq!(v["n"], 268435456u64);
+    let per_spin = v["ln_z"].as_f64().unwrap() / 268435456.0;
+    // Onsager's infinite-lattice value at β_c, approached from above as 1/L².
+    assert!((per_spin - 0.929695398342).abs() < 1e-8, "{per_spin}");
+    let v = json_of(&[
+        "solve",
+        "chain:1000000000",
+        "--coupling",
+        "-1",
+        "--beta",
+        "2",
+        "--json",
+    ]);
+    assert_eq!(v["kind"], "exact");
+    // An even antiferromagnetic ring is the ferromagnet under a gauge flip: N ln(2 cosh 2).
+    let want = 1e9 * (2.0 * 2f64.cosh()).ln();
+    assert!(
+        (v["ln_z"].as_f64().unwrap() - want).abs() < 1e-6 * want,
+        "{v}"
+    );
+}

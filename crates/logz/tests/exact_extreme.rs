@@ -163,3 +163,54 @@ fn non_finite_results_and_unrepresentable_models_are_errors() {
     let dup = Model::new(2, &[(0, 1), (1, 0)], &[1.5e308, 1.5e308], vec![0.0; 2], 1.0);
     assert!(dup.is_err());
 }
+
+/// The closed forms answered from a spec (no model built) equal the same closed forms on the
+/// built model, and apply only where those do.
+#[test]
+fn closed_forms_from_a_spec_match_the_built_model() {
+    use logz::exact::closed::uniform_lattice;
+    use logz::model::builders::{from_spec, lattice_spec_geometry};
+    for (spec, j, h, beta) in [
+        ("square:16", 1.0, 0.0, 0.44),
+        ("square:5x7", 0.3, 0.0, 2.0),
+        ("square:4", 1.0, 0.0, 360.0),
+        ("chain:101", -1.0, 0.3, 7.0),
+        ("chain:3", -1.0, 0.0, 20.0),
+    ] {
+        let p = Params {
+            coupling: j,
+            field: h,
+            beta,
+            seed: 0,
+        };
+        let g = lattice_spec_geometry(spec).unwrap();
+        let lazy = uniform_lattice(&g, &p).unwrap().unwrap();
+        let built = Exact.solve(&from_spec(spec, &p).unwrap()).unwrap();
+        assert_eq!(lazy.kind, Kind::Exact);
+        assert!(
+            (lazy.ln_z - built.ln_z).abs() <= 1e-13 * built.ln_z.abs().max(1.0),
+            "{spec}: {} vs {}",
+            lazy.ln_z,
+            built.ln_z
+        );
+    }
+    let p = Params::default();
+    // No closed form: open boundaries, a field on the torus, an antiferromagnetic torus.
+    for (spec, j, h) in [
+        ("square:16:open", 1.0, 0.0),
+        ("square:16", 1.0, 0.1),
+        ("square:16", -1.0, 0.0),
+        ("chain:9:open", 1.0, 0.0),
+    ] {
+        let g = lattice_spec_geometry(spec).unwrap();
+        let q = Params {
+            coupling: j,
+            field: h,
+            ..p
+        };
+        assert!(uniform_lattice(&g, &q).is_none(), "{spec}");
+    }
+    assert!(lattice_spec_geometry("sk:16").is_none());
+    assert!(lattice_spec_geometry("square:0").is_none());
+    assert!(lattice_spec_geometry("square:4:bogus").is_none());
+}

@@ -296,6 +296,36 @@ fn parse_dims(s: &str, spec: &str) -> Result<(usize, usize)> {
 /// The largest model a built-in spec may ask for (the CSR arrays would not fit beyond this).
 pub const MAX_BUILTIN_SPINS: usize = 1 << 28;
 
+/// The geometry of a `chain:N[:open]` or `square:L[xW][:open]` spec, read without building the
+/// model (`None` for any other or malformed spec: [`from_spec`] reports those). Lets a closed
+/// form answer for lattices far too large to materialise.
+pub fn lattice_spec_geometry(spec: &str) -> Option<Geometry> {
+    let parts: Vec<&str> = spec.split(':').collect();
+    let open = match parts.get(2..).unwrap_or(&[]) {
+        [] => false,
+        [o] if o.eq_ignore_ascii_case("open") => true,
+        [o] if o.eq_ignore_ascii_case("periodic") => false,
+        _ => return None,
+    };
+    let kind = parts.first()?.to_ascii_lowercase();
+    let size = parts.get(1)?;
+    match kind.as_str() {
+        "chain" => Some(Geometry::Chain {
+            n: size.trim().parse().ok().filter(|&n| n > 0)?,
+            periodic: !open,
+        }),
+        "square" => {
+            let (rows, cols) = parse_dims(size, spec).ok()?;
+            (rows > 0 && cols > 0).then_some(Geometry::Square {
+                rows,
+                cols,
+                periodic: !open,
+            })
+        }
+        _ => None,
+    }
+}
+
 /// Build a model from a spec: `chain:N[:open]`, `square:L[xW][:open]`, `triangular:L[xW][:open]`,
 /// `cubic:L`, `complete:N`, `sk:N`, `er:N:q[:gauss|:pm]`.
 pub fn from_spec(spec: &str, p: &Params) -> Result<Model> {
