@@ -23,11 +23,16 @@ fn main() -> Result<(), Error> {
         fit(&data, kind, &o, &NoProgress)
     };
     let exact = run(Method::Exact, None)?;
-    let ln_p = exact.ln_evidence.expect("the conjugate posterior has a closed-form evidence");
+    let ln_p = exact
+        .ln_evidence
+        .expect("the conjugate posterior has a closed-form evidence");
     println!("{} rows, truth: income = 12000 + 950·age", data.n());
     println!("exact: ln p(y) = {ln_p:.3}");
     for j in 0..exact.names.len() {
-        println!("  {:<9} {:>10.2} ± {:>7.2}", exact.names[j], exact.mean[j], exact.sd[j]);
+        println!(
+            "  {:<9} {:>10.2} ± {:>7.2}",
+            exact.names[j], exact.mean[j], exact.sd[j]
+        );
     }
     for (method, batch) in [
         (Method::Advi, None),
