@@ -14,26 +14,45 @@ pub enum Error {
     InvalidModel(String),
     /// A file could not be parsed; `place` is `file:line` (or `file: token N`).
     #[error("{place}: {reason}")]
-    Parse { place: String, reason: String },
+    Parse {
+        /// Where: `file:line` or `file: token N`.
+        place: String,
+        /// What is wrong there.
+        reason: String,
+    },
     /// A file could not be read or written.
     #[error("{path}: {reason}")]
-    Io { path: String, reason: String },
+    Io {
+        /// The file.
+        path: String,
+        /// The operating system's message.
+        reason: String,
+    },
     /// The method cannot handle this model (wrong geometry, frustrated couplings, …).
     #[error("method '{method}' does not apply: {reason}")]
     NotApplicable {
+        /// The method's command-line name.
         method: &'static str,
+        /// Why it does not apply.
         reason: String,
     },
     /// The model is too large for the method (exact enumeration, elimination width, …).
     #[error("model too large for '{method}': {reason}")]
     TooLarge {
+        /// The method's command-line name.
         method: &'static str,
+        /// Which size is too large, and the method's limit.
         reason: String,
     },
     /// A requested size or amount of work is beyond the memory or time budget
     /// (see [`crate::limits`]); the reason names the limit and how to raise it.
     #[error("{what}: {reason}")]
-    OverBudget { what: String, reason: String },
+    OverBudget {
+        /// The operation being sized (`sample`, `fit`, a file, …).
+        what: String,
+        /// The size, the limit it exceeds and how to raise the limit.
+        reason: String,
+    },
     /// A result that f64 cannot represent (ln Z beyond ±1e300, or NaN from a diverged run):
     /// reported instead of printing a null/NaN number under a trustworthy label.
     #[error("{0}")]
@@ -43,12 +62,15 @@ pub enum Error {
     InvalidArgument(String),
 }
 
+/// `Result` with the library's [`Error`](enum@Error).
 pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
+    /// An [`Error::InvalidModel`] with this message.
     pub fn invalid(msg: impl Into<String>) -> Self {
         Error::InvalidModel(msg.into())
     }
+    /// An [`Error::InvalidArgument`] with this message.
     pub fn arg(msg: impl Into<String>) -> Self {
         Error::InvalidArgument(msg.into())
     }

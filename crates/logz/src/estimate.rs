@@ -20,12 +20,14 @@ pub enum Kind {
     /// A Monte Carlo estimate with its standard error (+∞ when the run could not estimate it;
     /// see [`Estimate::mark_undefined_error`]).
     Stochastic {
+        /// One standard error of ln Z.
         #[serde(with = "error_bar")]
         std_err: f64,
     },
     /// A stochastic lower bound (e.g. a Monte Carlo ELBO): below ln Z in expectation, ± std_err.
     /// Not a rigorous bound: one estimate may lie above ln Z by a few std_err.
     StochasticLowerBound {
+        /// One standard error of the estimate.
         #[serde(with = "error_bar")]
         std_err: f64,
     },
@@ -98,9 +100,11 @@ pub mod error_bar {
     use super::ErrorBar;
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+    /// Write `x` as a number, or `"inf"` when it is not finite.
     pub fn serialize<S: Serializer>(x: &f64, s: S) -> std::result::Result<S::Ok, S::Error> {
         ErrorBar(*x).serialize(s)
     }
+    /// Read a number, `"inf"` or `null` (the last two as +∞).
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<f64, D::Error> {
         Ok(ErrorBar::deserialize(d)?.0)
     }
@@ -126,6 +130,7 @@ pub struct Diagnostics {
 pub struct Estimate {
     /// Natural log of Z (including β and any constant carried by the model).
     pub ln_z: f64,
+    /// What kind of number `ln_z` is (exact, a bound, stochastic ± its error, an approximation).
     pub kind: Kind,
     /// ⟨s_i⟩ for every spin (empty if the method cannot provide them).
     pub magnetization: Vec<f64>,
@@ -135,6 +140,7 @@ pub struct Estimate {
     pub abs_magnetization: Option<f64>,
     /// ⟨E⟩, the mean energy, where the method can provide it.
     pub energy: Option<f64>,
+    /// How the solver got there: iterations, convergence, algorithm, notes.
     pub diagnostics: Diagnostics,
 }
 
@@ -217,6 +223,7 @@ pub trait Progress: Sync {
     fn advance(&self, _delta: u64) {}
     /// A short status shown beside the bar (e.g. the running ELBO).
     fn message(&self, _text: &str) {}
+    /// The work is done (or abandoned).
     fn finish(&self) {}
 }
 

@@ -96,7 +96,7 @@ pub use vi::van::Van;
 /// The everyday types in one import: `use logz::prelude::*;`.
 ///
 /// The model and its builders, the solver trait and its result, the error type, and the main
-/// solvers of the spin model. [`Result`](crate::Result) is left out so that a glob import does not
+/// solvers of the spin model. [`crate::Result`] is left out so that a glob import does not
 /// shadow the standard library's.
 pub mod prelude {
     pub use crate::error::Error;

@@ -396,6 +396,8 @@ impl Elimination {
         })
     }
 
+    /// Plan an ordering, then eliminate in linear arithmetic, falling back to the log domain
+    /// when the tables over- or underflow.
     pub fn run(&self, m: &Model, progress: &dyn Progress) -> Result<Estimate> {
         let tree = self.plan(m)?;
         match self.run_in::<Linear>(m, &tree, progress)? {

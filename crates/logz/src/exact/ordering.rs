@@ -12,13 +12,15 @@ use std::collections::BinaryHeap;
 /// The symbolic result of an elimination ordering.
 #[derive(Debug, Clone)]
 pub struct EliminationTree {
+    /// `order[k]` = the variable eliminated at step k.
     pub order: Vec<usize>,
-    /// pos[v] = step at which v is eliminated.
+    /// `pos[v]` = step at which v is eliminated.
     pub pos: Vec<usize>,
-    /// Clique k (for variable order[k]): [order[k], S...] with S sorted by elimination step.
+    /// Clique k (for variable `order[k]`): `[order[k], S...]` with S sorted by elimination step.
     pub cliques: Vec<Vec<u32>>,
-    /// parent[k] = clique index of the parent, or None for a root.
+    /// `parent[k]` = clique index of the parent, or None for a root.
     pub parent: Vec<Option<usize>>,
+    /// `children[k]` = the cliques whose parent is clique k (the inverse of `parent`).
     pub children: Vec<Vec<usize>>,
     /// Name of the heuristic that produced the order.
     pub heuristic: &'static str,

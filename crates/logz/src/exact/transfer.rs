@@ -80,6 +80,7 @@ fn lattice(m: &Model) -> Result<Lattice> {
 }
 
 impl TransferMatrix {
+    /// ln Z of a square strip by multiplying row-to-row transfer matrices (the solver's body).
     pub fn run(&self, m: &Model, progress: &dyn Progress) -> Result<Estimate> {
         let lat = lattice(m)?;
         let w = lat.width;

@@ -153,6 +153,7 @@ pub fn parse(file: &str, text: &str) -> Result<Model> {
     Ok(m)
 }
 
+/// Read a model from a JSON file (see [`parse`] for the format); errors name the file.
 pub fn read_file(path: &Path) -> Result<Model> {
     parse(&path.display().to_string(), &read_text(path)?)
 }

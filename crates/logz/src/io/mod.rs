@@ -14,6 +14,7 @@ use std::path::Path;
 /// A model read from a file, with the bookkeeping needed to report results per original variable.
 #[derive(Debug, Clone)]
 pub struct LoadedModel {
+    /// The model, with evidence clamped and folded into the fields.
     pub model: Model,
     /// Number of variables in the file (before clamping evidence).
     pub n_original: usize,
@@ -24,6 +25,7 @@ pub struct LoadedModel {
 }
 
 impl LoadedModel {
+    /// A model with no file behind it: every variable kept, none clamped.
     pub fn plain(model: Model) -> Self {
         let n = model.n();
         LoadedModel {

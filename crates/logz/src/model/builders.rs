@@ -12,9 +12,13 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 /// Uniform parameters for built-in models.
 #[derive(Debug, Clone, Copy)]
 pub struct Params {
+    /// The coupling J of every edge (the scale J of random couplings: SK draws N(0, J²/N)).
     pub coupling: f64,
+    /// The field h on every spin.
     pub field: f64,
+    /// Inverse temperature β (default: the square lattice's β_c = ln(1 + √2)/2).
     pub beta: f64,
+    /// Seed of random graphs and couplings.
     pub seed: u64,
 }
 

@@ -11,7 +11,9 @@ use crate::error::Result;
 /// Natural parameters in the model's spin and edge order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Theta {
+    /// θ_i = βh_i, one per spin.
     pub unary: Vec<f64>,
+    /// θ_ij = βJ_ij, one per edge.
     pub pairwise: Vec<f64>,
 }
 

@@ -19,25 +19,42 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Geometry {
+    /// Any graph: no structure that a method could exploit is known.
     General,
+    /// A chain of `n` spins, edges (i, i+1); a ring when `periodic`.
     Chain {
+        /// Number of spins.
         n: usize,
+        /// Whether spin n−1 is coupled to spin 0.
         periodic: bool,
     },
+    /// A `rows × cols` square lattice, a torus when `periodic`.
     Square {
+        /// Number of rows.
         rows: usize,
+        /// Number of columns (sites per row).
         cols: usize,
+        /// Whether both directions wrap around.
         periodic: bool,
     },
+    /// A `rows × cols` triangular lattice (the square lattice plus one diagonal), a torus when
+    /// `periodic`.
     Triangular {
+        /// Number of rows.
         rows: usize,
+        /// Number of columns (sites per row).
         cols: usize,
+        /// Whether both directions wrap around.
         periodic: bool,
     },
+    /// An `l × l × l` simple cubic torus.
     Cubic {
+        /// Side length.
         l: usize,
     },
+    /// The complete graph on `n` spins (Curie–Weiss, Sherrington–Kirkpatrick).
     Complete {
+        /// Number of spins.
         n: usize,
     },
 }
@@ -310,27 +327,35 @@ impl Model {
         Ok(m)
     }
 
+    /// Number of spins N.
     pub fn n(&self) -> usize {
         self.n
     }
+    /// Inverse temperature β.
     pub fn beta(&self) -> f64 {
         self.beta
     }
+    /// The edges (i, j), i < j, each once; edge e carries coupling `couplings()[e]`.
     pub fn edges(&self) -> &[(u32, u32)] {
         &self.edges
     }
+    /// The couplings J_e in edge order.
     pub fn couplings(&self) -> &[f64] {
         &self.coupling
     }
+    /// The fields h_i in spin order.
     pub fn fields(&self) -> &[f64] {
         &self.field
     }
+    /// The constant E₀ in E(s) (zero for physics models; see the module docs).
     pub fn energy_offset(&self) -> f64 {
         self.energy_offset
     }
+    /// The lattice structure, where known (used by methods that exploit it).
     pub fn geometry(&self) -> &Geometry {
         &self.geometry
     }
+    /// Number of edges.
     pub fn num_edges(&self) -> usize {
         self.edges.len()
     }
@@ -339,6 +364,7 @@ impl Model {
     pub fn neighbors(&self, i: usize) -> &[(u32, u32)] {
         &self.adj[self.start[i] as usize..self.start[i + 1] as usize]
     }
+    /// Number of neighbours of spin i.
     #[inline]
     pub fn degree(&self, i: usize) -> usize {
         (self.start[i + 1] - self.start[i]) as usize

@@ -31,11 +31,16 @@ pub enum Schedule {
     Parallel,
 }
 
+/// Settings of the message-passing engine shared by Bethe and TRW.
 #[derive(Debug, Clone)]
 pub struct Options {
+    /// Stop when the undamped message residual falls below this.
     pub tol: f64,
+    /// Most iterations (passes over all messages) per start.
     pub max_iter: usize,
+    /// Weight of the old message in each update, in [0, 1).
     pub damping: f64,
+    /// Sequential (in place) or parallel (Jacobi) updates.
     pub schedule: Schedule,
 }
 
@@ -221,6 +226,7 @@ fn check(opt: &Options) -> Result<()> {
 /// The Bethe approximation by loopy BP (several starts; the lowest Bethe free energy wins).
 #[derive(Debug, Clone)]
 pub struct Bethe {
+    /// Message-passing settings.
     pub opt: Options,
 }
 
@@ -396,9 +402,11 @@ pub fn forest_mixture_bound(m: &Model, rho: &[f64], forests: &[Vec<usize>]) -> R
 /// Tree-reweighted BP: an upper bound on ln Z when it converges.
 #[derive(Debug, Clone)]
 pub struct Trw {
+    /// Message-passing settings.
     pub opt: Options,
     /// Random spanning forests for non-lattice graphs.
     pub trees: usize,
+    /// Seed of the random spanning forests.
     pub seed: u64,
 }
 

@@ -13,6 +13,7 @@ use crate::numeric::spin_entropy;
 /// One root of the homogeneous mean-field equation.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Root {
+    /// The magnetisation m solving m = tanh(β(H + zJm)).
     pub m: f64,
     /// βzJ(1 − m²) < 1.
     pub stable: bool,

@@ -450,7 +450,7 @@ pub struct LatticeBp {
 
 impl LatticeBp {
     /// The kernel for `m` (uniform square torus with even sides ≥ 4) with uniform ρ, loading the
-    /// edge-indexed messages `u` (u[2e] is lo → hi).
+    /// edge-indexed messages `u` (`u[2e]` is lo → hi).
     pub fn new(m: &Model, rho: &[f64], u: &[f64]) -> Option<LatticeBp> {
         let (rows, cols, j, h) = crate::mc::multispin::applicable(m).ok()?;
         let r0 = *rho.first()?;

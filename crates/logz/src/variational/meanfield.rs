@@ -1,6 +1,6 @@
 //! Naive mean field: q(s) = Π_i q_i(s_i) with means m_i.
 //!
-//! The ELBO of this family, E_q[−βE(s)] + H[q]
+//! The ELBO of this family, E_q\[−βE(s)\] + H\[q\]
 //!   = β(Σ_(ij) J_ij m_i m_j + Σ_i h_i m_i − E₀) + Σ_i H(m_i),
 //! is exactly the Gibbs–Bogoliubov–Feynman bound ln Z ≥ ln Z_MF − β⟨E − E_MF⟩_MF for the trial
 //! Hamiltonian E_MF = −Σ_i λ_i s_i with m_i = tanh(βλ_i) ([`gbf_bound`] computes it in the
@@ -23,12 +23,15 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 /// Naive mean-field solver.
 #[derive(Debug, Clone)]
 pub struct MeanField {
+    /// Stop when no magnetisation moves by more than this in a sweep.
     pub tol: f64,
+    /// Most sweeps per start.
     pub max_sweeps: usize,
     /// Weight of the old value in each update (0 = plain coordinate ascent).
     pub damping: f64,
     /// Number of random starts in addition to paramagnetic, all-up and all-down.
     pub random_starts: usize,
+    /// Seed of the random starts.
     pub seed: u64,
 }
 
@@ -44,7 +47,7 @@ impl Default for MeanField {
     }
 }
 
-/// The ELBO E_q[−βE] + H[q] of the factorised family with means `m`.
+/// The ELBO E_q\[−βE\] + H\[q\] of the factorised family with means `m`.
 pub fn elbo(model: &Model, m: &[f64]) -> f64 {
     let b = model.beta();
     let mut energy = model.energy_offset();

@@ -13,10 +13,14 @@ use crate::estimate::{Estimate, Kind, Progress, Solver};
 use crate::model::Model;
 use crate::numeric::spin_entropy;
 
+/// The TAP solver: the TAP equations of the module docs, iterated with damping.
 #[derive(Debug, Clone)]
 pub struct Tap {
+    /// Stop when no magnetisation moves by more than this in a sweep.
     pub tol: f64,
+    /// Most sweeps.
     pub max_sweeps: usize,
+    /// Weight of the old value in each update, in [0, 1).
     pub damping: f64,
 }
 
