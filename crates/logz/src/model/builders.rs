@@ -332,6 +332,14 @@ pub fn lattice_spec_geometry(spec: &str) -> Option<Geometry> {
 
 /// Build a model from a spec: `chain:N[:open]`, `square:L[xW][:open]`, `triangular:L[xW][:open]`,
 /// `cubic:L`, `complete:N`, `sk:N`, `er:N:q[:gauss|:pm]`.
+///
+/// ```
+/// use logz::model::builders::{from_spec, Params};
+/// let m = from_spec("square:16x8:open", &Params::default())?;
+/// assert_eq!((m.n(), m.num_edges()), (128, 15 * 8 + 16 * 7));
+/// assert!(from_spec("square:0", &Params::default()).is_err());
+/// # Ok::<(), logz::Error>(())
+/// ```
 pub fn from_spec(spec: &str, p: &Params) -> Result<Model> {
     let parts: Vec<&str> = spec.split(':').collect();
     let kind = parts[0].to_ascii_lowercase();

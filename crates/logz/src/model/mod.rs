@@ -91,6 +91,19 @@ impl Model {
     /// Build a model from an edge list. Duplicate edges (in either orientation) are merged by
     /// adding their couplings — the energy of a multigraph is the same as that of the merged graph.
     /// Self-loops, out-of-range indices, non-finite numbers and β < 0 are rejected.
+    ///
+    /// ```
+    /// use logz::{Exact, Model, Solver};
+    /// // Two spins, one ferromagnetic bond J = 1, no field, β = 1:
+    /// // Z = 2e^{β} + 2e^{−β} = 4 cosh β.
+    /// let m = Model::new(2, &[(0, 1)], &[1.0], vec![0.0, 0.0], 1.0)?;
+    /// assert_eq!(m.energy(&[1, 1]), -1.0);
+    /// let ln_z = Exact.solve(&m)?.ln_z;
+    /// assert!((ln_z - (4.0 * 1f64.cosh()).ln()).abs() < 1e-12);
+    /// // Bad input is an error, never a panic.
+    /// assert!(Model::new(2, &[(0, 0)], &[1.0], vec![0.0, 0.0], 1.0).is_err());
+    /// # Ok::<(), logz::Error>(())
+    /// ```
     pub fn new(
         n: usize,
         edges: &[(usize, usize)],
