@@ -38,8 +38,10 @@ struct Cli {
     /// refused (e.g. 600, 30m, 2h, 3d, none; default: LOGZ_TIME_LIMIT, else 1 day)
     #[arg(long, global = true, value_name = "DURATION")]
     time_limit: Option<String>,
-    /// Worker threads (1 to 1024; default: one per core). Results do not depend on it.
-    #[arg(long, global = true, value_name = "N")]
+    /// Worker threads for the whole command (1 to 1024; default: one per core), given before
+    /// the command: `logz --threads 2 solve …`. Results do not depend on it. (Not a global
+    /// flag: `bench --threads 1,2` is the list of thread counts the benchmark times.)
+    #[arg(long, value_name = "N")]
     threads: Option<usize>,
 }
 
@@ -382,7 +384,13 @@ fn run_cmd(cmd: Cmd) -> Result<()> {
         Cmd::Fit(args) => fit::run_fit(&args)?,
         Cmd::Methods => {
             for (name, what) in logz::methods::METHODS {
-                outln!("{name:<14} {what}");
+                let takes = logz::methods::takes(name)?;
+                if takes.is_empty() {
+                    outln!("{name:<14} {what}");
+                } else {
+                    let flags: Vec<&str> = takes.iter().map(|o| o.flag()).collect();
+                    outln!("{name:<14} {what}; takes {}", flags.join(", "));
+                }
             }
         }
         Cmd::Convert { model, out } => {

@@ -92,6 +92,11 @@ fn options_a_method_takes_still_work() {
     let b = json_of(&["solve", "sk:6", "-m", "exact", "--seed", "3", "--json"]);
     assert_ne!(a["ln_z"], b["ln_z"], "the seed picks the random couplings");
     json_of(&["solve", "square:3", "-m", "mf", "--seed", "2", "--json"]);
+    // `logz methods` lists what each method takes.
+    let out = logz().arg("methods").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let ais = text.lines().find(|l| l.starts_with("ais ")).unwrap();
+    assert!(ais.contains("; takes --steps, --runs, --seed"), "{ais}");
     // compare: an option is accepted if one selected method takes it.
     let dir = tempfile::tempdir().unwrap();
     let out = logz()
@@ -138,8 +143,28 @@ fn the_thread_count_bounds_the_work_not_the_answer() {
     assert_eq!(one["ln_z"], two["ln_z"]);
     assert_eq!(one["std_err"], two["std_err"]);
     assert!(one["ln_z"].as_f64().unwrap().is_finite());
-    // Also after the subcommand (a global flag), and validated.
-    json_of(&["solve", "square:3", "--threads", "1", "--json"]);
+    // Before the command, so that `bench --threads 1,2` (the counts it times) keeps its meaning.
+    let out = logz()
+        .args([
+            "--threads",
+            "2",
+            "bench",
+            "--sizes",
+            "16",
+            "--cubic",
+            "8",
+            "--threads",
+            "1",
+        ])
+        .args(["--seconds", "0.01"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Validated.
     for bad in ["0", "1025"] {
         refused(
             &["--threads", bad, "solve", "square:3"],
