@@ -108,13 +108,15 @@ pub fn run(a: &CompareArgs) -> Result<()> {
     };
     // Every method runs at every β: the stochastic ones get the smaller budgets of one sweep
     // point where their options are unset.
-    let mut options = a.options.options(a.seed)?;
+    // An option is refused only if none of the methods takes it.
+    let names: Vec<&str> = methods.iter().map(|m| m.as_str()).collect();
+    let mut options = a.options.options(a.seed, &names)?;
     options.budget = logz::methods::Budget::SweepPoint;
-    let mut solvers = Vec::new();
-    for name in &methods {
-        let s = crate::solver(name, &options)?;
-        solvers.push((name.clone(), s));
-    }
+    let solvers: Vec<_> = methods
+        .iter()
+        .cloned()
+        .zip(logz::methods::configured_all(&names, &options)?)
+        .collect();
     // One task per (β, method), largest first, so that the last tasks to finish are short ones.
     let mut tasks: Vec<(usize, usize)> = (0..betas.len())
         .flat_map(|b| (0..solvers.len()).map(move |k| (b, k)))

@@ -19,7 +19,6 @@ use anyhow::{anyhow, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use logz::io::LoadedModel;
 use logz::model::builders::{self, Params};
-use logz::Solver;
 use std::path::{Path, PathBuf};
 
 #[derive(Parser)]
@@ -39,6 +38,11 @@ struct Cli {
     /// refused (e.g. 600, 30m, 2h, 3d, none; default: LOGZ_TIME_LIMIT, else 1 day)
     #[arg(long, global = true, value_name = "DURATION")]
     time_limit: Option<String>,
+    /// Worker threads for the whole command (1 to 1024; default: one per core), given before
+    /// the command: `logz --threads 2 solve …`. Results do not depend on it. (Not a global
+    /// flag: `bench --threads 1,2` is the list of thread counts the benchmark times.)
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
 }
 
 /// How to obtain a model: a file or a built-in spec, with parameters for built-ins.
@@ -103,7 +107,29 @@ pub struct MethodArgs {
 }
 
 impl MethodArgs {
-    pub fn options(&self, seed: u64) -> Result<logz::methods::MethodOptions> {
+    /// The options given on the command line (the seed lives in [`ModelArgs`]).
+    pub fn given(&self) -> Vec<logz::methods::Opt> {
+        use logz::methods::Opt;
+        let set = [
+            (self.sweeps.is_some(), Opt::Sweeps),
+            (self.burn_in.is_some(), Opt::BurnIn),
+            (self.rungs.is_some(), Opt::Rungs),
+            (self.chains.is_some(), Opt::Chains),
+            (self.steps.is_some(), Opt::Steps),
+            (self.runs.is_some(), Opt::Runs),
+            (self.width.is_some(), Opt::Width),
+            (self.depth.is_some(), Opt::Depth),
+            (self.batch.is_some(), Opt::Batch),
+            (self.lr.is_some(), Opt::Lr),
+            (self.net.is_some(), Opt::Net),
+        ];
+        set.iter().filter(|s| s.0).map(|s| s.1).collect()
+    }
+
+    /// The options for `methods`: refused first if one of them is unknown or an option is
+    /// taken by none of them (before any --net file is read).
+    pub fn options(&self, seed: u64, methods: &[&str]) -> Result<logz::methods::MethodOptions> {
+        logz::methods::check(methods, &self.given())?;
         if let Some(lr) = self.lr {
             if !(lr.is_finite() && lr > 0.0) {
                 return Err(anyhow!("--lr must be a finite number > 0, got {lr}"));
@@ -299,19 +325,6 @@ fn solve_lattice_lazily(a: &ModelArgs, method: &str, json: bool) -> Result<bool>
     Ok(true)
 }
 
-pub fn solver(
-    name: &str,
-    options: &logz::methods::MethodOptions,
-) -> Result<Box<dyn Solver + Send + Sync>> {
-    logz::methods::configured(name, options).ok_or_else(|| {
-        let names: Vec<&str> = logz::methods::METHODS.iter().map(|m| m.0).collect();
-        anyhow!(
-            "unknown method '{name}'; choose one of: {}",
-            names.join(", ")
-        )
-    })
-}
-
 fn run() -> Result<()> {
     let cli = Cli::parse();
     if let Some(s) = &cli.memory_limit {
@@ -322,7 +335,15 @@ fn run() -> Result<()> {
         let secs = logz::limits::parse_duration(s).context("--time-limit")?;
         logz::limits::set_time_limit(secs)?;
     }
-    match cli.cmd {
+    match cli.threads {
+        Some(n) => logz::parallel::with_threads(n, || run_cmd(cli.cmd)).context("--threads")?,
+        None => run_cmd(cli.cmd),
+    }
+}
+
+/// Run one subcommand (on the pool of `--threads`, if given).
+fn run_cmd(cmd: Cmd) -> Result<()> {
+    match cmd {
         Cmd::Solve {
             model,
             method,
@@ -330,7 +351,7 @@ fn run() -> Result<()> {
             json,
             quiet,
         } => {
-            let s = solver(&method, &options.options(model.seed)?)?;
+            let s = logz::methods::configured(&method, &options.options(model.seed, &[&method])?)?;
             if solve_lattice_lazily(&model, &method, json)? {
                 return Ok(());
             }
@@ -363,7 +384,13 @@ fn run() -> Result<()> {
         Cmd::Fit(args) => fit::run_fit(&args)?,
         Cmd::Methods => {
             for (name, what) in logz::methods::METHODS {
-                outln!("{name:<14} {what}");
+                let takes = logz::methods::takes(name)?;
+                if takes.is_empty() {
+                    outln!("{name:<14} {what}");
+                } else {
+                    let flags: Vec<&str> = takes.iter().map(|o| o.flag()).collect();
+                    outln!("{name:<14} {what}; takes {}", flags.join(", "));
+                }
             }
         }
         Cmd::Convert { model, out } => {

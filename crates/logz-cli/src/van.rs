@@ -29,7 +29,7 @@ pub struct TrainVanArgs {
 pub fn run(a: &TrainVanArgs) -> Result<()> {
     let lm = load_model(&a.model)?;
     let m = &lm.model;
-    let opts = a.options.options(a.model.seed)?;
+    let opts = a.options.options(a.model.seed, &["van"])?;
     let van = logz::methods::van_options(&opts, false);
     let bar = Bar::new(a.quiet || a.json);
     let (net, report) = van.train(m, &bar)?;

@@ -81,6 +81,7 @@ pub mod mc;
 pub mod methods;
 pub mod model;
 pub mod numeric;
+pub mod parallel;
 pub mod variational;
 pub mod vi;
 
