@@ -434,3 +434,91 @@ fn wide_designs_match_a_direct_least_squares_solve() {
         }
     }
 }
+
+/// A data set written to CSV at full precision (`{}` prints the shortest exact f64).
+fn write_csv(d: &Dataset, path: &std::path::Path) {
+    let mut t = format!("{},{}\n", d.x_names.join(","), d.y_name);
+    for (row, y) in d.x.chunks(d.p()).zip(&d.y) {
+        let cells: Vec<String> = row.iter().map(|v| v.to_string()).collect();
+        t.push_str(&format!("{},{y}\n", cells.join(",")));
+    }
+    std::fs::write(path, t).unwrap();
+}
+
+#[test]
+fn streamed_exact_fit_equals_the_in_memory_fit() {
+    use logz::bayes::fit::fit_streamed;
+    let d = correlated(3000, 11);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.csv");
+    write_csv(&d, &path);
+    for kind in [
+        ModelKind::Linear(Noise::Known(1.5)),
+        ModelKind::Linear(Noise::Unknown { a0: 2.0, b0: 1.0 }),
+    ] {
+        let mem = run(&d, kind, Method::Exact, None);
+        // Chunks that do not divide the rows: the pairwise merge must not care.
+        let o = FitOptions {
+            method: Method::Exact,
+            batch: Some(700),
+            ..FitOptions::default()
+        };
+        let s = fit_streamed(&path, &d.x_names, &d.y_name, kind, &o, &NoProgress).unwrap();
+        assert_eq!(s.rows, 3000);
+        assert!(s.exact.is_none());
+        assert_eq!(s.report.names, mem.names);
+        let (a, b) = (s.report.ln_evidence.unwrap(), mem.ln_evidence.unwrap());
+        assert!((a - b).abs() < 1e-9 * b.abs(), "{a} vs {b}");
+        for j in 0..mem.mean.len() {
+            let (m, e) = (s.report.mean[j], mem.mean[j]);
+            assert!((m - e).abs() < 1e-9 * e.abs().max(1.0), "{j}: {m} vs {e}");
+            let (m, e) = (s.report.sd[j], mem.sd[j]);
+            assert!((m - e).abs() < 1e-9 * e, "{j}: {m} vs {e}");
+        }
+    }
+}
+
+#[test]
+fn streamed_natural_svi_with_equal_chunks_reaches_the_exact_posterior() {
+    use logz::bayes::fit::fit_streamed;
+    let d = correlated(3000, 12);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.csv");
+    write_csv(&d, &path);
+    let kind = ModelKind::Linear(Noise::Known(1.5));
+    let ex = run(&d, kind, Method::Exact, None);
+    let o = FitOptions {
+        method: Method::Natural,
+        batch: Some(500),
+        ..FitOptions::default()
+    };
+    let s = fit_streamed(&path, &d.x_names, &d.y_name, kind, &o, &NoProgress).unwrap();
+    assert_eq!(s.report.steps, 6);
+    let (em, es) = s.exact.clone().unwrap();
+    let r = &s.report;
+    let lnp = r.ln_evidence.unwrap();
+    let gap = lnp - r.elbo.unwrap();
+    // KL ≥ 0 up to the rounding of two ~10⁴ numbers.
+    assert!(gap > -1e-12 * lnp.abs() && gap < 1e-6, "KL gap {gap}");
+    for j in 0..3 {
+        assert!((em[j] - ex.mean[j]).abs() < 1e-9 * ex.mean[j].abs().max(1.0));
+        assert!((es[j] - ex.sd[j]).abs() < 1e-9 * ex.sd[j]);
+        assert!((r.mean[j] - ex.mean[j]).abs() < 1e-3 * ex.sd[j], "{j}");
+        assert!((r.sd[j] - ex.sd[j]).abs() < 1e-3 * ex.sd[j], "{j}");
+    }
+    // What streaming cannot do is an error, never a panic.
+    for (kind, method) in [
+        (ModelKind::Logistic, Method::Exact),
+        (kind, Method::AdviFullRank),
+        (
+            ModelKind::Linear(Noise::Unknown { a0: 1.0, b0: 1.0 }),
+            Method::Natural,
+        ),
+    ] {
+        let o = FitOptions {
+            method,
+            ..FitOptions::default()
+        };
+        assert!(fit_streamed(&path, &d.x_names, &d.y_name, kind, &o, &NoProgress).is_err());
+    }
+}
