@@ -23,6 +23,7 @@ pub mod mc;
 pub mod methods;
 pub mod model;
 pub mod numeric;
+pub mod sweep;
 pub mod variational;
 pub mod vi;
 
