@@ -581,7 +581,7 @@ fn benchmark_runs_reach_the_exact_posterior() {
         .unwrap();
     let target = linear::exact(&stats, &sc, &d.x_names, Noise::Known(sigma), PRIOR_SCALE).unwrap();
     let nat = natural_svi(&d, &sc, sigma, &target, tol, 1024, 100_000, 1).unwrap();
-    assert!(nat.reached && nat.steps % 5 == 0, "{nat:?}");
+    assert!(nat.reached && nat.steps.is_multiple_of(5), "{nat:?}");
     assert!(nat.sd_ratio > 0.9 && nat.sd_ratio < 1.1, "{nat:?}");
     // Same seed, same run.
     assert_eq!(

@@ -475,7 +475,7 @@ pub fn fit_streamed(
         report.steps = svi.steps;
     }
     report.seconds = t0.elapsed().as_secs_f64();
-    let exact = (o.method != Method::Exact).then(|| (ex.mean, ex.sd));
+    let exact = (o.method != Method::Exact).then_some((ex.mean, ex.sd));
     Ok(StreamedFit {
         report,
         exact,
