@@ -75,3 +75,21 @@ fn no_reference_where_none_is_cheap() {
     assert!(r.ln_z.unwrap() > 4096.0 * std::f64::consts::LN_2);
     assert!(r.energy.unwrap() < 0.0);
 }
+
+#[test]
+fn exact_ln_z_where_an_exact_method_applies() {
+    use logz::exact::reference::exact_ln_z;
+    // Open 5 × 5 with a field: no closed form, but elimination applies.
+    let m = builders::square(5, 5, false, &params(1.0, 0.2, 0.4)).unwrap();
+    let lz = exact_ln_z(&m).unwrap();
+    let e = Enumerate::default().solve(&m).unwrap().ln_z;
+    assert!(close(lz, e, 1e-10), "{lz} vs {e}");
+    // A 40 × 40 torus in a field: no closed form (h ≠ 0), elimination width beyond 40, too wide
+    // for the transfer matrix — no exact algorithm applies.
+    let m = builders::square(40, 40, true, &params(1.0, 0.2, 0.4)).unwrap();
+    assert!(logz::exact::Exact::applicable(&m).is_empty());
+    assert_eq!(exact_ln_z(&m), None);
+    // Without the field Kaufman applies at any size.
+    let m = builders::square(40, 40, true, &params(1.0, 0.0, 0.4)).unwrap();
+    assert_eq!(exact_ln_z(&m), exact_observables(&m).ln_z);
+}

@@ -28,6 +28,13 @@ pub struct Reference {
     pub ln_z: Option<f64>,
 }
 
+/// Exact ln Z of `m` if an exact algorithm applies to it ([`Exact::best`]) and succeeds within
+/// the budgets; `None` otherwise (a reference to judge an approximation by, where there is one).
+pub fn exact_ln_z(m: &Model) -> Option<f64> {
+    Exact::best(m)?;
+    Exact.solve(m).ok().map(|e| e.ln_z)
+}
+
 /// Exact per-spin energy, |m| and ln Z of `m` where they are cheap (see the module docs); all
 /// `None` otherwise.
 pub fn exact_observables(m: &Model) -> Reference {
