@@ -8,8 +8,8 @@
 use crate::outln;
 use anyhow::{anyhow, Result};
 use clap::Args;
-use logz::exact::closed::SQUARE_BETA_C;
-use logz::mc::multispin::{DefaultLattice, LatticeRule};
+use logz::mc::multispin::LatticeRule;
+use logz::mc::throughput::{flips_per_ns, Torus};
 
 /// Reference figures for Metropolis on the 1024² torus at β_c (flip attempts per ns).
 const REFERENCES: &[(&str, f64)] = &[
@@ -69,10 +69,6 @@ fn side_list(s: &str) -> std::result::Result<Sides, String> {
         .collect()
 }
 
-/// The simple cubic lattice's critical coupling (Monte Carlo estimates, e.g. Ferrenberg, Xu &
-/// Landau 2018: β_c = 0.221654626(5)).
-const CUBIC_BETA_C: f64 = 0.221_654_626;
-
 fn time_case(
     l: usize,
     cubic: bool,
@@ -84,22 +80,12 @@ fn time_case(
         .num_threads(threads)
         .build()
         .map_err(|e| anyhow!("thread pool: {e}"))?;
-    pool.install(|| {
-        let mut lat = if cubic {
-            DefaultLattice::cubic(l, 1.0, 0.0, CUBIC_BETA_C, rule, 1)?
-        } else {
-            DefaultLattice::torus(l, l, 1.0, 0.0, SQUARE_BETA_C, rule, 1)?
-        };
-        let n = lat.n();
-        lat.sweep();
-        let t0 = std::time::Instant::now();
-        let mut sweeps = 0usize;
-        while sweeps == 0 || t0.elapsed().as_secs_f64() < seconds {
-            lat.sweep();
-            sweeps += 1;
-        }
-        Ok((n * sweeps) as f64 / t0.elapsed().as_secs_f64() / 1e9)
-    })
+    let lattice = if cubic {
+        Torus::Cubic(l)
+    } else {
+        Torus::Square(l)
+    };
+    Ok(pool.install(|| flips_per_ns(lattice, rule, seconds, 1))?)
 }
 
 pub fn run(a: &BenchArgs) -> Result<()> {

@@ -8,17 +8,15 @@
 //! one sweep point ([`logz::methods::Budget::SweepPoint`]) unless their options are given: wider
 //! error bars, the same convergence checks.
 
-use crate::progress::{Bar, Quiet};
+use crate::progress::Bar;
 use crate::{load_model, plot, ModelArgs};
 use anyhow::{anyhow, Context, Result};
 use clap::Args;
 use logz::estimate::ErrorBar;
-use logz::{Error, Estimate};
-use rayon::prelude::*;
+use logz::sweep::{self, abs_magnetization, relative_cost};
+use logz::{Error, Solver};
 use serde::Serialize;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 
 #[derive(Args, Debug)]
 pub struct CompareArgs {
@@ -73,15 +71,6 @@ fn parse_range(s: &str) -> Result<Vec<f64>> {
     Ok(v)
 }
 
-/// ⟨|m|⟩ where the method computes it; for approximate methods, |⟨m⟩| of their (possibly
-/// symmetry-broken) solution. Exact methods without ⟨|m|⟩ report nothing rather than |⟨m⟩| = 0.
-fn abs_m(e: &Estimate) -> Option<f64> {
-    e.abs_magnetization.or_else(|| {
-        (e.kind != logz::Kind::Exact && !e.magnetization.is_empty())
-            .then(|| e.mean_magnetization().abs())
-    })
-}
-
 pub fn run(a: &CompareArgs) -> Result<()> {
     let betas = parse_range(&a.betas)?;
     let margs = ModelArgs {
@@ -117,47 +106,49 @@ pub fn run(a: &CompareArgs) -> Result<()> {
         .cloned()
         .zip(logz::methods::configured_all(&names, &options)?)
         .collect();
-    // One task per (β, method), largest first, so that the last tasks to finish are short ones.
-    let mut tasks: Vec<(usize, usize)> = (0..betas.len())
-        .flat_map(|b| (0..solvers.len()).map(move |k| (b, k)))
+    // One task per (β, method), largest first, on all threads, behind one weighted bar.
+    let costs: Vec<u64> = solvers
+        .iter()
+        .map(|(name, _)| relative_cost(name))
         .collect();
-    tasks.sort_by_key(|&(_, k)| std::cmp::Reverse(cost(&solvers[k].0)));
     let bar = Bar::new(a.quiet);
     bar.set_message("comparing".into());
-    bar.set_length(tasks.iter().map(|&(_, k)| cost(&solvers[k].0)).sum());
-    let mut results = run_tasks(&tasks, |b, k| {
-        let m = base.with_beta(betas[b]);
-        let r = m.and_then(|m| logz::estimate::timed(solvers[k].1.as_ref(), &m, &Quiet));
-        bar.inc(cost(&solvers[k].0));
-        r
-    });
+    bar.set_length(betas.len() as u64 * costs.iter().sum::<u64>());
+    let refs: Vec<&(dyn Solver + Sync)> = solvers
+        .iter()
+        .map(|(_, s)| s.as_ref() as &(dyn Solver + Sync))
+        .collect();
+    let grid = sweep::run(&base, &betas, &refs, &costs, &|c| bar.inc(c))?;
     bar.clear();
-    results.sort_by_key(|&(b, k, _)| (b, k));
+    let results = grid
+        .iter()
+        .enumerate()
+        .flat_map(|(b, row)| row.iter().enumerate().map(move |(k, r)| (b, k, r)));
     // Methods that do not apply (or are too large) are dropped with a note; other errors are fatal.
     let mut skipped: Vec<(String, String)> = Vec::new();
     let mut rows: Vec<Row> = Vec::new();
-    for (b, k, r) in &results {
+    for (b, k, r) in results {
         match r {
             Ok(e) => rows.push(Row {
-                beta: betas[*b],
-                method: solvers[*k].0.clone(),
+                beta: betas[b],
+                method: solvers[k].0.clone(),
                 algorithm: e.diagnostics.algorithm.clone(),
                 kind: e.kind.label().into(),
                 ln_z: e.ln_z,
                 ln_z_per_spin: e.ln_z / n,
                 std_err: e.kind.std_err().map(ErrorBar),
                 error_per_spin: None,
-                abs_magnetization: abs_m(e),
+                abs_magnetization: abs_magnetization(e),
                 converged: e.diagnostics.converged,
                 seconds: e.diagnostics.seconds,
             }),
             Err(err @ (Error::NotApplicable { .. } | Error::TooLarge { .. })) => {
-                let name = solvers[*k].0.clone();
+                let name = solvers[k].0.clone();
                 if !skipped.iter().any(|s| s.0 == name) {
                     skipped.push((name, err.to_string()));
                 }
             }
-            Err(err) => return Err(anyhow!("{} at β = {}: {err}", solvers[*k].0, betas[*b])),
+            Err(err) => return Err(anyhow!("{} at β = {}: {err}", solvers[k].0, betas[b])),
         }
     }
     // A method is shown only if it ran at every β.
@@ -196,51 +187,6 @@ pub fn run(a: &CompareArgs) -> Result<()> {
         a.out.display()
     );
     Ok(())
-}
-
-/// Rough relative cost of one (β, method) task, for ordering the tasks and weighting the
-/// progress bar: Monte Carlo and trained networks dominate, exact methods and BBVI are mid-sized,
-/// the deterministic approximations are cheap.
-fn cost(method: &str) -> u64 {
-    match method {
-        "ti" | "ais" | "van" | "van-iw" => 40,
-        "bbvi" | "exact" | "enumerate" | "elimination" | "transfer" => 8,
-        _ => 1,
-    }
-}
-
-/// Run `f(β index, method index)` for every task on all threads, each thread taking the next
-/// task in the given order (so the largest tasks, listed first, start first and the stragglers
-/// are short). Every solver carries its own seed, so the results do not depend on which thread
-/// ran what. Returns (β index, method index, result) in task order.
-fn run_tasks<F>(
-    tasks: &[(usize, usize)],
-    f: F,
-) -> Vec<(usize, usize, std::result::Result<Estimate, Error>)>
-where
-    F: Fn(usize, usize) -> std::result::Result<Estimate, Error> + Sync,
-{
-    let next = AtomicUsize::new(0);
-    let done: Vec<Mutex<Option<std::result::Result<Estimate, Error>>>> =
-        tasks.iter().map(|_| Mutex::new(None)).collect();
-    let workers = rayon::current_num_threads().min(tasks.len()).max(1);
-    (0..workers).into_par_iter().for_each(|_| loop {
-        let i = next.fetch_add(1, Ordering::Relaxed);
-        let Some(&(b, k)) = tasks.get(i) else { break };
-        let r = f(b, k);
-        *done[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
-    });
-    tasks
-        .iter()
-        .zip(done)
-        .map(|(&(b, k), r)| {
-            let r = r
-                .into_inner()
-                .unwrap_or_else(|e| e.into_inner())
-                .expect("every task ran");
-            (b, k, r)
-        })
-        .collect()
 }
 
 fn print_tables(betas: &[f64], methods: &[String], rows: &[Row], model: &str, n: usize) {

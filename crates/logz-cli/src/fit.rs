@@ -6,12 +6,10 @@ use crate::progress::Bar;
 use crate::{out, outln};
 use anyhow::{anyhow, Context, Result};
 use clap::{Args, ValueEnum};
-use logz::bayes::data::{self, SuffStats};
-use logz::bayes::fit::{fit, FitOptions, FitReport, Method, ModelKind};
-use logz::bayes::linear::{self, LinearPosterior, Noise, PRIOR_SCALE};
-use logz::bayes::models::Batch;
+use logz::bayes::data;
+use logz::bayes::fit::{fit, fit_streamed, FitOptions, FitReport, Method, ModelKind};
+use logz::bayes::linear::Noise;
 use logz::estimate::ErrorBar;
-use logz::vi::natural::{elbo_known, NaturalSvi};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 
@@ -240,89 +238,32 @@ pub fn run_fit(a: &FitArgs) -> Result<()> {
 /// Posterior means and standard deviations.
 type Moments = (Vec<f64>, Vec<f64>);
 
-/// Exact posterior and natural-gradient SVI straight from the file in bounded memory: pass 1
-/// accumulates the sufficient statistics (that alone is the exact posterior); pass 2, for SVI,
-/// feeds the standardised chunks as minibatches.
+/// Exact posterior and natural-gradient SVI straight from the file in bounded memory
+/// ([`logz::bayes::fit::fit_streamed`]).
 fn stream_fit(
     a: &FitArgs,
     method: Method,
     kind: ModelKind,
     bar: &Bar,
 ) -> Result<(FitReport, Option<Moments>, usize)> {
-    let ModelKind::Linear(noise) = kind else {
+    if !matches!(kind, ModelKind::Linear(_)) {
         return Err(anyhow!("--stream supports blr (exact or natural)"));
-    };
+    }
     if !matches!(method, Method::Exact | Method::Natural) {
         return Err(anyhow!("--stream supports the exact and natural methods"));
     }
-    let t0 = std::time::Instant::now();
-    let chunk = a.batch.unwrap_or(65_536);
-    let mut stats = SuffStats::new(a.x.len());
-    bar.set_message("pass over the data".into());
-    let rows = data::stream_csv(&a.data, &a.x, &a.y, chunk, |x, y| {
-        let mut s = SuffStats::new(a.x.len());
-        for (r, v) in x.chunks(a.x.len()).zip(y) {
-            s.push(r, *v);
-        }
-        stats.merge(&s);
-        bar.inc(y.len() as u64);
-        Ok(())
-    })?;
-    let scaling = stats.scaling(&a.x, &a.y)?;
-    let ex: LinearPosterior = linear::exact(&stats, &scaling, &a.x, noise, PRIOR_SCALE)?;
-    let mut report = FitReport {
-        method: method.name().into(),
-        model: "linear regression (streamed)".into(),
-        names: ex.names.clone(),
-        mean: ex.mean.clone(),
-        sd: ex.sd.clone(),
-        elbo: None,
-        elbo_std_err: None,
-        ln_evidence: Some(ex.ln_evidence),
-        trace: Vec::new(),
-        steps: 0,
-        converged: true,
-        seconds: 0.0,
-        notes: vec![format!("streamed in chunks of {chunk} rows")],
-    };
-    if method == Method::Natural {
-        let Noise::Known(sigma) = noise else {
-            return Err(anyhow!(
-                "natural-gradient SVI needs the known-noise model (--sigma)"
-            ));
-        };
-        let p = a.x.len();
-        let d = p + 1;
-        let st = sigma / scaling.sd_y;
-        let mut svi = NaturalSvi::new(d, stats.n, st, PRIOR_SCALE);
-        let (mut bx, mut by) = (Vec::new(), Vec::new());
-        data::stream_csv(&a.data, &a.x, &a.y, chunk, |x, y| {
-            bx.clear();
-            by.clear();
-            for (r, v) in x.chunks(p).zip(y) {
-                bx.push(1.0);
-                for ((v, m), s) in r.iter().zip(&scaling.mean_x).zip(&scaling.sd_x) {
-                    bx.push((v - m) / s);
-                }
-                by.push((v - scaling.mean_y) / scaling.sd_y);
-            }
-            svi.step(Batch { x: &bx, y: &by, d })?;
-            Ok(())
-        })?;
-        let (m, c) = svi.moments()?;
-        let (g, cc, yy) = linear::gram(&stats, &scaling);
-        let elbo = elbo_known(&g, &cc, yy, stats.n, st, PRIOR_SCALE, &m, &c)?
-            - stats.n * scaling.sd_y.ln();
-        let (mean, sd) = linear::raw_moments(&scaling, &m, &c);
-        report.mean = mean;
-        report.sd = sd;
-        report.elbo = Some(elbo);
-        report.elbo_std_err = Some(0.0);
-        report.steps = svi.steps;
+    if method == Method::Natural && !matches!(kind, ModelKind::Linear(Noise::Known(_))) {
+        return Err(anyhow!(
+            "natural-gradient SVI needs the known-noise model (--sigma)"
+        ));
     }
-    report.seconds = t0.elapsed().as_secs_f64();
-    let exact = (method != Method::Exact).then(|| (ex.mean.clone(), ex.sd.clone()));
-    Ok((report, exact, rows))
+    let o = FitOptions {
+        method,
+        batch: a.batch,
+        ..FitOptions::default()
+    };
+    let r = fit_streamed(&a.data, &a.x, &a.y, kind, &o, bar)?;
+    Ok((r.report, r.exact, r.rows))
 }
 
 /// ELBO trace (smoothed over windows) and, per parameter, the Gaussian q density beside the

@@ -50,7 +50,3 @@ impl logz::Progress for Bar {
     }
     fn finish(&self) {}
 }
-
-/// Progress for sweeps: the inner solver's bar is replaced by one over (method × β) points.
-pub struct Quiet;
-impl logz::Progress for Quiet {}

@@ -7,9 +7,9 @@ use crate::{load_model, out, outln, ModelArgs};
 use anyhow::{anyhow, Context, Result};
 use clap::Args;
 use logz::estimate::ErrorBar;
-use logz::exact::closed::{kaufman_energy, kaufman_ln_z};
+use logz::exact::reference::exact_observables;
 use logz::mc::{sample, Algorithm, KernelChoice, SampleOptions, SampleRun, Summary};
-use logz::{Geometry, Model, Solver};
+use logz::{Geometry, Model};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 
@@ -52,31 +52,6 @@ pub struct SampleArgs {
     pub quiet: bool,
 }
 
-/// Exact per-spin energy and |m| where they are cheap: Kaufman on a uniform ferromagnetic torus
-/// without field, enumeration up to 24 spins.
-fn exact_reference(m: &Model) -> (Option<f64>, Option<f64>, Option<f64>) {
-    let n = m.n() as f64;
-    if let Geometry::Square {
-        rows,
-        cols,
-        periodic: true,
-    } = *m.geometry()
-    {
-        if let (Some(j), Some(0.0)) = (m.uniform_coupling(), m.uniform_field()) {
-            if j > 0.0 && m.beta() > 0.0 && m.num_edges() == 2 * rows * cols {
-                let e = kaufman_energy(rows, cols, m.beta(), j) / n + m.energy_offset() / n;
-                return (Some(e), None, Some(kaufman_ln_z(rows, cols, m.beta() * j)));
-            }
-        }
-    }
-    if m.n() <= 24 {
-        if let Ok(e) = logz::exact::Exact.solve(m) {
-            return (e.energy.map(|x| x / n), e.abs_magnetization, Some(e.ln_z));
-        }
-    }
-    (None, None, None)
-}
-
 pub fn run(a: &SampleArgs) -> Result<()> {
     let algorithm = Algorithm::parse(&a.algorithm)?;
     let kernel = match a.kernel.as_str() {
@@ -108,7 +83,12 @@ pub fn run(a: &SampleArgs) -> Result<()> {
     let seconds = t0.elapsed().as_secs_f64();
     bar.clear();
     let summary = run.summary();
-    let (exact_e, exact_abs, exact_lnz) = exact_reference(m);
+    let reference = exact_observables(m);
+    let (exact_e, exact_abs, exact_lnz) = (
+        reference.energy,
+        reference.abs_magnetization,
+        reference.ln_z,
+    );
     let attempts = (a.sweeps as f64 + a.burn_in as f64)
         * a.chains as f64
         * m.n() as f64

@@ -8,7 +8,6 @@ use anyhow::{Context, Result};
 use clap::Args;
 use logz::estimate::ErrorBar;
 use logz::vi::checkpoint::Checkpoint;
-use logz::Solver;
 use std::path::PathBuf;
 
 #[derive(Args, Debug)]
@@ -34,11 +33,7 @@ pub fn run(a: &TrainVanArgs) -> Result<()> {
     let bar = Bar::new(a.quiet || a.json);
     let (net, report) = van.train(m, &bar)?;
     bar.clear();
-    let exact = if logz::exact::Exact::applicable(m).is_empty() {
-        None
-    } else {
-        logz::exact::Exact.solve(m).ok().map(|e| e.ln_z)
-    };
+    let exact = logz::exact::reference::exact_ln_z(m);
     let ck = Checkpoint {
         model: a.model.model.clone(),
         beta: m.beta(),

@@ -82,6 +82,7 @@ pub mod methods;
 pub mod model;
 pub mod numeric;
 pub mod parallel;
+pub mod sweep;
 pub mod variational;
 pub mod vi;
 

@@ -434,3 +434,164 @@ fn wide_designs_match_a_direct_least_squares_solve() {
         }
     }
 }
+
+/// A data set written to CSV at full precision (`{}` prints the shortest exact f64).
+fn write_csv(d: &Dataset, path: &std::path::Path) {
+    let mut t = format!("{},{}\n", d.x_names.join(","), d.y_name);
+    for (row, y) in d.x.chunks(d.p()).zip(&d.y) {
+        let cells: Vec<String> = row.iter().map(|v| v.to_string()).collect();
+        t.push_str(&format!("{},{y}\n", cells.join(",")));
+    }
+    std::fs::write(path, t).unwrap();
+}
+
+#[test]
+fn streamed_exact_fit_equals_the_in_memory_fit() {
+    use logz::bayes::fit::fit_streamed;
+    let d = correlated(3000, 11);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.csv");
+    write_csv(&d, &path);
+    for kind in [
+        ModelKind::Linear(Noise::Known(1.5)),
+        ModelKind::Linear(Noise::Unknown { a0: 2.0, b0: 1.0 }),
+    ] {
+        let mem = run(&d, kind, Method::Exact, None);
+        // Chunks that do not divide the rows: the pairwise merge must not care.
+        let o = FitOptions {
+            method: Method::Exact,
+            batch: Some(700),
+            ..FitOptions::default()
+        };
+        let s = fit_streamed(&path, &d.x_names, &d.y_name, kind, &o, &NoProgress).unwrap();
+        assert_eq!(s.rows, 3000);
+        assert!(s.exact.is_none());
+        assert_eq!(s.report.names, mem.names);
+        let (a, b) = (s.report.ln_evidence.unwrap(), mem.ln_evidence.unwrap());
+        assert!((a - b).abs() < 1e-9 * b.abs(), "{a} vs {b}");
+        for j in 0..mem.mean.len() {
+            let (m, e) = (s.report.mean[j], mem.mean[j]);
+            assert!((m - e).abs() < 1e-9 * e.abs().max(1.0), "{j}: {m} vs {e}");
+            let (m, e) = (s.report.sd[j], mem.sd[j]);
+            assert!((m - e).abs() < 1e-9 * e, "{j}: {m} vs {e}");
+        }
+    }
+}
+
+#[test]
+fn streamed_natural_svi_with_equal_chunks_reaches_the_exact_posterior() {
+    use logz::bayes::fit::fit_streamed;
+    let d = correlated(3000, 12);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.csv");
+    write_csv(&d, &path);
+    let kind = ModelKind::Linear(Noise::Known(1.5));
+    let ex = run(&d, kind, Method::Exact, None);
+    let o = FitOptions {
+        method: Method::Natural,
+        batch: Some(500),
+        ..FitOptions::default()
+    };
+    let s = fit_streamed(&path, &d.x_names, &d.y_name, kind, &o, &NoProgress).unwrap();
+    assert_eq!(s.report.steps, 6);
+    let (em, es) = s.exact.clone().unwrap();
+    let r = &s.report;
+    let lnp = r.ln_evidence.unwrap();
+    let gap = lnp - r.elbo.unwrap();
+    // KL ≥ 0 up to the rounding of two ~10⁴ numbers.
+    assert!(gap > -1e-12 * lnp.abs() && gap < 1e-6, "KL gap {gap}");
+    for j in 0..3 {
+        assert!((em[j] - ex.mean[j]).abs() < 1e-9 * ex.mean[j].abs().max(1.0));
+        assert!((es[j] - ex.sd[j]).abs() < 1e-9 * ex.sd[j]);
+        assert!((r.mean[j] - ex.mean[j]).abs() < 1e-3 * ex.sd[j], "{j}");
+        assert!((r.sd[j] - ex.sd[j]).abs() < 1e-3 * ex.sd[j], "{j}");
+    }
+    // What streaming cannot do is an error, never a panic.
+    for (kind, method) in [
+        (ModelKind::Logistic, Method::Exact),
+        (kind, Method::AdviFullRank),
+        (
+            ModelKind::Linear(Noise::Unknown { a0: 1.0, b0: 1.0 }),
+            Method::Natural,
+        ),
+    ] {
+        let o = FitOptions {
+            method,
+            ..FitOptions::default()
+        };
+        assert!(fit_streamed(&path, &d.x_names, &d.y_name, kind, &o, &NoProgress).is_err());
+    }
+}
+
+#[test]
+fn parallel_statistics_equal_sequential_ones() {
+    // More than one block of 2¹⁶ rows, and a ragged last block.
+    let d = correlated(150_001, 13);
+    let (a, b) = (d.stats(), d.par_stats());
+    assert_eq!(a.n, b.n);
+    let rel = |x: f64, y: f64| (x - y).abs() <= 1e-9 * y.abs().max(1.0);
+    assert!(rel(b.mean_y, a.mean_y) && rel(b.cyy, a.cyy));
+    for j in 0..2 {
+        assert!(
+            rel(b.mean_x[j], a.mean_x[j]) && rel(b.cxy[j], a.cxy[j]),
+            "{j}"
+        );
+    }
+    for k in 0..4 {
+        assert!(rel(b.cxx[k], a.cxx[k]), "{k}");
+    }
+}
+
+#[test]
+fn subsample_statistics_are_seeded_and_unbiased() {
+    let d = data::age_income(50_000, 3);
+    let (a, b) = (d.subsample_stats(10_000, 99), d.subsample_stats(10_000, 99));
+    assert_eq!(a.n, 10_000.0);
+    assert_eq!((a.mean_x[0], a.cyy), (b.mean_x[0], b.cyy));
+    assert_ne!(a.mean_x[0], d.subsample_stats(10_000, 98).mean_x[0]);
+    // Age ~ U(18, 80): sd 62/√12 ≈ 17.9, so the subsample mean has σ ≈ 0.18 around the full mean.
+    let full = d.stats().mean_x[0];
+    let sigma = 62.0 / 12f64.sqrt() / 100.0;
+    assert!(
+        (a.mean_x[0] - full).abs() < 5.0 * sigma,
+        "{} vs {full}",
+        a.mean_x[0]
+    );
+    let empty = Dataset {
+        x: Vec::new(),
+        y: Vec::new(),
+        ..d
+    };
+    assert_eq!(empty.subsample_stats(10, 1).n, 0.0);
+}
+
+#[test]
+fn benchmark_runs_reach_the_exact_posterior() {
+    use logz::bayes::benchmark::{full_rank_advi, natural_svi, Tolerance};
+    let tol = Tolerance::default();
+    assert!(tol.reached(&[100.0, -2.0], &[1.0, 1.0], &[100.5, -2.01], &[1.05, 0.95]));
+    assert!(!tol.reached(&[100.0, -2.0], &[1.0, 1.0], &[102.0, -2.0], &[1.0, 1.0]));
+    assert!(!tol.reached(&[100.0, -2.0], &[1.0, 1.2], &[100.0, -2.0], &[1.0, 1.0]));
+    let sigma = data::AGE_INCOME.2;
+    let d = data::age_income(20_000, 1);
+    let stats = d.par_stats();
+    let sc = d
+        .subsample_stats(10_000, 99)
+        .scaling(&d.x_names, &d.y_name)
+        .unwrap();
+    let target = linear::exact(&stats, &sc, &d.x_names, Noise::Known(sigma), PRIOR_SCALE).unwrap();
+    let nat = natural_svi(&d, &sc, sigma, &target, tol, 1024, 100_000, 1).unwrap();
+    assert!(nat.reached && nat.steps.is_multiple_of(5), "{nat:?}");
+    assert!(nat.sd_ratio > 0.9 && nat.sd_ratio < 1.1, "{nat:?}");
+    // Same seed, same run.
+    assert_eq!(
+        nat,
+        natural_svi(&d, &sc, sigma, &target, tol, 1024, 100_000, 1).unwrap()
+    );
+    let advi = full_rank_advi(&d, &sc, sigma, &target, tol, 1024, 0.05, 20_000).unwrap();
+    assert!(advi.reached && advi.steps < 20_000, "{advi:?}");
+    // Ten steps of Adam are nowhere near: not reached, and it says how far off the sd is.
+    let short = full_rank_advi(&d, &sc, sigma, &target, tol, 1024, 0.05, 10).unwrap();
+    assert_eq!((short.reached, short.steps), (false, 10));
+    assert!(short.sd_ratio > 1.1, "{short:?}");
+}

@@ -37,7 +37,48 @@ impl Dataset {
         }
         s
     }
+    /// [`Dataset::stats`] computed in parallel: blocks of 2¹⁶ rows each get their own statistics,
+    /// which are merged pairwise (Chan's update is exact in any order, up to rounding).
+    pub fn par_stats(&self) -> SuffStats {
+        use rayon::prelude::*;
+        let p = self.p();
+        self.y
+            .par_chunks(PAR_BLOCK)
+            .zip(self.x.par_chunks(p * PAR_BLOCK))
+            .map(|(y, x)| {
+                let mut s = SuffStats::new(p);
+                for (r, v) in x.chunks_exact(p).zip(y) {
+                    s.push(r, *v);
+                }
+                s
+            })
+            .reduce(
+                || SuffStats::new(p),
+                |mut a, b| {
+                    a.merge(&b);
+                    a
+                },
+            )
+    }
+    /// Statistics of `rows` rows drawn uniformly with replacement (seeded): standardisation
+    /// constants without a pass over the data. Empty data gives empty statistics.
+    pub fn subsample_stats(&self, rows: usize, seed: u64) -> SuffStats {
+        let p = self.p();
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+        let mut s = SuffStats::new(p);
+        if self.n() == 0 {
+            return s;
+        }
+        for _ in 0..rows {
+            let i = crate::mc::local::index(&mut rng, self.n());
+            s.push(&self.x[i * p..(i + 1) * p], self.y[i]);
+        }
+        s
+    }
 }
+
+/// Rows per block of [`Dataset::par_stats`].
+const PAR_BLOCK: usize = 1 << 16;
 
 /// Means and co-moments of (x, y), merged pairwise (Chan, Golub & LeVeque).
 #[derive(Debug, Clone)]

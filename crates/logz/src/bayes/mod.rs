@@ -6,11 +6,13 @@
 //! - [`linear`]: Bayesian linear regression with exact conjugate posteriors and evidence
 //!   (known noise; unknown noise with the Normal–Inverse-Gamma prior).
 //! - [`models`]: the log-joint interface and models written against it (linear, logistic).
+//! - [`benchmark`]: time-to-accuracy runs of the stochastic methods against the exact posterior.
 //! - [`hmc`]: Hamiltonian Monte Carlo, the reference posterior where no closed form exists.
 //!
 //! Variational inference itself (families, gradient estimators, optimisers) lives in
 //! [`crate::vi`].
 
+pub mod benchmark;
 pub mod data;
 pub mod fit;
 pub mod hmc;

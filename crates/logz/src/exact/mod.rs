@@ -8,6 +8,7 @@ pub mod closed;
 pub mod elimination;
 pub mod enumerate;
 pub mod ordering;
+pub mod reference;
 pub mod transfer;
 
 use crate::error::{Error, Result};

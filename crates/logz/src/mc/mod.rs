@@ -6,6 +6,7 @@
 //! - [`run`]: the chain driver (burn-in, several chains, parallel tempering) and observables.
 //! - [`stats`]: τ_int with automatic windowing, blocking, R̂, jackknife — honest error bars.
 //! - [`thermo`]: thermodynamic integration and annealed importance sampling as ln Z solvers.
+//! - [`throughput`]: spin-flip attempts per nanosecond of the multi-spin kernel (`logz bench`).
 //!
 //! Randomness: every chain, row stream or AIS run draws from its own generator seeded by
 //! [`stream_seed`]`(seed, index)`, so results depend on the seed only, never on the number of
@@ -17,6 +18,7 @@ pub mod multispin;
 pub mod run;
 pub mod stats;
 pub mod thermo;
+pub mod throughput;
 
 pub use run::{sample, Algorithm, KernelChoice, SampleOptions, SampleRun, Summary};
 pub use thermo::{Ais, ThermodynamicIntegration};
