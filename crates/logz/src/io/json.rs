@@ -31,87 +31,7 @@ struct JsonModel {
     #[serde(default)]
     energy_offset: f64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    geometry: Option<JsonGeometry>,
-}
-
-/// The lattice a model was built on (see the module docs).
-#[derive(Serialize, Deserialize, Debug, Clone, Copy)]
-#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
-enum JsonGeometry {
-    Chain {
-        n: usize,
-        periodic: bool,
-    },
-    Square {
-        rows: usize,
-        cols: usize,
-        periodic: bool,
-    },
-    Triangular {
-        rows: usize,
-        cols: usize,
-        periodic: bool,
-    },
-    Cubic {
-        l: usize,
-    },
-    Complete {
-        n: usize,
-    },
-}
-
-impl JsonGeometry {
-    fn from_model(g: &Geometry) -> Option<Self> {
-        Some(match *g {
-            Geometry::General => return None,
-            Geometry::Chain { n, periodic } => JsonGeometry::Chain { n, periodic },
-            Geometry::Square {
-                rows,
-                cols,
-                periodic,
-            } => JsonGeometry::Square {
-                rows,
-                cols,
-                periodic,
-            },
-            Geometry::Triangular {
-                rows,
-                cols,
-                periodic,
-            } => JsonGeometry::Triangular {
-                rows,
-                cols,
-                periodic,
-            },
-            Geometry::Cubic { l } => JsonGeometry::Cubic { l },
-            Geometry::Complete { n } => JsonGeometry::Complete { n },
-        })
-    }
-    fn to_model(self) -> Geometry {
-        match self {
-            JsonGeometry::Chain { n, periodic } => Geometry::Chain { n, periodic },
-            JsonGeometry::Square {
-                rows,
-                cols,
-                periodic,
-            } => Geometry::Square {
-                rows,
-                cols,
-                periodic,
-            },
-            JsonGeometry::Triangular {
-                rows,
-                cols,
-                periodic,
-            } => Geometry::Triangular {
-                rows,
-                cols,
-                periodic,
-            },
-            JsonGeometry::Cubic { l } => Geometry::Cubic { l },
-            JsonGeometry::Complete { n } => Geometry::Complete { n },
-        }
-    }
+    geometry: Option<Geometry>,
 }
 
 fn one() -> f64 {
@@ -140,9 +60,7 @@ pub fn parse(file: &str, text: &str) -> Result<Model> {
     })?;
     let edges: Vec<(usize, usize)> = jm.edges.iter().map(|e| (e[0], e[1])).collect();
     let fields = jm.fields.unwrap_or_else(|| vec![0.0; jm.n]);
-    let geometry = jm
-        .geometry
-        .map_or(Geometry::General, JsonGeometry::to_model);
+    let geometry = jm.geometry.unwrap_or(Geometry::General);
     let m = Model::new(jm.n, &edges, &jm.couplings, fields, jm.beta)
         .and_then(|m| m.with_energy_offset(jm.energy_offset))
         .and_then(|m| m.with_checked_geometry(geometry))
@@ -171,7 +89,7 @@ pub fn write(m: &Model) -> String {
         couplings: m.couplings().to_vec(),
         fields: Some(m.fields().to_vec()),
         energy_offset: m.energy_offset(),
-        geometry: JsonGeometry::from_model(m.geometry()),
+        geometry: (*m.geometry() != Geometry::General).then(|| m.geometry().clone()),
     };
     serde_json::to_string_pretty(&jm).unwrap_or_default()
 }

@@ -307,7 +307,7 @@ pub fn jackknife_blocks(
 
 /// ln mean e^{x_k} with a delete-a-group jackknife over `groups` contiguous blocks: returns the
 /// bias-corrected estimate and the jackknife standard error. ln of a mean of weights is biased
-/// low by ~Var(w)/(2M·E[w]²), and when a few weights dominate the delta-method error (bounded by
+/// low by ~Var(w)/(2M·E\[w\]²), and when a few weights dominate the delta-method error (bounded by
 /// about one nat) says nothing; leaving out the group that holds the largest weight shows how
 /// much the estimate rests on it, in both the correction and the error. (Used for importance
 /// weights: AIS and a VAN's importance-weighted ln Z.)

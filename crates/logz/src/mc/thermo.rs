@@ -16,7 +16,7 @@
 //!   added in quadrature into the reported standard error.
 //! - Annealed importance sampling (Neal 2001) runs R independent annealing runs over λ_0 < … <
 //!   λ_T = 1, accumulating log w = Σ_t β(λ_t − λ_{t−1}) B(s_{t−1}) with one Metropolis sweep at
-//!   each λ_t. E[w] = Z/Z_0 exactly; ln of the mean is biased low by about Var(w)/(2R·E[w]²),
+//!   each λ_t. E\[w\] = Z/Z_0 exactly; ln of the mean is biased low by about Var(w)/(2R·E\[w\]²),
 //!   which the delta-method standard error σ_w/(√R·w̄) also measures. The weights' effective
 //!   sample size is reported.
 

@@ -16,8 +16,10 @@ use serde::{Deserialize, Serialize};
 
 /// Known lattice structure, used by exact fast paths (transfer matrix, Kaufman, closed forms).
 /// Site numbering is row-major: site (r, c) of an `rows × cols` square lattice is `r * cols + c`.
+/// Serialised as `{"kind": "square", "rows": 16, "cols": 16, "periodic": true}` (the JSON model
+/// format's `geometry` field and `logz info --json`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
 pub enum Geometry {
     /// Any graph: no structure that a method could exploit is known.
     General,

@@ -1,8 +1,8 @@
 //! Stochastic variational inference on any [`LogJoint`]: the ELBO
-//! E_q[log p(x, z)] + H[q] ≤ ln p(x), maximised over a Gaussian family by stochastic gradients.
+//! E_q[log p(x, z)] + H\[q\] ≤ ln p(x), maximised over a Gaussian family by stochastic gradients.
 //!
 //! * Families (on unconstrained z, as in ADVI): mean-field N(μ, diag e^{2ω}) and full-rank
-//!   N(μ, LLᵀ) with L lower triangular and its diagonal stored as logs. H[q] = Σ ln L_ii + d/2·ln 2πe.
+//!   N(μ, LLᵀ) with L lower triangular and its diagonal stored as logs. H\[q\] = Σ ln L_ii + d/2·ln 2πe.
 //! * Gradient estimators, both unbiased, so their variances can be compared on one model:
 //!   - reparameterisation (ADVI): z = μ + Lε, ∇_μ = ∇_z log p, ∇_{L_ij} = (∇_z log p)_i ε_j,
 //!     plus the entropy's 1 on each log-diagonal entry;

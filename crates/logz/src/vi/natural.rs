@@ -103,7 +103,7 @@ impl NaturalSvi {
 /// The exact ELBO of a Gaussian q = N(m, V) for the known-noise model, from the standardised
 /// sufficient statistics (Gram matrix G = X̃ᵀX̃, c = X̃ᵀỹ, yy = ỹᵀỹ, n rows):
 /// E_q[log p(ỹ|w)] = −(n/2)ln 2πσ̃² − (yy − 2mᵀc + tr(G(mmᵀ + V)))/(2σ̃²),
-/// E_q[log p(w)] = −(d/2)ln 2πτ² − (|m|² + tr V)/(2τ²), H[q] = ½ ln|2πeV|.
+/// E_q[log p(w)] = −(d/2)ln 2πτ² − (|m|² + tr V)/(2τ²), H\[q\] = ½ ln|2πeV|.
 #[allow(clippy::too_many_arguments)]
 pub fn elbo_known(
     g: &DMatrix<f64>,
