@@ -8,6 +8,7 @@ use thiserror::Error;
 
 /// Errors from model construction, file parsing and solvers.
 #[derive(Debug, Error, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum Error {
     /// A model parameter is out of range (NaN, infinite, negative size, self-loop, …).
     #[error("invalid model: {0}")]

@@ -10,6 +10,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// What kind of number `Estimate::ln_z` is.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[non_exhaustive]
 pub enum Kind {
     /// Exact up to floating-point rounding.
     Exact,

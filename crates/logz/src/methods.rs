@@ -56,6 +56,7 @@ pub const METHODS: &[(&str, &str)] = &[
 
 /// How much work the stochastic methods do where their options are unset.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Budget {
     /// One run (`logz solve`): each method's `Default`.
     #[default]

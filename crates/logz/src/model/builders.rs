@@ -35,6 +35,7 @@ impl Default for Params {
 
 /// How random couplings are drawn for random graphs.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub enum CouplingDist {
     /// Every coupling equals J.
     Constant(f64),

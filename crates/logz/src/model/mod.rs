@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 /// format's `geometry` field and `logz info --json`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+#[non_exhaustive]
 pub enum Geometry {
     /// Any graph: no structure that a method could exploit is known.
     General,
