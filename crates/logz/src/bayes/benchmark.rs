@@ -20,7 +20,9 @@ use rand::SeedableRng;
 /// deviation within `sd_rel` of the target's, relative.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Tolerance {
+    /// Largest relative error of a posterior mean, |m − m*| ≤ mean_rel·|m*|.
     pub mean_rel: f64,
+    /// Largest relative error of a posterior standard deviation, |s − s*| ≤ sd_rel·s*.
     pub sd_rel: f64,
 }
 
@@ -50,7 +52,9 @@ impl Tolerance {
 /// The outcome of one run: the steps taken and whether the target was reached within them.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Race {
+    /// Steps taken: up to the one that reached the target, else the step limit.
     pub steps: usize,
+    /// Whether the posterior came within tolerance of the target.
     pub reached: bool,
     /// Largest ratio of the method's posterior sd to the target's at the last check (how far
     /// off a run that did not reach the target was); 0 before the first check.

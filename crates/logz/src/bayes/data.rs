@@ -17,19 +17,26 @@ use std::path::Path;
 /// A regression data set in memory: `x` is row-major n × p (raw units), `y` has n entries.
 #[derive(Debug, Clone)]
 pub struct Dataset {
+    /// Names of the p x columns.
     pub x_names: Vec<String>,
+    /// Name of the y column.
     pub y_name: String,
+    /// The x values, row-major n × p, raw units.
     pub x: Vec<f64>,
+    /// The responses, n entries, raw units.
     pub y: Vec<f64>,
 }
 
 impl Dataset {
+    /// Number of rows n.
     pub fn n(&self) -> usize {
         self.y.len()
     }
+    /// Number of x columns p.
     pub fn p(&self) -> usize {
         self.x_names.len()
     }
+    /// The sufficient statistics of all rows, in one sequential pass.
     pub fn stats(&self) -> SuffStats {
         let mut s = SuffStats::new(self.p());
         for (row, &y) in self.x.chunks_exact(self.p()).zip(&self.y) {
@@ -83,8 +90,11 @@ const PAR_BLOCK: usize = 1 << 16;
 /// Means and co-moments of (x, y), merged pairwise (Chan, Golub & LeVeque).
 #[derive(Debug, Clone)]
 pub struct SuffStats {
+    /// Number of rows.
     pub n: f64,
+    /// Column means x̄_j.
     pub mean_x: Vec<f64>,
+    /// Mean ȳ of the responses.
     pub mean_y: f64,
     /// Σ (x_j − x̄_j)(x_k − x̄_k), row-major p × p.
     pub cxx: Vec<f64>,
@@ -95,6 +105,7 @@ pub struct SuffStats {
 }
 
 impl SuffStats {
+    /// Empty statistics (no rows) for p x columns.
     pub fn new(p: usize) -> Self {
         SuffStats {
             n: 0.0,
@@ -105,6 +116,7 @@ impl SuffStats {
             cyy: 0.0,
         }
     }
+    /// Number of x columns p.
     pub fn p(&self) -> usize {
         self.mean_x.len()
     }
@@ -202,9 +214,13 @@ impl SuffStats {
 /// x̃ = (x − mean_x)/sd_x, ỹ = (y − mean_y)/sd_y.
 #[derive(Debug, Clone)]
 pub struct Scaling {
+    /// Column means x̄_j.
     pub mean_x: Vec<f64>,
+    /// Column population standard deviations s_j (all > 0).
     pub sd_x: Vec<f64>,
+    /// Mean ȳ of the responses.
     pub mean_y: f64,
+    /// Population standard deviation s_y of the responses (> 0).
     pub sd_y: f64,
 }
 

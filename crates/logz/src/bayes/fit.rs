@@ -14,26 +14,39 @@ use crate::vi::{self, natural, Estimator, Family, Optimizer, ViOptions};
 use serde::Serialize;
 use std::path::Path;
 
+/// Which model to fit.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum ModelKind {
+    /// Bayesian linear regression with the given noise model (exact posterior available).
     Linear(Noise),
+    /// Logistic regression, y ∈ {0, 1}, w ~ N(0, τ²I) on standardised x (no closed form).
     Logistic,
 }
 
+/// The inference method; serialised as its name in [`Method::NAMES`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Method {
+    /// Closed-form conjugate posterior and evidence (linear models only).
     Exact,
+    /// Mean-field Gaussian ADVI with reparameterisation gradients and Adam.
     Advi,
+    /// Full-rank Gaussian ADVI with reparameterisation gradients and Adam.
     AdviFullRank,
+    /// Black-box VI: full-rank Gaussian, score-function gradients (at least 16 samples a step).
     Bbvi,
+    /// Natural-gradient SVI (the conjugate known-noise linear model only).
     Natural,
+    /// Hamiltonian Monte Carlo, the reference where no closed form exists.
     Hmc,
 }
 
 impl Method {
+    /// The command-line names of the methods, in declaration order.
     pub const NAMES: &'static [&'static str] =
         &["exact", "advi", "advi-fullrank", "bbvi", "natural", "hmc"];
+    /// The method named `s` (one of [`Method::NAMES`], or "svi" for [`Method::Natural`]);
+    /// an error listing the names otherwise.
     pub fn parse(s: &str) -> Result<Method> {
         Ok(match s {
             "exact" => Method::Exact,
@@ -50,21 +63,30 @@ impl Method {
             }
         })
     }
+    /// The method's name, as in [`Method::NAMES`].
     pub fn name(&self) -> &'static str {
         Method::NAMES[*self as usize]
     }
 }
 
+/// Options of [`fit`]; each method reads only the fields it uses.
 #[derive(Debug, Clone)]
 pub struct FitOptions {
+    /// The inference method.
     pub method: Method,
     /// Minibatch rows (None: full data).
     pub batch: Option<usize>,
+    /// Most optimisation steps of the VI methods (natural-gradient SVI: at most 1000).
     pub max_steps: usize,
+    /// Adam learning rate of ADVI and BBVI.
     pub lr: f64,
+    /// Monte Carlo draws of q per gradient step (BBVI uses at least 16).
     pub samples: usize,
+    /// Seed of the stochastic methods' random numbers (HMC uses `hmc.seed`).
     pub seed: u64,
+    /// Prior standard deviation τ of every standardised coefficient.
     pub tau: f64,
+    /// Options of [`Method::Hmc`].
     pub hmc: HmcOptions,
 }
 
@@ -86,19 +108,31 @@ impl Default for FitOptions {
 /// The result every method reports.
 #[derive(Debug, Clone, Serialize)]
 pub struct FitReport {
+    /// The method's name, as in [`Method::NAMES`].
     pub method: String,
+    /// A human-readable description of the model.
     pub model: String,
+    /// Parameter names: "intercept", the x names, and "sigma" when the noise is unknown.
     pub names: Vec<String>,
+    /// Posterior means in raw units, in the order of `names`.
     pub mean: Vec<f64>,
+    /// Posterior standard deviations in raw units, in the order of `names`.
     pub sd: Vec<f64>,
+    /// ELBO for the raw y (VI methods; `None` for exact and HMC).
     pub elbo: Option<f64>,
+    /// Monte Carlo standard error of `elbo` (0 when it is evaluated in closed form).
     pub elbo_std_err: Option<f64>,
+    /// Exact ln p(y) of the raw data (linear models; `None` for logistic regression).
     pub ln_evidence: Option<f64>,
     /// ELBO trace (per step, noisy) for VI methods.
     pub trace: Vec<f64>,
+    /// Optimisation steps taken, or warm-up + sampling iterations per HMC chain; 0 for exact.
     pub steps: usize,
+    /// VI: whether the windowed ELBO settled; HMC: whether every R̂ < 1.01; exact: true.
     pub converged: bool,
+    /// Wall-clock time of the fit in seconds.
     pub seconds: f64,
+    /// Human-readable remarks (diagnostics, warnings).
     pub notes: Vec<String>,
 }
 
@@ -132,6 +166,10 @@ fn check_work(data: &Dataset, o: &FitOptions) -> Result<()> {
     )
 }
 
+/// Fit `kind` to an in-memory data set with the method of `o`: standardise, run the method,
+/// and report the posterior in raw units (see the module docs). Errors when the method does
+/// not apply to the model, the data are unusable, or the work exceeds [`crate::limits`].
+/// `progress` follows the steps of the stochastic methods.
 pub fn fit(
     data: &Dataset,
     kind: ModelKind,
@@ -374,8 +412,12 @@ pub const STREAM_CHUNK: usize = 65_536;
 /// number of data rows read.
 #[derive(Debug, Clone)]
 pub struct StreamedFit {
+    /// The fit's report.
     pub report: FitReport,
+    /// The exact posterior's raw-unit (means, standard deviations) when the report is an
+    /// approximation; `None` for [`Method::Exact`].
     pub exact: Option<(Vec<f64>, Vec<f64>)>,
+    /// Data rows read from the file.
     pub rows: usize,
 }
 

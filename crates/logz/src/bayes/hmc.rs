@@ -17,12 +17,18 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 use serde::Serialize;
 
+/// Options of [`hmc`].
 #[derive(Debug, Clone)]
 pub struct HmcOptions {
+    /// Warm-up iterations per chain (step-size adaptation; their draws are discarded).
     pub warmup: usize,
+    /// Draws kept per chain after warm-up (at least 10).
     pub samples: usize,
+    /// Number of chains, run in parallel.
     pub chains: usize,
+    /// L: each iteration takes a uniformly random number of leapfrog steps in 1..=L.
     pub max_leapfrog: usize,
+    /// Base seed; chain c uses its own stream derived from (seed, c).
     pub seed: u64,
 }
 
@@ -41,13 +47,19 @@ impl Default for HmcOptions {
 /// Posterior summary from HMC.
 #[derive(Debug, Clone, Serialize)]
 pub struct HmcResult {
+    /// Posterior means of the model's latent parameters z (its own, standardised coordinates).
     pub mean: Vec<f64>,
+    /// Posterior standard deviations of z, from all chains' draws pooled.
     pub sd: Vec<f64>,
-    /// Monte Carlo standard error of each mean, R̂ and ESS per parameter.
+    /// Monte Carlo standard error of each mean.
     pub mcse: Vec<f64>,
+    /// Potential scale reduction R̂ per parameter (near 1 when the chains agree).
     pub r_hat: Vec<f64>,
+    /// Effective sample size per parameter, over all chains.
     pub ess: Vec<f64>,
+    /// Mean Metropolis acceptance probability after warm-up, averaged over chains.
     pub accept_rate: f64,
+    /// Leapfrog step size ε after warm-up adaptation, averaged over chains.
     pub step_size: f64,
     /// Draws (chain-major, each `dim` long), for covariances.
     #[serde(skip)]

@@ -25,7 +25,12 @@ pub enum Noise {
     /// Known noise standard deviation σ in units of y.
     Known(f64),
     /// σ² ~ Inverse-Gamma(a₀, b₀) on the standardised scale.
-    Unknown { a0: f64, b0: f64 },
+    Unknown {
+        /// Shape a₀ of the Inverse-Gamma prior.
+        a0: f64,
+        /// Scale b₀ of the Inverse-Gamma prior.
+        b0: f64,
+    },
 }
 
 /// Prior standard deviation τ of every standardised coefficient (intercept included).
@@ -36,13 +41,15 @@ pub const PRIOR_SCALE: f64 = 10.0;
 pub struct LinearPosterior {
     /// "intercept", the x names, and "sigma" when the noise is unknown.
     pub names: Vec<String>,
-    /// Raw-unit posterior means and standard deviations (σ last when unknown).
+    /// Raw-unit posterior means, in the order of `names` (σ last when unknown).
     pub mean: Vec<f64>,
+    /// Raw-unit posterior standard deviations, in the order of `names`.
     pub sd: Vec<f64>,
     /// ln p(y) of the raw data.
     pub ln_evidence: f64,
-    /// Standardised coefficient posterior mean and covariance (d × d, row-major).
+    /// Posterior mean of the standardised coefficients w (intercept first, d entries).
     pub mean_std: Vec<f64>,
+    /// Posterior covariance of the standardised coefficients (d × d, row-major).
     pub cov_std: Vec<f64>,
 }
 

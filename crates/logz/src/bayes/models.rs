@@ -30,18 +30,24 @@ use statrs::function::gamma::ln_gamma;
 /// Rows of design x (row-major, `d` columns, intercept included) with responses y.
 #[derive(Debug, Clone, Copy)]
 pub struct Batch<'a> {
+    /// The design, row-major, `len() · d` entries.
     pub x: &'a [f64],
+    /// The responses, one per row.
     pub y: &'a [f64],
+    /// Columns per row of `x` (intercept included).
     pub d: usize,
 }
 
 impl<'a> Batch<'a> {
+    /// Number of rows.
     pub fn len(&self) -> usize {
         self.y.len()
     }
+    /// Whether the batch has no rows.
     pub fn is_empty(&self) -> bool {
         self.y.is_empty()
     }
+    /// The rows as (x row of `d` entries, y) pairs.
     pub fn rows(&self) -> impl Iterator<Item = (&'a [f64], &'a f64)> {
         self.x.chunks_exact(self.d).zip(self.y.iter())
     }
@@ -59,12 +65,15 @@ impl<'a> Batch<'a> {
 pub trait LogJoint: Sync {
     /// Number of unconstrained latent parameters.
     fn dim(&self) -> usize;
+    /// Names of the latent parameters, in the order of z.
     fn names(&self) -> Vec<String>;
+    /// log p(z), its gradient added into `grad`.
     fn log_prior(&self, z: &[f64], grad: &mut [f64]) -> f64;
     /// Σ over the batch rows of log p(x_i | z).
     fn log_lik(&self, z: &[f64], batch: Batch, grad: &mut [f64]) -> f64;
 }
 
+/// The dot product Σ a_i b_i (over the shorter of the two slices).
 #[inline]
 pub fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
@@ -86,9 +95,13 @@ const HALF_LN_2PI: f64 = 0.918_938_533_204_672_7;
 /// Linear regression with known noise σ̃ (standardised units): z = w.
 #[derive(Debug, Clone)]
 pub struct LinearKnownNoise {
+    /// Number of coefficients, intercept included.
     pub d: usize,
+    /// Noise standard deviation σ̃ in standardised units of y.
     pub sigma: f64,
+    /// Prior standard deviation τ of every coefficient.
     pub tau: f64,
+    /// Coefficient names, intercept first.
     pub names: Vec<String>,
 }
 
@@ -120,10 +133,15 @@ impl LogJoint for LinearKnownNoise {
 /// z = (w, ρ = ln σ̃), w | σ̃² ~ N(0, σ̃²τ²I), σ̃² ~ IG(a₀, b₀) (with the Jacobian of σ̃² = e^{2ρ}).
 #[derive(Debug, Clone)]
 pub struct LinearNig {
+    /// Number of coefficients, intercept included (z has d + 1 entries, ρ last).
     pub d: usize,
+    /// Prior scale τ: w | σ̃² ~ N(0, σ̃²τ²I).
     pub tau: f64,
+    /// Shape a₀ of the Inverse-Gamma prior on σ̃².
     pub a0: f64,
+    /// Scale b₀ of the Inverse-Gamma prior on σ̃².
     pub b0: f64,
+    /// Coefficient names, intercept first ("log_sigma" is appended by `names()`).
     pub names: Vec<String>,
 }
 
@@ -176,8 +194,11 @@ impl LogJoint for LinearNig {
 /// Logistic regression, y ∈ {0, 1}, w ~ N(0, τ²I).
 #[derive(Debug, Clone)]
 pub struct Logistic {
+    /// Number of coefficients, intercept included.
     pub d: usize,
+    /// Prior standard deviation τ of every coefficient.
     pub tau: f64,
+    /// Coefficient names, intercept first.
     pub names: Vec<String>,
 }
 
