@@ -107,6 +107,7 @@ pub struct Wolff<'a> {
 }
 
 impl<'a> Wolff<'a> {
+    /// The Wolff sampler for the model at its own β; an error when the couplings are frustrated.
     pub fn new(model: &'a Model) -> Result<Self> {
         Ok(Wolff {
             bonds: Bonds::new(model, "wolff", 1.0)?,
@@ -212,6 +213,7 @@ fn find(parent: &mut [u32], mut x: u32) -> u32 {
 }
 
 impl<'a> SwendsenWang<'a> {
+    /// Swendsen–Wang for the model at its own β (λ = 1); an error when the couplings are frustrated.
     pub fn new(model: &'a Model) -> Result<Self> {
         Self::with_scale(model, 1.0)
     }

@@ -25,14 +25,18 @@ pub fn index<R: Rng + ?Sized>(rng: &mut R, n: usize) -> usize {
 /// The single-spin update rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rule {
+    /// Metropolis: flip with probability min(1, e^{−βΔE}).
     Metropolis,
+    /// Heat-bath (Gibbs): draw the spin from its conditional given its neighbours.
     HeatBath,
 }
 
 /// The order in which spins are visited within a sweep.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scan {
+    /// Visit the spins in index order 0..N.
     Sequential,
+    /// Visit N uniformly random spins (with replacement) per sweep.
     Random,
 }
 
@@ -48,6 +52,7 @@ pub struct Local<'a> {
 }
 
 impl<'a> Local<'a> {
+    /// A sampler of `model` at its β (couplings unscaled, λ = 1) with the given rule and scan order.
     pub fn new(model: &'a Model, rule: Rule, scan: Scan) -> Self {
         Local {
             model,

@@ -34,7 +34,9 @@ use rayon::prelude::*;
 /// The update rule of the kernel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LatticeRule {
+    /// Metropolis acceptance min(1, e^{−βΔE}).
     Metropolis,
+    /// Heat-bath (Gibbs) acceptance: the spin is set up with its conditional probability.
     HeatBath,
 }
 
@@ -68,6 +70,8 @@ pub struct Tables {
 }
 
 impl Tables {
+    /// Tables for the acceptance probabilities `probs` of classes 0, 1, …, each rounded to a
+    /// multiple of 2^−32 (p ≥ 1 − 2^−33 always accepts, p < 2^−33 never does).
     pub fn new(probs: &[f64]) -> Self {
         let mut t = Tables {
             classes: probs.len(),
@@ -168,9 +172,13 @@ pub fn avx2_available() -> bool {
 pub struct Shape {
     /// L_x for the cubic lattice, 1 for the square one.
     pub planes: usize,
+    /// L_y: rows of each plane.
     pub rows: usize,
+    /// L_z: columns of each row.
     pub cols: usize,
+    /// The uniform coupling J of every edge.
     pub coupling: f64,
+    /// The uniform field h of every spin.
     pub field: f64,
 }
 
@@ -1113,6 +1121,7 @@ pub struct X4 {
 }
 
 impl X4 {
+    /// Four independent generators, lane l seeded with `seeds[l]` through SplitMix64.
     pub fn new(seeds: [u64; LANES]) -> X4 {
         let mut s = [[0u64; LANES]; 4];
         for (l, &seed) in seeds.iter().enumerate() {
@@ -1129,6 +1138,7 @@ impl X4 {
         X4 { s }
     }
 
+    /// Advance all four lanes once and return one 64-bit word per lane.
     #[inline(always)]
     pub fn next_words(&mut self) -> [u64; LANES] {
         let [s0, s1, s2, s3] = &mut self.s;

@@ -30,13 +30,17 @@ pub enum Algorithm {
     MetropolisRandom,
     /// Heat-bath (Gibbs), sequential scan.
     HeatBath,
+    /// Wolff single-cluster updates (a sweep is as many cluster flips as add up to about N spins).
     Wolff,
+    /// Swendsen–Wang: every sweep decomposes the whole lattice into clusters and flips each with
+    /// probability ½.
     SwendsenWang,
     /// Parallel tempering with Metropolis replicas.
     Tempering,
 }
 
 impl Algorithm {
+    /// The names [`Algorithm::parse`] accepts (its canonical spelling of each algorithm).
     pub const NAMES: &'static [&'static str] = &[
         "metropolis",
         "metropolis-random",
@@ -46,6 +50,8 @@ impl Algorithm {
         "pt",
     ];
 
+    /// The algorithm with this name; aliases "heat-bath", "gibbs", "swendsen-wang" and
+    /// "tempering" are accepted too. An error for an unknown name.
     pub fn parse(s: &str) -> Result<Algorithm> {
         Ok(match s {
             "metropolis" => Algorithm::Metropolis,
@@ -62,6 +68,7 @@ impl Algorithm {
             }
         })
     }
+    /// The canonical name, as listed in [`Algorithm::NAMES`].
     pub fn name(&self) -> &'static str {
         match self {
             Algorithm::Metropolis => "metropolis",
@@ -80,6 +87,7 @@ pub enum KernelChoice {
     /// The multi-spin kernel when the model allows it (Metropolis / heat-bath on a uniform
     /// square torus with even sides), the generic sampler otherwise.
     Auto,
+    /// Always the generic single-spin or cluster sampler.
     Generic,
     /// The multi-spin kernel or an error.
     MultiSpin,
@@ -88,16 +96,22 @@ pub enum KernelChoice {
 /// Options of a sampling run.
 #[derive(Debug, Clone)]
 pub struct SampleOptions {
+    /// The Markov chain to run.
     pub algorithm: Algorithm,
     /// Measured sweeps per chain.
     pub sweeps: usize,
     /// Discarded sweeps per chain before measuring.
     pub burn_in: usize,
+    /// Independent chains (run in parallel, each with its own random stream).
     pub chains: usize,
+    /// Seed from which every chain's random stream is derived.
     pub seed: u64,
+    /// Multi-spin kernel or generic sampler.
     pub kernel: KernelChoice,
-    /// Parallel tempering: number of replicas and the lowest β as a fraction of the model's.
+    /// Parallel tempering: number of replicas (rungs of the β ladder, at least 2).
     pub replicas: usize,
+    /// Parallel tempering: the lowest β of the ladder as a fraction of the model's β (0 gives a
+    /// linear ladder starting at β = 0).
     pub beta_min_fraction: f64,
     /// Start every chain from all spins up instead of a random state.
     pub cold_start: bool,
@@ -129,11 +143,13 @@ pub struct ChainResult {
     pub energy: Vec<f64>,
     /// Σ_i s_i after every measured sweep.
     pub magnetization: Vec<f64>,
-    /// Sums of s_i and s_i s_j over measured sweeps (when recorded).
+    /// Σ_sweeps s_i for every spin over the measured sweeps (when recorded).
     #[serde(skip)]
     pub spin_sum: Option<Vec<f64>>,
+    /// Σ_sweeps s_i s_j for every edge, in the model's edge order (when recorded).
     #[serde(skip)]
     pub edge_sum: Option<Vec<f64>>,
+    /// The spin configuration after the last sweep (at the target β for parallel tempering).
     #[serde(skip)]
     pub final_spins: Vec<i8>,
     /// Parallel tempering: acceptance rate of swaps between rungs k and k+1.
@@ -145,13 +161,19 @@ pub struct ChainResult {
 /// A finished sampling run.
 #[derive(Debug, Clone)]
 pub struct SampleRun {
+    /// The Markov chain that was run.
     pub algorithm: Algorithm,
     /// "multispin" or "generic".
     pub kernel: &'static str,
+    /// Number of spins N.
     pub n: usize,
+    /// Inverse temperature β of the model (the target rung for parallel tempering).
     pub beta: f64,
+    /// Number of edges (couplings) of the model.
     pub num_edges: usize,
+    /// One result per independent chain.
     pub chains: Vec<ChainResult>,
+    /// Parallel tempering: the β of every rung, ascending to the model's β (empty otherwise).
     pub ladder: Vec<f64>,
 }
 
@@ -516,31 +538,41 @@ fn by_chain<'a>(a: &'a [Vec<f64>], b: &'a [Vec<f64>]) -> Vec<Vec<&'a [f64]>> {
 /// One observable with its error bar.
 #[derive(Debug, Clone, Serialize)]
 pub struct Observable {
+    /// Observable name: `"energy"` (per spin), `"m"`, `"|m|"`, `"m^2"`, `"m^4"`, `"susceptibility"`,
+    /// `"specific_heat"` or `"binder"`.
     pub name: &'static str,
+    /// The estimate (pooled over all chains).
     pub value: f64,
     /// +∞ (written "inf" in JSON) when the run is too short to estimate it.
     #[serde(with = "crate::estimate::error_bar")]
     pub std_err: f64,
-    /// For plain means: τ_int (sweeps), effective sample size, blocking cross-check, R̂.
+    /// Integrated autocorrelation time τ_int in sweeps (plain means only).
     pub tau_int: Option<f64>,
+    /// Effective sample size n / (2τ_int) over all chains (plain means only).
     pub ess: Option<f64>,
+    /// Standard error from Flyvbjerg–Petersen blocking, a cross-check (plain means only).
     pub blocking_err: Option<f64>,
+    /// Split Gelman–Rubin R̂ over the chains' halves (plain means only).
     pub r_hat: Option<f64>,
 }
 
 /// Observables of a run, with warnings.
 #[derive(Debug, Clone, Serialize)]
 pub struct Summary {
+    /// Every observable, in a fixed order.
     pub observables: Vec<Observable>,
+    /// Warnings about the run (short chains, unreliable errors, poor mixing, …).
     pub notes: Vec<String>,
-    /// ⟨s_i⟩ and ⟨s_i s_j⟩ (generic samplers).
+    /// ⟨s_i⟩ for every spin (generic samplers).
     #[serde(skip)]
     pub magnetization: Option<Vec<f64>>,
+    /// ⟨s_i s_j⟩ for every edge in the model's edge order (generic samplers).
     #[serde(skip)]
     pub edge_correlation: Option<Vec<f64>>,
 }
 
 impl Summary {
+    /// The observable with this name, if the summary has one.
     pub fn get(&self, name: &str) -> Option<&Observable> {
         self.observables.iter().find(|o| o.name == name)
     }

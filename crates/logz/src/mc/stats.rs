@@ -18,7 +18,9 @@ const SOKAL_C: f64 = 6.0;
 /// Everything we know about one scalar time series.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct SeriesStats {
+    /// Length of the series.
     pub n: usize,
+    /// Sample mean.
     pub mean: f64,
     /// Standard error of the mean, accounting for autocorrelation (from τ_int).
     pub std_err: f64,

@@ -80,6 +80,7 @@ pub struct ThermodynamicIntegration {
     pub rungs: usize,
     /// Measured sweeps per rung in each ladder.
     pub sweeps: usize,
+    /// Discarded sweeps per rung before measuring.
     pub burn_in: usize,
     /// Independent replica-exchange ladders; their spread is a check on mixing.
     pub chains: usize,
@@ -90,6 +91,7 @@ pub struct ThermodynamicIntegration {
     /// Times the run may be doubled (measuring only the second half) while the measured window
     /// drifts or the ladders disagree: up to 2^extensions × (burn_in + sweeps) sweeps.
     pub extensions: usize,
+    /// Seed of the random streams (every ladder derives its own).
     pub seed: u64,
 }
 
@@ -606,6 +608,7 @@ pub struct Ais {
     pub runs: usize,
     /// How many times the schedule may be doubled while the estimate still moves.
     pub doublings: usize,
+    /// Seed of the random streams (every run derives its own).
     pub seed: u64,
 }
 

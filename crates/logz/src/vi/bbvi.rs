@@ -46,6 +46,8 @@ use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 
+/// Black-box VI for spins: a factorised Bernoulli q trained by Rao–Blackwellised
+/// score-function gradients with natural-gradient steps (see the module docs).
 #[derive(Debug, Clone)]
 pub struct Bbvi {
     /// Optimisation steps per start.
@@ -58,6 +60,7 @@ pub struct Bbvi {
     pub random_starts: usize,
     /// Converged when the summed coordinate-wise gap is below `tol` per spin.
     pub tol: f64,
+    /// Seed from which every start's random stream is derived.
     pub seed: u64,
 }
 

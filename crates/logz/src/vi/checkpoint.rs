@@ -14,9 +14,13 @@ use std::path::Path;
 /// What `train-van` writes: the network, the training settings and the evaluation.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Checkpoint {
+    /// The model as given to `train-van` (its specification string).
     pub model: String,
+    /// Inverse temperature β the network was trained at.
     pub beta: f64,
+    /// The trained network.
     pub network: Made,
+    /// The evaluation of the trained network (ELBO, importance-weighted ln Z, …).
     pub report: VanReport,
     /// Exact ln Z where one was cheap to compute.
     pub exact_ln_z: Option<f64>,

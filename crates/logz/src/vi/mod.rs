@@ -33,44 +33,71 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 use serde::Serialize;
 
+/// The variational family q, a Gaussian on the unconstrained parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Family {
+    /// Mean field: N(μ, diag e^{2ω}), independent coordinates.
     MeanField,
+    /// Full rank: N(μ, LLᵀ) with L lower triangular (log-diagonal stored).
     FullRank,
 }
 
+/// The stochastic estimator of the ELBO's gradient.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Estimator {
+    /// Reparameterisation (ADVI): z = μ + Lε, differentiated through log p.
     Reparameterization,
+    /// Score function (black-box VI) with a leave-one-out control variate.
     ScoreFunction,
 }
 
+/// The stochastic optimiser and its step schedule.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub enum Optimizer {
     /// Adam with learning rate lr·(1 + t/decay)^{−½} (decay = ∞ keeps it constant).
-    Adam { lr: f64, decay: f64 },
+    Adam {
+        /// Base learning rate.
+        lr: f64,
+        /// Decay scale in steps (∞: constant rate).
+        decay: f64,
+    },
     /// Plain gradient ascent with step a(t + t0)^{−κ}, ½ < κ ≤ 1.
-    RobbinsMonro { a: f64, t0: f64, kappa: f64 },
+    RobbinsMonro {
+        /// Scale a of the step.
+        a: f64,
+        /// Offset t0 of the step count.
+        t0: f64,
+        /// Decay exponent κ, ½ < κ ≤ 1.
+        kappa: f64,
+    },
 }
 
+/// Settings of a stochastic VI fit.
 #[derive(Debug, Clone)]
 pub struct ViOptions {
+    /// The variational family.
     pub family: Family,
+    /// The gradient estimator.
     pub estimator: Estimator,
+    /// The optimiser and its step schedule.
     pub optimizer: Optimizer,
     /// Rows per step (None: all rows, no subsampling).
     pub batch: Option<usize>,
     /// Draws of z per step.
     pub samples: usize,
+    /// Cap on optimisation steps; reaching it is reported as not converged.
     pub max_steps: usize,
-    /// Convergence window (steps) and relative tolerance on the windowed mean ELBO.
+    /// Convergence window: steps over which the ELBO is averaged before comparing.
     pub window: usize,
+    /// Relative tolerance on the change of the windowed mean ELBO (convergence test).
     pub tol: f64,
-    /// Draws for the final ELBO estimate and rows per draw.
+    /// Draws z ~ q for the final ELBO estimate (at least 2 are used).
     pub eval_draws: usize,
+    /// Rows of data per draw of the final ELBO estimate.
     pub eval_batch: usize,
+    /// Seed from which every random stream (draws, batches) is derived.
     pub seed: u64,
 }
 
@@ -98,14 +125,19 @@ impl Default for ViOptions {
 /// The fitted Gaussian q and its ELBO.
 #[derive(Debug, Clone, Serialize)]
 pub struct ViResult {
+    /// Mean μ of q (d values, unconstrained parameters).
     pub mean: Vec<f64>,
     /// Covariance of q (d × d, row-major).
     pub cov: Vec<f64>,
+    /// The ELBO of q, estimated from fresh draws (nats, a stochastic lower bound on ln p(x)).
     pub elbo: f64,
+    /// Standard error of `elbo` (including the minibatch noise).
     pub elbo_std_err: f64,
     /// Per-step ELBO estimates (noisy).
     pub trace: Vec<f64>,
+    /// Optimisation steps taken.
     pub steps: usize,
+    /// Whether the windowed ELBO converged before the step cap.
     pub converged: bool,
 }
 
@@ -119,6 +151,7 @@ pub struct Adam {
 }
 
 impl Adam {
+    /// An optimiser for `n` parameters, with zeroed moments.
     pub fn new(n: usize) -> Adam {
         Adam {
             m1: vec![0.0; n],
@@ -126,6 +159,7 @@ impl Adam {
             t: 0,
         }
     }
+    /// One Adam step with learning rate `rate` *up* along `grad`, updating `theta` in place.
     pub fn step(&mut self, theta: &mut [f64], grad: &[f64], rate: f64) {
         let (b1, b2) = (0.9f64, 0.999f64);
         self.t += 1;

@@ -19,19 +19,27 @@ use nalgebra::{DMatrix, DVector};
 /// The state of natural-gradient SVI: natural parameters of q.
 #[derive(Debug, Clone)]
 pub struct NaturalSvi {
+    /// Dimension d of the weights (including the intercept).
     pub d: usize,
-    /// N (rows the posterior is for), σ̃ and τ.
+    /// N: the number of rows the posterior is for.
     pub n: f64,
+    /// σ̃: the known noise standard deviation on the standardised scale.
     pub sigma: f64,
+    /// τ: the prior standard deviation of every weight, w ~ N(0, τ²I).
     pub tau: f64,
+    /// t₀ of the step schedule ρ_t = (t + t₀)^{−κ} (default 0).
     pub t0: f64,
+    /// κ of the step schedule ρ_t = (t + t₀)^{−κ}, ½ < κ ≤ 1 (default 1).
     pub kappa: f64,
     eta1: DVector<f64>,
     eta2: DMatrix<f64>,
+    /// Minibatch steps taken so far.
     pub steps: usize,
 }
 
 impl NaturalSvi {
+    /// Start from the prior N(0, τ²I) for `n` rows, `d` weights, noise σ̃ and prior scale τ;
+    /// schedule t₀ = 0, κ = 1 (the running average of minibatch estimates).
     pub fn new(d: usize, n: f64, sigma: f64, tau: f64) -> Self {
         NaturalSvi {
             d,

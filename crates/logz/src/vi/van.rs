@@ -52,12 +52,17 @@ use serde::{Deserialize, Serialize};
 /// The network: parameters of every layer in one flat vector, plus its shape.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Made {
+    /// Number of spins N.
     pub n: usize,
+    /// Hidden units per layer.
     pub width: usize,
+    /// Number of hidden tanh layers.
     pub depth: usize,
+    /// Whether q is symmetrised under s → −s: q₂(s) = ½\[q(s) + q(−s)\].
     pub z2: bool,
     /// Degree of hidden unit k (the same in every layer), ascending.
     pub degree: Vec<usize>,
+    /// All weights and biases in one flat vector (layers, then the output layer).
     pub params: Vec<f64>,
 }
 
@@ -72,6 +77,8 @@ struct Layout {
 }
 
 impl Made {
+    /// A fresh network: unit k has degree ⌊k(N − 1)/width⌋, hidden weights N(0, 1/fan-in), output
+    /// weights N(0, 0.01/width), biases zero. An error unless N ≥ 2, width ≥ 1 and depth ≥ 1.
     pub fn new(n: usize, width: usize, depth: usize, z2: bool, seed: u64) -> Result<Made> {
         if n < 2 || width == 0 || depth == 0 {
             return Err(Error::InvalidArgument(
@@ -441,15 +448,23 @@ struct Grad<'a> {
 /// Training settings.
 #[derive(Debug, Clone)]
 pub struct Van {
+    /// Hidden units per layer (None: N clamped to 16..=512).
     pub width: Option<usize>,
+    /// Number of hidden layers.
     pub depth: usize,
+    /// Training steps (Adam updates).
     pub steps: usize,
+    /// Samples of q per step.
     pub batch: usize,
+    /// Adam's step size (full for the first half, then cosine-decayed to 5%).
     pub lr: f64,
+    /// Anneal β from 0 to the model's β during training (ignored when starting from `init`).
     pub anneal: bool,
     /// Symmetrise q under s → −s (default: when every field is zero).
     pub z2: Option<bool>,
+    /// Fresh samples for the final ELBO and importance-weighted estimates.
     pub eval_samples: usize,
+    /// Seed from which every random stream is derived.
     pub seed: u64,
     /// Report the importance-weighted estimate instead of the ELBO.
     pub importance_weighted: bool,
@@ -478,17 +493,23 @@ impl Default for Van {
 /// What a training run produced.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct VanReport {
+    /// ELBO E_q\[−βE − log q\] from the evaluation samples (a stochastic lower bound on ln Z).
     pub elbo: f64,
+    /// Standard error of `elbo`.
     #[serde(with = "crate::estimate::error_bar")]
     pub elbo_std_err: f64,
+    /// Importance-weighted ln Z ≈ ln mean e^{−βE(s) − log q(s)}, jackknife bias-corrected.
     pub iw_ln_z: f64,
     /// +∞ when one sample carries all the weight (written as "inf" in JSON).
     #[serde(with = "crate::estimate::error_bar")]
     pub iw_std_err: f64,
+    /// Effective sample size (Σw)²/Σw² of the importance weights.
     pub ess: f64,
+    /// Number of evaluation samples.
     pub samples: usize,
     /// ELBO (batch mean at the target β) every 10 steps, with the seconds elapsed.
     pub trace: Vec<(usize, f64, f64)>,
+    /// Wall-clock seconds from the start of training to the end of evaluation.
     pub seconds: f64,
 }
 
