@@ -67,6 +67,7 @@
 //! every stochastic method takes an explicit seed.
 
 // Doc examples are held to the same standard as the code.
+#![deny(missing_docs)]
 #![doc(test(attr(deny(warnings))))]
 // Index loops mirror the formulas (Σ_i over spins, Σ_e over edges) across several arrays.
 #![allow(clippy::needless_range_loop)]
