@@ -66,8 +66,9 @@
 //! The library never prints: long computations report through the [`Progress`] trait, and
 //! every stochastic method takes an explicit seed.
 
-// Doc examples are held to the same standard as the code.
+// Every public item is documented.
 #![deny(missing_docs)]
+// Doc examples are held to the same standard as the code.
 #![doc(test(attr(deny(warnings))))]
 // Index loops mirror the formulas (Σ_i over spins, Σ_e over edges) across several arrays.
 #![allow(clippy::needless_range_loop)]
