@@ -110,6 +110,13 @@ pub fn run(a: &BenchArgs) -> Result<()> {
         &format!("bench: {cases} cases × {} s", a.seconds),
         cases as f64 * a.seconds,
     )?;
+    // Every lattice must fit before the table starts: an error never follows partial output.
+    for &l in &a.sizes {
+        logz::mc::throughput::check(Torus::Square(l))?;
+    }
+    for &l in &a.cubic {
+        logz::mc::throughput::check(Torus::Cubic(l))?;
+    }
     outln!("multi-spin checkerboard kernel, J = 1, h = 0, β = β_c, exact per-spin acceptance");
     outln!(
         "{:<11} {:>10} {:>8} {:>14} {:>10}",

@@ -107,39 +107,10 @@ pub struct MethodArgs {
 }
 
 impl MethodArgs {
-    /// The options given on the command line (the seed lives in [`ModelArgs`]).
-    pub fn given(&self) -> Vec<logz::methods::Opt> {
-        use logz::methods::Opt;
-        let set = [
-            (self.sweeps.is_some(), Opt::Sweeps),
-            (self.burn_in.is_some(), Opt::BurnIn),
-            (self.rungs.is_some(), Opt::Rungs),
-            (self.chains.is_some(), Opt::Chains),
-            (self.steps.is_some(), Opt::Steps),
-            (self.runs.is_some(), Opt::Runs),
-            (self.width.is_some(), Opt::Width),
-            (self.depth.is_some(), Opt::Depth),
-            (self.batch.is_some(), Opt::Batch),
-            (self.lr.is_some(), Opt::Lr),
-            (self.net.is_some(), Opt::Net),
-        ];
-        set.iter().filter(|s| s.0).map(|s| s.1).collect()
-    }
-
     /// The options for `methods`: refused first if one of them is unknown or an option is
     /// taken by none of them (before any --net file is read).
     pub fn options(&self, seed: u64, methods: &[&str]) -> Result<logz::methods::MethodOptions> {
-        logz::methods::check(methods, &self.given())?;
-        if let Some(lr) = self.lr {
-            if !(lr.is_finite() && lr > 0.0) {
-                return Err(anyhow!("--lr must be a finite number > 0, got {lr}"));
-            }
-        }
-        let net = match &self.net {
-            Some(p) => Some(logz::vi::checkpoint::Checkpoint::read_file(p)?.network),
-            None => None,
-        };
-        Ok(logz::methods::MethodOptions {
+        let mut o = logz::methods::MethodOptions {
             seed,
             sweeps: self.sweeps,
             burn_in: self.burn_in,
@@ -151,9 +122,23 @@ impl MethodArgs {
             depth: self.depth,
             batch: self.batch,
             lr: self.lr,
-            net,
             ..Default::default()
-        })
+        };
+        // Refuse options none of the methods takes before reading a --net file.
+        let mut given = o.given();
+        if self.net.is_some() {
+            given.push(logz::methods::Opt::Net);
+        }
+        logz::methods::check(methods, &given)?;
+        if let Some(lr) = self.lr {
+            if !(lr.is_finite() && lr > 0.0) {
+                return Err(anyhow!("--lr must be a finite number > 0, got {lr}"));
+            }
+        }
+        if let Some(p) = &self.net {
+            o.net = Some(logz::vi::checkpoint::Checkpoint::read_file(p)?.network);
+        }
+        Ok(o)
     }
 }
 

@@ -1,11 +1,8 @@
 //! End-to-end tests of the `logz` binary: the JSON contract and one-line errors on bad input.
 
-use assert_cmd::Command;
+mod common;
+use common::{fails_with, json_of, logz};
 use std::io::Write;
-
-fn logz() -> Command {
-    Command::cargo_bin("logz").expect("binary built")
-}
 
 /// |est − exact| < kσ with σ finite, positive and at most `sigma_cap`: a coverage check alone
 /// passes for any error bar (σ = ∞ covers everything). Caps are a few times the measured σ.
@@ -30,16 +27,6 @@ fn assert_sigma(what: &str, sigma: f64, sigma_cap: f64) {
         sigma.is_finite() && sigma > 0.0 && sigma <= sigma_cap,
         "{what}: error bar {sigma:.3e} is not in (0, {sigma_cap:.3e}]"
     );
-}
-
-fn json_of(args: &[&str]) -> serde_json::Value {
-    let out = logz().args(args).output().expect("runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("one JSON object")
 }
 
 #[test]
@@ -78,24 +65,6 @@ fn uai_file_with_beta_rescales_tables() {
     // β = 2 squares every table entry: Z = 1 + 4 + 9 + 16.
     let v = json_of(&["solve", p, "--json", "--beta", "2"]);
     assert!((v["ln_z"].as_f64().unwrap() - 30f64.ln()).abs() < 1e-12);
-}
-
-/// Run, expect failure with exactly one stderr line containing `want`, and nothing on stdout.
-fn fails_with(args: &[&str], want: &str) {
-    let out = logz().args(args).output().expect("runs");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "{args:?} should fail");
-    assert!(out.stdout.is_empty(), "{args:?} printed to stdout");
-    assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
-    assert_eq!(
-        err.trim_end().lines().count(),
-        1,
-        "{args:?}: not one line: {err}"
-    );
-    assert!(
-        err.contains(want),
-        "{args:?}: '{err}' does not mention '{want}'"
-    );
 }
 
 fn temp_with(suffix: &str, text: &str) -> tempfile::NamedTempFile {

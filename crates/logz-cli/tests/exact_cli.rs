@@ -1,21 +1,8 @@
 //! `logz solve` on the cases that once printed `ln_z: null` under `kind: exact`, and models that
 //! must keep solving exactly after a round trip through a file.
 
-use assert_cmd::Command;
-
-fn logz() -> Command {
-    Command::cargo_bin("logz").expect("binary built")
-}
-
-fn json_of(args: &[&str]) -> serde_json::Value {
-    let out = logz().args(args).output().expect("runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("one JSON object")
-}
+mod common;
+use common::{json_of, logz};
 
 fn exact_ln_z(args: &[&str]) -> f64 {
     let v = json_of(args);

@@ -3,40 +3,9 @@
 //! gigabytes to terabytes, or run for hours; now each exits with code 2 and one line naming the
 //! limit (and, for budgets, how to raise it).
 
-use assert_cmd::Command;
+mod common;
+use common::{logz, refused};
 use std::io::Write;
-use std::time::{Duration, Instant};
-
-fn logz() -> Command {
-    let mut c = Command::cargo_bin("logz").expect("binary built");
-    // Nothing here may take long: a refusal is immediate.
-    c.timeout(Duration::from_secs(30));
-    c
-}
-
-/// Run, expect exit code 2 within a few seconds with one stderr line containing every `want`.
-fn refused(args: &[&str], want: &[&str]) {
-    let t0 = Instant::now();
-    let out = logz().args(args).output().expect("runs");
-    let secs = t0.elapsed().as_secs_f64();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "{args:?}: exit {:?}: {err}",
-        out.status
-    );
-    assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
-    assert_eq!(
-        err.trim_end().lines().count(),
-        1,
-        "{args:?}: not one line: {err}"
-    );
-    for w in want {
-        assert!(err.contains(w), "{args:?}: '{err}' does not mention '{w}'");
-    }
-    assert!(secs < 10.0, "{args:?} took {secs:.1} s to refuse");
-}
 
 const MEMORY: &str = "above the memory limit";
 const RAISE_MEMORY: &str = "--memory-limit";

@@ -1,11 +1,8 @@
 //! What a new user meets first: the help texts, the benchmark's documented options, the default
 //! `compare` run and the figures every command draws.
 
-use assert_cmd::Command;
-
-fn logz() -> Command {
-    Command::cargo_bin("logz").expect("binary built")
-}
+mod common;
+use common::logz;
 
 fn stdout_of(args: &[&str]) -> String {
     let out = logz().args(args).output().expect("runs");

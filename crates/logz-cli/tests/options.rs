@@ -2,31 +2,8 @@
 //! code 2 (instead of being silently ignored); `--threads` bounds the worker threads without
 //! changing any result.
 
-use assert_cmd::Command;
-
-fn logz() -> Command {
-    Command::cargo_bin("logz").expect("binary built")
-}
-
-/// Exit code 2 and exactly one line on stderr containing `want`.
-#[track_caller]
-fn refused(args: &[&str], want: &str) {
-    let out = logz().args(args).output().expect("runs");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
-    assert!(err.contains(want), "{args:?}: expected '{want}' in: {err}");
-}
-
-fn json_of(args: &[&str]) -> serde_json::Value {
-    let out = logz().args(args).output().expect("runs");
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("one JSON object")
-}
+mod common;
+use common::{fails_with, json_of, logz};
 
 #[test]
 fn options_a_method_does_not_take_are_refused() {
@@ -77,7 +54,7 @@ fn options_a_method_does_not_take_are_refused() {
         ),
     ];
     for (args, want) in cases {
-        refused(args, want);
+        fails_with(args, want);
     }
 }
 
@@ -166,7 +143,7 @@ fn the_thread_count_bounds_the_work_not_the_answer() {
     );
     // Validated.
     for bad in ["0", "1025"] {
-        refused(
+        fails_with(
             &["--threads", bad, "solve", "square:3"],
             "the thread count must be between 1 and 1024",
         );

@@ -290,14 +290,9 @@ impl Lattice {
         Self::build([l, l, l], coupling, field, beta, rule, seed)
     }
 
-    fn build(
-        [planes, rows, cols]: [usize; 3],
-        coupling: f64,
-        field: f64,
-        beta: f64,
-        rule: LatticeRule,
-        seed: u64,
-    ) -> Result<Self> {
+    /// Check a `planes × rows × cols` lattice's sides and memory before anything is built (a
+    /// front end checks every lattice of a run this way before printing anything).
+    pub fn check_size([planes, rows, cols]: [usize; 3]) -> Result<()> {
         check_sides(planes, rows, cols).map_err(Error::InvalidArgument)?;
         // One bit per spin, and per row a generator (four xoshiro lanes) and its links; counted
         // in floating point before any product of the sides is formed.
@@ -310,7 +305,18 @@ impl Lattice {
                 format!("a {rows}×{cols} lattice")
             },
             nl * (nc / 8.0 + LINE_BYTES) + 4096.0,
-        )?;
+        )
+    }
+
+    fn build(
+        [planes, rows, cols]: [usize; 3],
+        coupling: f64,
+        field: f64,
+        beta: f64,
+        rule: LatticeRule,
+        seed: u64,
+    ) -> Result<Self> {
+        Self::check_size([planes, rows, cols])?;
         let z = if planes > 1 { 6 } else { 4 };
         let lines = planes * rows;
         if !(coupling.is_finite() && field.is_finite() && beta.is_finite() && beta >= 0.0) {

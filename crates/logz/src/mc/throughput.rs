@@ -21,6 +21,14 @@ pub enum Torus {
     Cubic(usize),
 }
 
+/// Check the lattice's sides and memory without building it.
+pub fn check(lattice: Torus) -> Result<()> {
+    match lattice {
+        Torus::Cubic(l) => DefaultLattice::check_size([l, l, l]),
+        Torus::Square(l) => DefaultLattice::check_size([1, l, l]),
+    }
+}
+
 /// Sweep a critical torus with `rule` for at least `seconds` of wall-clock time (after one
 /// warm-up sweep; at least one timed sweep) and return spin-flip attempts per nanosecond. Runs on
 /// the current rayon pool: install a pool to choose the thread count. `seed` seeds the lattice's
