@@ -136,7 +136,7 @@ impl MethodArgs {
             }
         }
         if let Some(p) = &self.net {
-            o.net = Some(logz::vi::checkpoint::Checkpoint::read_file(p)?.network);
+            o.net = Some(logz::spin_vi::van::checkpoint::Checkpoint::read_file(p)?.network);
         }
         Ok(o)
     }

@@ -8,7 +8,7 @@ use crate::plot::{self, Panel, Series};
 use anyhow::{anyhow, Result};
 use clap::Args;
 use logz::exact::closed::yang_magnetization;
-use logz::variational::homogeneous::{best_root, roots};
+use logz::free_energy::homogeneous::{best_root, roots};
 use std::path::PathBuf;
 
 #[derive(Args, Debug)]

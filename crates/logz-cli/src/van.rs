@@ -7,7 +7,7 @@ use crate::{load_model, outln, MethodArgs, ModelArgs};
 use anyhow::{Context, Result};
 use clap::Args;
 use logz::estimate::ErrorBar;
-use logz::vi::checkpoint::Checkpoint;
+use logz::spin_vi::van::checkpoint::Checkpoint;
 use std::path::PathBuf;
 
 #[derive(Args, Debug)]

@@ -8,9 +8,9 @@
 
 use logz::exact::closed::SQUARE_BETA_C;
 use logz::exact::{Elimination, Enumerate};
+use logz::free_energy::bp::{self, Options, Schedule};
+use logz::free_energy::MeanField;
 use logz::model::builders::{self, Params};
-use logz::variational::bp::{self, Options, Schedule};
-use logz::variational::MeanField;
 use logz::Solver;
 
 fn main() {
@@ -65,7 +65,7 @@ fn bp_iteration_1024(b: divan::Bencher) {
 /// (4·2^20 message updates).
 #[divan::bench(sample_count = 10)]
 fn bp_lattice_iteration_1024(b: divan::Bencher) {
-    use logz::variational::lattice::LatticeBp;
+    use logz::free_energy::lattice::LatticeBp;
     let m = builders::square(
         1024,
         1024,
@@ -163,7 +163,7 @@ fn wolff_sweep_128(b: divan::Bencher) {
 /// One red–black mean-field sweep of the vectorised square-torus kernel, 1024² (2^20 updates).
 #[divan::bench(sample_count = 10)]
 fn mean_field_lattice_sweep_1024(b: divan::Bencher) {
-    use logz::variational::lattice::LatticeMf;
+    use logz::free_energy::lattice::LatticeMf;
     let m = torus(1024);
     let x: Vec<f64> = (0..m.n())
         .map(|i| if i % 3 == 0 { 0.5 } else { -0.2 })
@@ -177,7 +177,7 @@ fn mean_field_lattice_sweep_1024(b: divan::Bencher) {
 /// the 15-minute training budget (evaluation reduced to two samples).
 #[divan::bench(sample_count = 5)]
 fn van_train_10_steps_16x16(b: divan::Bencher) {
-    use logz::vi::van::Van;
+    use logz::spin_vi::van::Van;
     let m = torus(16);
     let van = Van {
         steps: 10,

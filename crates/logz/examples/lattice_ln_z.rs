@@ -35,9 +35,9 @@ fn main() -> Result<(), Error> {
                 );
                 // The rigorous bounds hold whatever the model.
                 match e.kind {
-                    Kind::LowerBound => assert!(e.ln_z <= exact + 1e-9),
-                    Kind::UpperBound => assert!(e.ln_z >= exact - 1e-9),
-                    Kind::Exact => assert!((e.ln_z - exact).abs() < 1e-9),
+                    EstimateKind::LowerBound => assert!(e.ln_z <= exact + 1e-9),
+                    EstimateKind::UpperBound => assert!(e.ln_z >= exact - 1e-9),
+                    EstimateKind::Exact => assert!((e.ln_z - exact).abs() < 1e-9),
                     _ => {}
                 }
             }

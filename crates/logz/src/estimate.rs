@@ -11,7 +11,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// What kind of number `Estimate::ln_z` is.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[non_exhaustive]
-pub enum Kind {
+pub enum EstimateKind {
     /// Exact up to floating-point rounding.
     Exact,
     /// A rigorous lower bound on ln Z (e.g. mean field / the ELBO).
@@ -36,24 +36,25 @@ pub enum Kind {
     Approximation,
 }
 
-impl Kind {
+impl EstimateKind {
     /// The machine-readable label used in JSON and CSV output.
     pub fn label(&self) -> &'static str {
         match self {
-            Kind::Exact => "exact",
-            Kind::LowerBound => "lower_bound",
+            EstimateKind::Exact => "exact",
+            EstimateKind::LowerBound => "lower_bound",
             // Not a rigorous bound: a Monte Carlo ELBO is below ln Z only in expectation and a
             // single estimate may lie above it, so it never shares the `lower_bound` label.
-            Kind::StochasticLowerBound { .. } => "stochastic_lower_bound",
-            Kind::UpperBound => "upper_bound",
-            Kind::Stochastic { .. } => "stochastic",
-            Kind::Approximation => "approximation",
+            EstimateKind::StochasticLowerBound { .. } => "stochastic_lower_bound",
+            EstimateKind::UpperBound => "upper_bound",
+            EstimateKind::Stochastic { .. } => "stochastic",
+            EstimateKind::Approximation => "approximation",
         }
     }
     /// The standard error, for stochastic kinds.
     pub fn std_err(&self) -> Option<f64> {
         match *self {
-            Kind::Stochastic { std_err } | Kind::StochasticLowerBound { std_err } => Some(std_err),
+            EstimateKind::Stochastic { std_err }
+            | EstimateKind::StochasticLowerBound { std_err } => Some(std_err),
             _ => None,
         }
     }
@@ -132,7 +133,7 @@ pub struct Estimate {
     /// Natural log of Z (including β and any constant carried by the model).
     pub ln_z: f64,
     /// What kind of number `ln_z` is (exact, a bound, stochastic ± its error, an approximation).
-    pub kind: Kind,
+    pub kind: EstimateKind,
     /// ⟨s_i⟩ for every spin (empty if the method cannot provide them).
     pub magnetization: Vec<f64>,
     /// ⟨s_i s_j⟩ for every edge, in the model's edge order.
@@ -147,7 +148,7 @@ pub struct Estimate {
 
 impl Estimate {
     /// A fresh estimate with empty observables.
-    pub fn new(ln_z: f64, kind: Kind, algorithm: &str) -> Self {
+    pub fn new(ln_z: f64, kind: EstimateKind, algorithm: &str) -> Self {
         Estimate {
             ln_z,
             kind,
@@ -194,7 +195,8 @@ impl Estimate {
     /// stochastic solver calls this before returning; calling it again changes nothing.
     pub fn mark_undefined_error(&mut self) {
         let se = match &mut self.kind {
-            Kind::Stochastic { std_err } | Kind::StochasticLowerBound { std_err } => std_err,
+            EstimateKind::Stochastic { std_err }
+            | EstimateKind::StochasticLowerBound { std_err } => std_err,
             _ => return,
         };
         // `!(x >= 0)` also catches NaN; a finite non-negative error is fine.
@@ -262,15 +264,15 @@ mod tests {
     #[test]
     fn every_kind_has_its_own_label() {
         let kinds = [
-            (Kind::Exact, "exact"),
-            (Kind::LowerBound, "lower_bound"),
-            (Kind::UpperBound, "upper_bound"),
-            (Kind::Stochastic { std_err: 0.1 }, "stochastic"),
+            (EstimateKind::Exact, "exact"),
+            (EstimateKind::LowerBound, "lower_bound"),
+            (EstimateKind::UpperBound, "upper_bound"),
+            (EstimateKind::Stochastic { std_err: 0.1 }, "stochastic"),
             (
-                Kind::StochasticLowerBound { std_err: 0.1 },
+                EstimateKind::StochasticLowerBound { std_err: 0.1 },
                 "stochastic_lower_bound",
             ),
-            (Kind::Approximation, "approximation"),
+            (EstimateKind::Approximation, "approximation"),
         ];
         for (k, want) in kinds {
             assert_eq!(k.label(), want);
@@ -280,14 +282,14 @@ mod tests {
     #[test]
     fn an_undefined_error_bar_is_reported_not_hidden() {
         for (bad, kind) in [
-            (f64::NAN, Kind::Stochastic { std_err: f64::NAN }),
+            (f64::NAN, EstimateKind::Stochastic { std_err: f64::NAN }),
             (
                 f64::INFINITY,
-                Kind::StochasticLowerBound {
+                EstimateKind::StochasticLowerBound {
                     std_err: f64::INFINITY,
                 },
             ),
-            (-1.0, Kind::Stochastic { std_err: -1.0 }),
+            (-1.0, EstimateKind::Stochastic { std_err: -1.0 }),
         ] {
             let mut e = Estimate::new(1.0, kind, "test");
             e.mark_undefined_error();
@@ -310,11 +312,11 @@ mod tests {
             );
         }
         // A finite error bar and a non-stochastic kind are left alone.
-        let mut e = Estimate::new(1.0, Kind::Stochastic { std_err: 0.25 }, "test");
+        let mut e = Estimate::new(1.0, EstimateKind::Stochastic { std_err: 0.25 }, "test");
         e.mark_undefined_error();
         assert!(e.diagnostics.converged && e.diagnostics.notes.is_empty());
         assert_eq!(serde_json::to_string(&ErrorBar(0.25)).unwrap(), "0.25");
-        let mut e = Estimate::new(1.0, Kind::LowerBound, "test");
+        let mut e = Estimate::new(1.0, EstimateKind::LowerBound, "test");
         e.mark_undefined_error();
         assert!(e.diagnostics.converged);
         for (text, want) in [

@@ -9,7 +9,7 @@
 //!
 //! Build a [`Model`] (a builder from [`model::builders`], a spec string such as `"square:4"`, or a
 //! UAI / JSON file through [`io`]), hand it to any [`Solver`], and read the [`Estimate`]: ln Z
-//! together with the [`Kind`] of number it is — exact, a rigorous lower or upper bound, a
+//! together with the [`EstimateKind`] of number it is — exact, a rigorous lower or upper bound, a
 //! stochastic estimate ± its standard error, or an uncontrolled approximation.
 //!
 //! ```
@@ -39,10 +39,10 @@
 //!
 //! // Every number says what it is, and the bounds hold: mean field ≤ exact ≤ TRW.
 //! let (exact, kind) = ln_z["exact"];
-//! assert_eq!(kind, Kind::Exact);
+//! assert_eq!(kind, EstimateKind::Exact);
 //! assert!((exact - 15.521915458755283).abs() < 1e-9); // Kaufman's closed form
-//! assert_eq!(ln_z["mf"].1, Kind::LowerBound);
-//! assert_eq!(ln_z["trw"].1, Kind::UpperBound);
+//! assert_eq!(ln_z["mf"].1, EstimateKind::LowerBound);
+//! assert_eq!(ln_z["trw"].1, EstimateKind::UpperBound);
 //! assert!(ln_z["mf"].0 <= exact && exact <= ln_z["trw"].0);
 //! # Ok(())
 //! # }
@@ -56,7 +56,7 @@
 //! # Layout
 //!
 //! [`model`] (the Ising model and builders), [`io`] (UAI and JSON files), [`exact`] (ground
-//! truth), [`variational`] (mean field, TAP, Bethe, TRW), [`mc`] (samplers, observables with error
+//! truth), [`free_energy`] (mean field, TAP, Bethe, TRW), [`mc`] (samplers, observables with error
 //! bars, thermodynamic integration and annealed importance sampling), [`vi`] (stochastic
 //! variational inference: black-box VI and variational autoregressive networks), [`bayes`]
 //! (posterior inference on regression models), [`estimate`] (the one result type and solver
@@ -73,31 +73,35 @@
 // Index loops mirror the formulas (Σ_i over spins, Σ_e over edges) across several arrays.
 #![allow(clippy::needless_range_loop)]
 
+pub mod advi;
 pub mod bayes;
 pub mod error;
 pub mod estimate;
 pub mod exact;
+pub mod free_energy;
 pub mod io;
 pub mod limits;
 pub mod mc;
 pub mod methods;
 pub mod model;
 pub mod numeric;
+pub mod optim;
 pub mod parallel;
+pub mod rng;
+pub mod spin_vi;
+pub mod stats;
 pub mod sweep;
-pub mod variational;
-pub mod vi;
 
 pub use error::{Error, Result};
-pub use estimate::{Diagnostics, Estimate, Kind, NoProgress, Progress, Solver};
+pub use estimate::{Diagnostics, Estimate, EstimateKind, NoProgress, Progress, Solver};
 pub use model::{Geometry, Model};
 
 // The solvers of the spin model, at the root: `logz::MeanField`, `logz::Trw`, …
 pub use exact::Exact;
+pub use free_energy::{Bethe, MeanField, Tap, Trw};
 pub use mc::{Ais, ThermodynamicIntegration};
-pub use variational::{Bethe, MeanField, Tap, Trw};
-pub use vi::bbvi::Bbvi;
-pub use vi::van::Van;
+pub use spin_vi::van::Van;
+pub use spin_vi::FactorizedVi;
 
 /// The everyday types in one import: `use logz::prelude::*;`.
 ///
@@ -106,13 +110,13 @@ pub use vi::van::Van;
 /// shadow the standard library's.
 pub mod prelude {
     pub use crate::error::Error;
-    pub use crate::estimate::{Diagnostics, Estimate, Kind, NoProgress, Progress, Solver};
+    pub use crate::estimate::{Diagnostics, Estimate, EstimateKind, NoProgress, Progress, Solver};
     pub use crate::exact::Exact;
+    pub use crate::free_energy::{Bethe, MeanField, Tap, Trw};
     pub use crate::mc::{Ais, ThermodynamicIntegration};
     pub use crate::methods::by_name;
     pub use crate::model::builders::{self, CouplingDist, Params};
     pub use crate::model::{Geometry, Model};
-    pub use crate::variational::{Bethe, MeanField, Tap, Trw};
-    pub use crate::vi::bbvi::Bbvi;
-    pub use crate::vi::van::Van;
+    pub use crate::spin_vi::van::Van;
+    pub use crate::spin_vi::FactorizedVi;
 }

@@ -1,7 +1,7 @@
 //! Every solver by name: the registry that `logz solve --method` and `logz compare` use.
 
 use crate::estimate::Solver;
-use crate::{exact, mc, variational, vi, Error, Result};
+use crate::{exact, free_energy, mc, spin_vi, Error, Result};
 
 /// All method names with a one-line description.
 pub const METHODS: &[(&str, &str)] = &[
@@ -242,7 +242,7 @@ pub struct MethodOptions {
     /// See [`Opt::Lr`].
     pub lr: Option<f64>,
     /// A trained VAN to start from.
-    pub net: Option<vi::van::Made>,
+    pub net: Option<spin_vi::van::Made>,
 }
 
 impl MethodOptions {
@@ -275,9 +275,9 @@ pub enum Config {
     /// Annealed importance sampling.
     Ais(mc::Ais),
     /// Black-box VI with a factorised q.
-    Bbvi(vi::bbvi::Bbvi),
+    FactorizedVi(spin_vi::FactorizedVi),
     /// Variational autoregressive network (`van` or, importance weighted, `van-iw`).
-    Van(vi::van::Van),
+    Van(spin_vi::van::Van),
     /// A method without options (exact, mean field, TAP, BP, TRW…), by name.
     Fixed(&'static str),
 }
@@ -291,9 +291,9 @@ impl Config {
             "ti" => Config::Ti(mc::ThermodynamicIntegration::default()),
             "ais" if sweep => Config::Ais(mc::Ais::sweep_point()),
             "ais" => Config::Ais(mc::Ais::default()),
-            "bbvi" if sweep => Config::Bbvi(vi::bbvi::Bbvi::sweep_point()),
-            "bbvi" => Config::Bbvi(vi::bbvi::Bbvi::default()),
-            "van" | "van-iw" => Config::Van(vi::van::Van {
+            "bbvi" if sweep => Config::FactorizedVi(spin_vi::FactorizedVi::sweep_point()),
+            "bbvi" => Config::FactorizedVi(spin_vi::FactorizedVi::default()),
+            "van" | "van-iw" => Config::Van(spin_vi::van::Van {
                 importance_weighted: name == "van-iw",
                 ..Default::default()
             }),
@@ -323,14 +323,14 @@ impl Config {
                 seed: o.seed,
                 ..d
             }),
-            Config::Bbvi(d) => Config::Bbvi(vi::bbvi::Bbvi {
+            Config::FactorizedVi(d) => Config::FactorizedVi(spin_vi::FactorizedVi {
                 steps: o.steps.unwrap_or(d.steps),
                 batch: o.batch.unwrap_or(d.batch),
                 lr: o.lr.unwrap_or(d.lr),
                 seed: o.seed,
                 ..d
             }),
-            Config::Van(d) => Config::Van(vi::van::Van {
+            Config::Van(d) => Config::Van(spin_vi::van::Van {
                 width: o.width.or(d.width),
                 depth: o.depth.unwrap_or(d.depth),
                 steps: o.steps.unwrap_or(d.steps),
@@ -349,7 +349,7 @@ impl Config {
         match self {
             Config::Ti(s) => Box::new(s),
             Config::Ais(s) => Box::new(s),
-            Config::Bbvi(s) => Box::new(s),
+            Config::FactorizedVi(s) => Box::new(s),
             Config::Van(s) => Box::new(s),
             Config::Fixed(name) => fixed_solver(name),
         }
@@ -361,10 +361,10 @@ fn fixed_solver(name: &'static str) -> Box<dyn Solver + Send + Sync> {
     match name {
         "exact" => Box::new(exact::Exact),
         "onsager" => Box::new(exact::Onsager),
-        "mf" => Box::new(variational::MeanField::default()),
-        "tap" => Box::new(variational::Tap::default()),
-        "bethe" => Box::new(variational::Bethe::default()),
-        "trw" => Box::new(variational::Trw::default()),
+        "mf" => Box::new(free_energy::MeanField::default()),
+        "tap" => Box::new(free_energy::Tap::default()),
+        "bethe" => Box::new(free_energy::Bethe::default()),
+        "trw" => Box::new(free_energy::Trw::default()),
         _ => exact::by_name(name).expect("every name in METHODS has a solver"),
     }
 }
@@ -390,7 +390,7 @@ pub fn configured_all(
 }
 
 /// VAN settings from method options.
-pub fn van_options(o: &MethodOptions, importance_weighted: bool) -> vi::van::Van {
+pub fn van_options(o: &MethodOptions, importance_weighted: bool) -> spin_vi::van::Van {
     let name = if importance_weighted { "van-iw" } else { "van" };
     match Config::defaults(name, o.budget).map(|c| c.with(o)) {
         Ok(Config::Van(v)) => v,

@@ -6,7 +6,7 @@
 //! not depend on the thread count or on which thread ran what.
 
 use crate::error::{Error, Result};
-use crate::estimate::{timed, Estimate, Kind, NoProgress, Solver};
+use crate::estimate::{timed, Estimate, EstimateKind, NoProgress, Solver};
 use crate::model::Model;
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -28,7 +28,8 @@ pub fn relative_cost(method: &str) -> u64 {
 /// which by symmetry is all an exact ⟨m⟩ at zero field could say.
 pub fn abs_magnetization(e: &Estimate) -> Option<f64> {
     e.abs_magnetization.or_else(|| {
-        (e.kind != Kind::Exact && !e.magnetization.is_empty()).then(|| e.mean_magnetization().abs())
+        (e.kind != EstimateKind::Exact && !e.magnetization.is_empty())
+            .then(|| e.mean_magnetization().abs())
     })
 }
 
@@ -89,9 +90,9 @@ pub fn run(
 mod tests {
     use super::*;
     use crate::exact::Exact;
+    use crate::free_energy::meanfield::MeanField;
     use crate::mc::Ais;
     use crate::model::builders::{self, Params};
-    use crate::variational::meanfield::MeanField;
 
     fn torus() -> Model {
         let p = Params {

@@ -198,7 +198,7 @@ fn score_function_bbvi_reaches_the_posterior_mean() {
     let kind = ModelKind::Linear(Noise::Known(1.5));
     let ex = run(&d, kind, Method::Exact, None);
     let o = FitOptions {
-        method: Method::Bbvi,
+        method: Method::ScoreFunction,
         samples: 32,
         max_steps: 20_000,
         lr: 0.02,
@@ -275,7 +275,7 @@ fn logistic_advi_agrees_with_hmc() {
         let eta = -0.5 + 1.5 * a;
         let p = 1.0 / (1.0 + (-eta).exp());
         x.push(40.0 + 10.0 * a);
-        y.push(if logz::mc::local::uniform(&mut rng) < p {
+        y.push(if logz::rng::uniform(&mut rng) < p {
             1.0
         } else {
             0.0

@@ -4,7 +4,7 @@
 use logz::exact::closed::{kaufman_ln_z, onsager_ln_z_per_spin, SQUARE_BETA_C};
 use logz::exact::{Chain, CurieWeiss, Elimination, Enumerate, Exact, Kaufman, TransferMatrix};
 use logz::model::builders::{self, random_model, Params};
-use logz::{Kind, Model, Solver};
+use logz::{EstimateKind, Model, Solver};
 use proptest::prelude::*;
 
 fn params(j: f64, h: f64, beta: f64) -> Params {
@@ -59,7 +59,7 @@ fn kaufman_matches_reference_values() {
     ));
     let m = builders::square(4, 4, true, &p).unwrap();
     let e = Kaufman.solve(&m).unwrap();
-    assert_eq!(e.kind, Kind::Exact);
+    assert_eq!(e.kind, EstimateKind::Exact);
     assert!(close(e.ln_z, 11.771470358541581, 1e-13));
 }
 

@@ -4,7 +4,7 @@
 
 use logz::exact::{Chain, CurieWeiss, Elimination, Enumerate, Exact, Kaufman, TransferMatrix};
 use logz::model::builders::{self, Params};
-use logz::{Error, Kind, Model, Solver};
+use logz::{Error, EstimateKind, Model, Solver};
 
 /// ln Z straight from the definition: log-sum-exp of −βE over all 2^N states.
 fn brute_ln_z(m: &Model) -> f64 {
@@ -69,7 +69,7 @@ fn every_exact_method_is_finite_and_right_at_extreme_parameters() {
                     for s in solvers() {
                         match s.solve(&m) {
                             Ok(e) => {
-                                assert_eq!(e.kind, Kind::Exact);
+                                assert_eq!(e.kind, EstimateKind::Exact);
                                 // Rounding of −βE itself is ~1e-16·|βE| per state.
                                 let tol = 1e-12 * truth.abs().max(1.0);
                                 assert!(
@@ -140,11 +140,13 @@ fn odd_antiferromagnetic_ring_and_kaufman_at_large_beta() {
 #[test]
 fn non_finite_results_and_unrepresentable_models_are_errors() {
     use logz::estimate::Estimate;
-    let inf = Estimate::new(f64::INFINITY, Kind::Exact, "x").checked("x");
+    let inf = Estimate::new(f64::INFINITY, EstimateKind::Exact, "x").checked("x");
     assert!(matches!(&inf, Err(Error::Numerical(msg)) if msg.contains("ln Z overflows")));
-    let nan = Estimate::new(f64::NAN, Kind::LowerBound, "x").checked("x");
+    let nan = Estimate::new(f64::NAN, EstimateKind::LowerBound, "x").checked("x");
     assert!(matches!(&nan, Err(Error::Numerical(msg)) if msg.contains("NaN")));
-    assert!(Estimate::new(1.5, Kind::Exact, "x").checked("x").is_ok());
+    assert!(Estimate::new(1.5, EstimateKind::Exact, "x")
+        .checked("x")
+        .is_ok());
     // β·J beyond f64: refused when the model is built, and when β is changed later.
     let p = |j: f64, beta: f64| Params {
         coupling: j,
@@ -186,7 +188,7 @@ fn closed_forms_from_a_spec_match_the_built_model() {
         let g = lattice_spec_geometry(spec).unwrap();
         let lazy = uniform_lattice(&g, &p).unwrap().unwrap();
         let built = Exact.solve(&from_spec(spec, &p).unwrap()).unwrap();
-        assert_eq!(lazy.kind, Kind::Exact);
+        assert_eq!(lazy.kind, EstimateKind::Exact);
         assert!(
             (lazy.ln_z - built.ln_z).abs() <= 1e-13 * built.ln_z.abs().max(1.0),
             "{spec}: {} vs {}",

@@ -17,8 +17,8 @@
 
 use logz::bayes::data::{stream_csv_reader, SuffStats};
 use logz::io::{json, uai};
-use logz::vi::checkpoint::Checkpoint;
-use logz::vi::van::{Made, VanReport};
+use logz::spin_vi::van::checkpoint::Checkpoint;
+use logz::spin_vi::van::{Made, VanReport};
 use rand::{Rng, RngExt, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -527,7 +527,7 @@ fn fuzz_van_checkpoints() {
                 if net.n <= 64 && net.params.len() <= 10_000 {
                     let p = logz::model::builders::Params::default();
                     let m = logz::model::builders::chain(net.n, true, &p).unwrap();
-                    let van = logz::vi::van::Van {
+                    let van = logz::spin_vi::van::Van {
                         steps: 1,
                         batch: 2,
                         eval_samples: 2,

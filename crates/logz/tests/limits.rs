@@ -5,8 +5,8 @@
 use logz::exact::{elimination, Elimination, Exact};
 use logz::mc::{sample, Ais, SampleOptions, ThermodynamicIntegration};
 use logz::model::builders::{self, Params};
-use logz::vi::bbvi::Bbvi;
-use logz::vi::van::Van;
+use logz::spin_vi::van::Van;
+use logz::spin_vi::FactorizedVi;
 use logz::{Error, NoProgress, Solver};
 use std::sync::Once;
 
@@ -122,7 +122,7 @@ fn stochastic_solvers_are_checked_before_allocating() {
         &["ais:", "time limit"],
     );
     over_budget(
-        Bbvi {
+        FactorizedVi {
             batch: 1 << 40,
             ..Default::default()
         }

@@ -10,11 +10,10 @@ mod common;
 use common::{assert_sigma, assert_within};
 use logz::exact::closed::{kaufman_ln_z, SQUARE_BETA_C};
 use logz::exact::Exact;
-use logz::mc::{
-    sample, stats, Ais, Algorithm, KernelChoice, SampleOptions, ThermodynamicIntegration,
-};
+use logz::mc::{sample, Ais, Algorithm, KernelChoice, SampleOptions, ThermodynamicIntegration};
 use logz::model::builders::{random_model, square, Params};
-use logz::{Kind, Model, NoProgress, Solver};
+use logz::stats;
+use logz::{EstimateKind, Model, NoProgress, Solver};
 use std::collections::HashMap;
 
 /// Exact distribution of the key (E rounded to 1e-6, M) by enumeration.
@@ -467,7 +466,7 @@ fn ti_and_ais_bracket_exact_ln_z_on_random_models() {
         .unwrap();
         // Measured σ (ln Z ≈ 17–23): TI 1.1e-2 to 1.7e-2, AIS 2.1e-2 to 5.1e-2.
         for (e, cap) in [(&ti, 0.05), (&ais, 0.15)] {
-            let Kind::Stochastic { std_err } = e.kind else {
+            let EstimateKind::Stochastic { std_err } = e.kind else {
                 panic!("kind {:?}", e.kind)
             };
             let what = format!("{} seed {seed}", e.diagnostics.algorithm);

@@ -4,10 +4,10 @@
 
 use logz::exact::closed::{kaufman_ln_z, SQUARE_BETA_C};
 use logz::exact::{Elimination, Enumerate};
+use logz::free_energy::meanfield::{elbo, gbf_bound};
+use logz::free_energy::{bp, homogeneous, Bethe, MeanField, Tap, Trw};
 use logz::model::builders::{self, random_model, Params};
-use logz::variational::meanfield::{elbo, gbf_bound};
-use logz::variational::{bp, homogeneous, Bethe, MeanField, Tap, Trw};
-use logz::{Kind, Model, Solver};
+use logz::{EstimateKind, Model, Solver};
 use proptest::prelude::*;
 
 fn p(j: f64, h: f64, beta: f64) -> Params {
@@ -30,10 +30,10 @@ proptest! {
         let m = random_model(n, q, j, h, beta, seed).unwrap();
         let exact = Enumerate::default().solve(&m).unwrap().ln_z;
         let mf = MeanField::default().solve(&m).unwrap();
-        prop_assert_eq!(mf.kind, Kind::LowerBound);
+        prop_assert_eq!(mf.kind, EstimateKind::LowerBound);
         prop_assert!(mf.ln_z <= exact + 1e-10, "mf {} > exact {}", mf.ln_z, exact);
         let trw = Trw::default().solve(&m).unwrap();
-        prop_assert_eq!(trw.kind, Kind::UpperBound);
+        prop_assert_eq!(trw.kind, EstimateKind::UpperBound);
         prop_assert!(trw.ln_z >= exact - 1e-8, "trw {} < exact {}", trw.ln_z, exact);
         for e in [&mf, &trw] {
             prop_assert!(e.magnetization.iter().all(|x| (-1.0..=1.0).contains(x)));
@@ -111,7 +111,7 @@ fn bounds_hold_on_uai_grids() {
         // Strong frustrated couplings (grid4x4, Grids_*) keep TRW-BP from converging: the answer
         // is then the forest-mixture bound, still an upper bound.
         let trw = Trw::default().solve(&lm.model).unwrap();
-        assert_eq!(trw.kind, Kind::UpperBound);
+        assert_eq!(trw.kind, EstimateKind::UpperBound);
         assert!(
             trw.ln_z >= exact,
             "{name}: trw {} < exact {exact}",
@@ -304,7 +304,7 @@ fn tap_warns_outside_its_validity_on_sk() {
         "{:?}",
         cold.diagnostics.notes
     );
-    assert_eq!(cold.kind, Kind::Approximation);
+    assert_eq!(cold.kind, EstimateKind::Approximation);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -487,6 +487,6 @@ fn free_energy_errors_on_16x16_torus_at_criticality() {
     let (mf, be, tap) = (rel(refs[0].1), rel(refs[1].1), rel(refs[2].1));
     assert!(be < tap && tap < mf, "bethe {be}, tap {tap}, mf {mf}");
     let trw = Trw::default().solve(&m).unwrap();
-    assert_eq!(trw.kind, Kind::UpperBound);
+    assert_eq!(trw.kind, EstimateKind::UpperBound);
     assert!(trw.ln_z > exact);
 }

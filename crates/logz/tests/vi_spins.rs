@@ -4,25 +4,25 @@
 mod common;
 use common::{assert_sigma, assert_within};
 use logz::exact::Exact;
+use logz::free_energy::MeanField;
 use logz::model::builders::{random_model, sherrington_kirkpatrick, square, triangular, Params};
-use logz::variational::MeanField;
-use logz::vi::bbvi::Bbvi;
-use logz::vi::van::Van;
-use logz::{Kind, Solver};
+use logz::spin_vi::van::Van;
+use logz::spin_vi::FactorizedVi;
+use logz::{EstimateKind, Solver};
 
 #[test]
 fn score_function_bbvi_recovers_coordinate_ascent_mean_field() {
     for seed in 0..4 {
         let m = random_model(12, 0.4, 0.6, 0.4, 0.8, 40 + seed).unwrap();
         let ca = MeanField::default().solve(&m).unwrap().ln_z;
-        let bb = Bbvi {
+        let bb = FactorizedVi {
             seed,
-            ..Bbvi::default()
+            ..FactorizedVi::default()
         }
         .solve(&m)
         .unwrap();
         let exact = Exact.solve(&m).unwrap().ln_z;
-        assert_eq!(bb.kind, Kind::LowerBound);
+        assert_eq!(bb.kind, EstimateKind::LowerBound);
         assert!(
             bb.ln_z <= exact + 1e-9,
             "bbvi {} above exact {exact}",
@@ -115,13 +115,13 @@ fn bbvi_reaches_mean_field_on_lattices_and_sk() {
         let exact = Exact.solve(m).unwrap().ln_z;
         let mf = MeanField::default().solve(m).unwrap().ln_z;
         for seed in 0..3 {
-            let bb = Bbvi {
+            let bb = FactorizedVi {
                 seed,
-                ..Bbvi::default()
+                ..FactorizedVi::default()
             }
             .solve(m)
             .unwrap();
-            assert_eq!(bb.kind, Kind::LowerBound);
+            assert_eq!(bb.kind, EstimateKind::LowerBound);
             assert!(
                 bb.ln_z <= exact,
                 "{name}, seed {seed}: bbvi {} above exact {exact}",
@@ -140,7 +140,7 @@ fn bbvi_reaches_mean_field_on_lattices_and_sk() {
     }
 }
 
-fn se(k: &Kind) -> f64 {
+fn se(k: &EstimateKind) -> f64 {
     k.std_err()
         .expect("stochastic kinds carry a standard error")
 }
@@ -186,9 +186,12 @@ fn van_beats_mean_field_and_brackets_exact() {
         }
         .solve(m)
         .unwrap();
-        assert!(matches!(elbo.kind, Kind::StochasticLowerBound { .. }));
+        assert!(matches!(
+            elbo.kind,
+            EstimateKind::StochasticLowerBound { .. }
+        ));
         assert_eq!(elbo.kind.label(), "stochastic_lower_bound");
-        assert!(matches!(iw.kind, Kind::Stochastic { .. }));
+        assert!(matches!(iw.kind, EstimateKind::Stochastic { .. }));
         let (e, s) = (elbo.ln_z, se(&elbo.kind));
         assert!(e > mf, "{name}: VAN ELBO {e} not above mean field {mf}");
         // Measured σ: ELBO 9.0e-4 to 3.2e-3, importance-weighted 8.9e-4 to 2.4e-3.
@@ -228,7 +231,7 @@ fn van_checkpoint_continues_where_it_stopped() {
     .train(&m, &logz::NoProgress)
     .unwrap();
     let text = serde_json::to_string(&net).unwrap();
-    let back: logz::vi::van::Made = serde_json::from_str(&text).unwrap();
+    let back: logz::spin_vi::van::Made = serde_json::from_str(&text).unwrap();
     // Evaluation only (no steps) of the reloaded network gives the same ELBO up to sampling.
     let (_, again) = Van {
         steps: 0,

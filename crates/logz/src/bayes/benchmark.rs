@@ -11,9 +11,10 @@
 use super::data::{Dataset, Scaling};
 use super::linear::{self, LinearPosterior, PRIOR_SCALE};
 use super::models::{Batch, LinearKnownNoise};
+use super::natural::NaturalSvi;
+use crate::advi::{self, Estimator, Family, Optimizer, ViOptions};
 use crate::error::{Error, Result};
 use crate::estimate::NoProgress;
-use crate::vi::{self, natural::NaturalSvi, Estimator, Family, Optimizer, ViOptions};
 use rand::SeedableRng;
 
 /// When a posterior counts as reached: every mean within `mean_rel` and every standard
@@ -104,7 +105,7 @@ pub fn natural_svi(
         bx.clear();
         by.clear();
         for _ in 0..batch {
-            let i = crate::mc::local::index(&mut rng, n);
+            let i = crate::rng::index(&mut rng, n);
             bx.push(1.0);
             for j in 0..p {
                 bx.push((d.x[i * p + j] - sc.mean_x[j]) / sc.sd_x[j]);
@@ -170,7 +171,7 @@ pub fn full_rank_advi(
     };
     let mut hit = None;
     let mut sd_ratio = 0.0;
-    vi::fit_monitored(
+    advi::fit_monitored(
         &model,
         Batch {
             x: &xs,

@@ -77,7 +77,7 @@ impl Dataset {
             return s;
         }
         for _ in 0..rows {
-            let i = crate::mc::local::index(&mut rng, self.n());
+            let i = crate::rng::index(&mut rng, self.n());
             s.push(&self.x[i * p..(i + 1) * p], self.y[i]);
         }
         s
@@ -520,7 +520,7 @@ pub fn age_income(rows: usize, seed: u64) -> Dataset {
     while d.y.len() < rows {
         let b = age_income_block(
             GEN_BLOCK.min(rows - d.y.len()),
-            crate::mc::stream_seed(seed, k),
+            crate::rng::stream_seed(seed, k),
         );
         d.x.extend_from_slice(&b.x);
         d.y.extend_from_slice(&b.y);
@@ -561,7 +561,7 @@ pub fn write_age_income(path: &Path, rows: usize, seed: u64) -> Result<()> {
     let mut k = 0u64;
     while done < rows {
         let b = GEN_BLOCK.min(rows - done);
-        let d = age_income_block(b, crate::mc::stream_seed(seed, k));
+        let d = age_income_block(b, crate::rng::stream_seed(seed, k));
         for (a, y) in d.x.iter().zip(&d.y) {
             writeln!(w, "{a:.3},{y:.2}").map_err(io)?;
         }

@@ -8,9 +8,10 @@ use super::data::{self, Dataset, Scaling, SuffStats};
 use super::hmc::{hmc, HmcOptions};
 use super::linear::{self, Noise, PRIOR_SCALE};
 use super::models::{Batch, LinearKnownNoise, LinearNig, LogJoint, Logistic};
+use super::natural;
+use crate::advi::{self, Estimator, Family, Optimizer, ViOptions};
 use crate::error::{Error, Result};
 use crate::estimate::Progress;
-use crate::vi::{self, natural, Estimator, Family, Optimizer, ViOptions};
 use serde::Serialize;
 use std::path::Path;
 
@@ -34,7 +35,7 @@ pub enum Method {
     /// Full-rank Gaussian ADVI with reparameterisation gradients and Adam.
     AdviFullRank,
     /// Black-box VI: full-rank Gaussian, score-function gradients (at least 16 samples a step).
-    Bbvi,
+    ScoreFunction,
     /// Natural-gradient SVI (the conjugate known-noise linear model only).
     Natural,
     /// Hamiltonian Monte Carlo, the reference where no closed form exists.
@@ -52,7 +53,7 @@ impl Method {
             "exact" => Method::Exact,
             "advi" => Method::Advi,
             "advi-fullrank" => Method::AdviFullRank,
-            "bbvi" => Method::Bbvi,
+            "bbvi" => Method::ScoreFunction,
             "natural" | "svi" => Method::Natural,
             "hmc" => Method::Hmc,
             _ => {
@@ -265,14 +266,14 @@ pub fn fit(
             report.mean = e.mean;
             report.sd = e.sd;
         }
-        Method::Advi | Method::AdviFullRank | Method::Bbvi => {
+        Method::Advi | Method::AdviFullRank | Method::ScoreFunction => {
             let vo = ViOptions {
                 family: if o.method == Method::Advi {
                     Family::MeanField
                 } else {
                     Family::FullRank
                 },
-                estimator: if o.method == Method::Bbvi {
+                estimator: if o.method == Method::ScoreFunction {
                     Estimator::ScoreFunction
                 } else {
                     Estimator::Reparameterization
@@ -282,7 +283,7 @@ pub fn fit(
                     decay: 200.0,
                 },
                 batch: o.batch,
-                samples: if o.method == Method::Bbvi {
+                samples: if o.method == Method::ScoreFunction {
                     o.samples.max(16)
                 } else {
                     o.samples
@@ -291,7 +292,7 @@ pub fn fit(
                 seed: o.seed,
                 ..ViOptions::default()
             };
-            let r = vi::fit(model.as_ref(), batch, &vo, progress)?;
+            let r = advi::fit(model.as_ref(), batch, &vo, progress)?;
             let dm = model.dim();
             let (mean, sd) = linear::raw_moments(&scaling, &r.mean[..d], &sub_cov(&r.cov, dm, d));
             report.mean = mean;
@@ -337,7 +338,7 @@ pub fn fit(
                 bx.clear();
                 by.clear();
                 for _ in 0..b {
-                    let i = crate::mc::local::index(&mut rng, data.n());
+                    let i = crate::rng::index(&mut rng, data.n());
                     bx.extend_from_slice(&x[i * d..(i + 1) * d]);
                     by.push(y[i]);
                 }
@@ -375,7 +376,7 @@ pub fn fit(
             report.sd = sd;
             if let ModelKind::Linear(Noise::Unknown { .. }) = kind {
                 let sig: Vec<f64> = r.draws.iter().map(|z| scaling.sd_y * z[d].exp()).collect();
-                let (m, v) = crate::mc::stats::mean_var(&sig);
+                let (m, v) = crate::stats::mean_var(&sig);
                 report.names.push("sigma".into());
                 report.mean.push(m);
                 report.sd.push(v.sqrt());

@@ -6,11 +6,12 @@
 //! trajectories), and a Metropolis correction so the chain targets the exact posterior. During
 //! warm-up the step size is adapted on the log scale towards an acceptance rate of 0.8
 //! (Robbins–Monro), then frozen. Several chains run in parallel; R̂ and ESS per parameter come
-//! from [`crate::mc::stats`].
+//! from [`crate::stats`].
 
 use super::models::{Batch, LogJoint};
 use crate::error::{Error, Result};
-use crate::mc::{local::uniform, stats, stream_seed};
+use crate::rng::{stream_seed, uniform};
+use crate::stats;
 use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
 use rand_xoshiro::Xoshiro256PlusPlus;

@@ -10,7 +10,7 @@
 //! - [`hmc`]: Hamiltonian Monte Carlo, the reference posterior where no closed form exists.
 //!
 //! Variational inference itself (families, gradient estimators, optimisers) lives in
-//! [`crate::vi`].
+//! [`crate::advi`].
 
 pub mod benchmark;
 pub mod data;
@@ -18,3 +18,4 @@ pub mod fit;
 pub mod hmc;
 pub mod linear;
 pub mod models;
+pub mod natural;

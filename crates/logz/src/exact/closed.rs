@@ -2,7 +2,7 @@
 //! Kaufman's finite square torus.
 
 use crate::error::{Error, Result};
-use crate::estimate::{Estimate, Kind, Progress, Solver};
+use crate::estimate::{Estimate, EstimateKind, Progress, Solver};
 use crate::model::{Geometry, Model};
 use crate::numeric::{ln_2cosh, ln_binomial_table, log_add, log_sum_exp};
 
@@ -118,7 +118,7 @@ impl Solver for Chain {
         let mut est;
         if periodic && n >= 3 {
             let (lz, mag, cor) = chain_periodic(n, k, b);
-            est = Estimate::new(lz, Kind::Exact, "chain (closed form)");
+            est = Estimate::new(lz, EstimateKind::Exact, "chain (closed form)");
             est.magnetization = vec![mag; n];
             est.edge_correlation = Some(vec![cor; m.num_edges()]);
             est.energy = Some(-j * cor * m.num_edges() as f64 - h * mag * n as f64);
@@ -136,7 +136,7 @@ impl Solver for Chain {
                 // two bonds between the two spins: the builder merged them into one of 2J
                 return crate::exact::enumerate::Enumerate::default().run(m, _p);
             }
-            est = Estimate::new(log_add(fm, fp), Kind::Exact, "chain (recursion)");
+            est = Estimate::new(log_add(fm, fp), EstimateKind::Exact, "chain (recursion)");
             est.diagnostics.notes.push("open chain: ln Z only".into());
         }
         est.ln_z -= m.beta() * m.energy_offset();
@@ -184,7 +184,7 @@ pub fn uniform_lattice(
     let mut est = match *g {
         Geometry::Chain { n, .. } => {
             let (lz, mag, cor) = chain_periodic(n, beta * j, beta * h);
-            let mut e = Estimate::new(lz, Kind::Exact, "chain (closed form)");
+            let mut e = Estimate::new(lz, EstimateKind::Exact, "chain (closed form)");
             e.energy = Some(-(j * cor + h * mag) * n as f64);
             e.diagnostics
                 .notes
@@ -197,7 +197,7 @@ pub fn uniform_lattice(
             } else {
                 kaufman_ln_z(rows, cols, beta * j)
             };
-            let mut e = Estimate::new(lz, Kind::Exact, "kaufman");
+            let mut e = Estimate::new(lz, EstimateKind::Exact, "kaufman");
             e.diagnostics
                 .notes
                 .push("uniform: <s_i> = 0 (h = 0)".into());
@@ -264,7 +264,11 @@ impl Solver for CurieWeiss {
         };
         let mean_m = moment(&|x| x);
         let mean_m2 = moment(&|x| x * x);
-        let mut est = Estimate::new(lz - beta * m.energy_offset(), Kind::Exact, "curie-weiss");
+        let mut est = Estimate::new(
+            lz - beta * m.energy_offset(),
+            EstimateKind::Exact,
+            "curie-weiss",
+        );
         est.magnetization = vec![mean_m / nf; n];
         if n > 1 {
             let c = (mean_m2 - nf) / (nf * (nf - 1.0));
@@ -362,7 +366,11 @@ impl Solver for Onsager {
         }
         let k = m.beta() * j;
         let n = m.n() as f64;
-        let mut est = Estimate::new(n * onsager_ln_z_per_spin(k), Kind::Approximation, "onsager");
+        let mut est = Estimate::new(
+            n * onsager_ln_z_per_spin(k),
+            EstimateKind::Approximation,
+            "onsager",
+        );
         est.energy = Some(n * onsager_energy_per_spin(k, j));
         est.abs_magnetization = Some(yang_magnetization(k));
         est.diagnostics
@@ -479,14 +487,14 @@ impl Solver for Kaufman {
         if m.beta() == 0.0 {
             let mut e = Estimate::new(
                 m.n() as f64 * std::f64::consts::LN_2,
-                Kind::Exact,
+                EstimateKind::Exact,
                 "kaufman",
             );
             e.magnetization = vec![0.0; m.n()];
             return Ok(e);
         }
         let lz = kaufman_ln_z(rows, cols, m.beta() * j) - m.beta() * m.energy_offset();
-        let mut est = Estimate::new(lz, Kind::Exact, "kaufman");
+        let mut est = Estimate::new(lz, EstimateKind::Exact, "kaufman");
         est.magnetization = vec![0.0; m.n()];
         Ok(est)
     }

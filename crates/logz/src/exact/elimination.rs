@@ -23,7 +23,7 @@
 
 use super::ordering::{best_tree, EliminationTree};
 use crate::error::{Error, Result};
-use crate::estimate::{Estimate, Kind, Progress, Solver};
+use crate::estimate::{Estimate, EstimateKind, Progress, Solver};
 use crate::model::Model;
 use rayon::prelude::*;
 
@@ -477,7 +477,7 @@ impl Elimination {
             msgs[k] = mk;
             progress.advance(((t.len() as f64) / unit) as u64);
         }
-        let mut est = Estimate::new(ln_z, Kind::Exact, "elimination");
+        let mut est = Estimate::new(ln_z, EstimateKind::Exact, "elimination");
         est.diagnostics.notes.push(format!(
             "ordering: {}, width {}, largest table 2^{} entries, {} tables",
             tree.heuristic,

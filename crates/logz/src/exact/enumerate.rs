@@ -12,7 +12,7 @@
 //! 2^14 steps to stop round-off drift.
 
 use crate::error::{Error, Result};
-use crate::estimate::{Estimate, Kind, Progress, Solver};
+use crate::estimate::{Estimate, EstimateKind, Progress, Solver};
 use crate::model::Model;
 use rayon::prelude::*;
 
@@ -226,7 +226,7 @@ impl Enumerate {
                 *a += r * b;
             }
         }
-        let mut est = Estimate::new(shift + w.ln(), Kind::Exact, "enumerate");
+        let mut est = Estimate::new(shift + w.ln(), EstimateKind::Exact, "enumerate");
         est.magnetization = mag.iter().map(|x| (x / w).clamp(-1.0, 1.0)).collect();
         if self.correlations {
             est.edge_correlation = Some(cor.iter().map(|x| (x / w).clamp(-1.0, 1.0)).collect());

@@ -10,7 +10,7 @@
 //! Vectors are rescaled to max 1 after each site, the scale accumulated in log space.
 
 use crate::error::{Error, Result};
-use crate::estimate::{Estimate, Kind, Progress, Solver};
+use crate::estimate::{Estimate, EstimateKind, Progress, Solver};
 use crate::model::{Geometry, Model};
 use crate::numeric::{log_add, log_sum_exp};
 use rayon::prelude::*;
@@ -282,7 +282,11 @@ impl TransferMatrix {
             log_sum_exp(&parts)
         };
         progress.finish();
-        let mut est = Estimate::new(ln_z - beta * m.energy_offset(), Kind::Exact, "transfer");
+        let mut est = Estimate::new(
+            ln_z - beta * m.energy_offset(),
+            EstimateKind::Exact,
+            "transfer",
+        );
         est.diagnostics.notes.push(format!(
             "strip width {w}, {rows} rows{}; ln Z only",
             if torus {

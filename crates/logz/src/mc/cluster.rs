@@ -14,9 +14,9 @@
 //! makes them all ferromagnetic — e.g. an antiferromagnet on a bipartite graph). On frustrated
 //! couplings the clusters percolate and the method is useless, so we refuse with an error.
 
-use super::local::{index, uniform};
 use crate::error::{Error, Result};
 use crate::model::Model;
+use crate::rng::{index, uniform};
 use rand::Rng;
 
 /// Check that the couplings are unfrustrated: every cycle has a non-negative product of J.

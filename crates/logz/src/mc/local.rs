@@ -8,19 +8,8 @@
 //! balance step by step rather than only as a composition).
 
 use crate::model::Model;
+use crate::rng::{index, uniform};
 use rand::Rng;
-
-/// A uniform double in [0, 1) from the top 53 bits of one 64-bit draw.
-#[inline]
-pub fn uniform<R: Rng + ?Sized>(rng: &mut R) -> f64 {
-    (rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
-}
-
-/// A uniform index in 0..n (Lemire's multiply-shift; the bias is below 2^−32 for n < 2^32).
-#[inline]
-pub fn index<R: Rng + ?Sized>(rng: &mut R, n: usize) -> usize {
-    (((rng.next_u64() >> 32) * n as u64) >> 32) as usize
-}
 
 /// The single-spin update rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

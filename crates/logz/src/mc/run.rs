@@ -8,13 +8,14 @@
 //! and odd pairs. Measurements are taken at the target β.
 
 use super::cluster::{SwendsenWang, Wolff};
-use super::local::{uniform, Local, Rule, Scan};
+use super::local::{Local, Rule, Scan};
 use super::multispin::{self, DefaultLattice, LatticeRule};
-use super::stats::{self, SeriesStats};
-use super::stream_seed;
 use crate::error::{Error, Result};
 use crate::estimate::Progress;
 use crate::model::Model;
+use crate::rng::stream_seed;
+use crate::rng::uniform;
+use crate::stats::{self, SeriesStats};
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;

@@ -9,6 +9,7 @@
 
 pub mod builders;
 pub mod expfam;
+pub mod torus;
 
 use crate::error::{Error, Result};
 use crate::limits;

@@ -1,5 +1,7 @@
 //! Small numerical helpers used everywhere: stable log-sum-exp and friends.
 
+pub mod fast;
+
 /// ln(e^a + e^b) without overflow; handles −∞ operands.
 #[inline]
 pub fn log_add(a: f64, b: f64) -> f64 {

@@ -12,7 +12,7 @@
 //!
 //! The same update consumes a CSV stream chunk by chunk (bounded memory, one pass).
 
-use crate::bayes::models::Batch;
+use crate::advi::Batch;
 use crate::error::{Error, Result};
 use nalgebra::{DMatrix, DVector};
 

@@ -13,7 +13,7 @@
 //! returned q, so it is a rigorous lower bound whatever the convergence state.
 
 use crate::error::{Error, Result};
-use crate::estimate::{Estimate, Kind, Progress, Solver};
+use crate::estimate::{Estimate, EstimateKind, Progress, Solver};
 use crate::model::Model;
 use crate::numeric::{ln_2cosh, spin_entropy};
 use rand::SeedableRng;
@@ -141,7 +141,11 @@ impl MeanField {
             progress.advance(1);
         }
         let (l, m, _sweeps, conv, name) = best.expect("at least one start");
-        let mut est = Estimate::new(l, Kind::LowerBound, "naive mean field (coordinate ascent)");
+        let mut est = Estimate::new(
+            l,
+            EstimateKind::LowerBound,
+            "naive mean field (coordinate ascent)",
+        );
         est.edge_correlation = Some(
             model
                 .edges()

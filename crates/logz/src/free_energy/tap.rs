@@ -9,7 +9,7 @@
 //! β² max_i Σ_j J_ij²(1 − m_i²)(1 − m_j²) < 1 holds; otherwise a warning is attached.
 
 use crate::error::{Error, Result};
-use crate::estimate::{Estimate, Kind, Progress, Solver};
+use crate::estimate::{Estimate, EstimateKind, Progress, Solver};
 use crate::model::Model;
 use crate::numeric::spin_entropy;
 
@@ -123,7 +123,7 @@ impl Solver for Tap {
                 .sum();
             plefka = plefka.max(b * b * (1.0 - m[i] * m[i]) * s);
         }
-        let mut est = Estimate::new(l, Kind::Approximation, "TAP (second-order Plefka)");
+        let mut est = Estimate::new(l, EstimateKind::Approximation, "TAP (second-order Plefka)");
         est.diagnostics.iterations = total;
         est.diagnostics.converged = conv;
         if plefka >= 1.0 {

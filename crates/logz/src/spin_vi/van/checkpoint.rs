@@ -6,7 +6,7 @@
 //! ([`Made::validate`]) before anything uses it: a truncated or hand-edited file is an error,
 //! never an index out of bounds later.
 
-use super::van::{Made, VanReport};
+use super::{Made, VanReport};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::path::Path;

@@ -36,12 +36,12 @@
 //! coordinate step would make), summed over spins.
 
 use crate::error::{Error, Result};
-use crate::estimate::{Estimate, Kind, Progress, Solver};
-use crate::mc::local::uniform;
-use crate::mc::stream_seed;
+use crate::estimate::{Estimate, EstimateKind, Progress, Solver};
+use crate::free_energy::meanfield;
 use crate::model::Model;
 use crate::numeric::ln_2cosh;
-use crate::variational::meanfield;
+use crate::rng::stream_seed;
+use crate::rng::uniform;
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
@@ -49,7 +49,7 @@ use rayon::prelude::*;
 /// Black-box VI for spins: a factorised Bernoulli q trained by Rao–Blackwellised
 /// score-function gradients with natural-gradient steps (see the module docs).
 #[derive(Debug, Clone)]
-pub struct Bbvi {
+pub struct FactorizedVi {
     /// Optimisation steps per start.
     pub steps: usize,
     /// Samples of q per step.
@@ -64,9 +64,9 @@ pub struct Bbvi {
     pub seed: u64,
 }
 
-impl Default for Bbvi {
+impl Default for FactorizedVi {
     fn default() -> Self {
-        Bbvi {
+        FactorizedVi {
             steps: 400,
             batch: 16,
             lr: 0.5,
@@ -122,13 +122,13 @@ fn coordinate_gap(m: &Model, phi: &[f64]) -> f64 {
         .sum()
 }
 
-impl Bbvi {
+impl FactorizedVi {
     /// The budget for one point of a β sweep (`logz compare`): the same starts and steps as
     /// [`Default`] with half the samples per step.
     pub fn sweep_point() -> Self {
-        Bbvi {
+        FactorizedVi {
             batch: 8,
-            ..Bbvi::default()
+            ..FactorizedVi::default()
         }
     }
 
@@ -212,7 +212,7 @@ impl Bbvi {
     }
 }
 
-impl Solver for Bbvi {
+impl Solver for FactorizedVi {
     fn name(&self) -> &'static str {
         "bbvi"
     }
@@ -242,7 +242,7 @@ impl Solver for Bbvi {
         let gap = coordinate_gap(m, &best.phi);
         let mut e = Estimate::new(
             best.elbo,
-            Kind::LowerBound,
+            EstimateKind::LowerBound,
             "black-box VI (Rao–Blackwellised score function, natural gradient, factorised q)",
         );
         let corr: Vec<f64> = m

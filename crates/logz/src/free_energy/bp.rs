@@ -15,7 +15,7 @@
 //! an unconverged run look converged.
 
 use crate::error::{Error, Result};
-use crate::estimate::{Estimate, Kind, Progress, Solver};
+use crate::estimate::{Estimate, EstimateKind, Progress, Solver};
 use crate::model::{Geometry, Model};
 use crate::numeric::{ln_2cosh, log_sum_exp, spin_entropy};
 use rand::SeedableRng;
@@ -199,7 +199,7 @@ fn finish(
     m: &Model,
     rho: &[f64],
     u: &[f64],
-    kind: Kind,
+    kind: EstimateKind,
     alg: &str,
     iters: usize,
     conv: bool,
@@ -279,7 +279,7 @@ impl Solver for Bethe {
             Schedule::Sequential => "loopy BP (sequential)",
             Schedule::Parallel => "loopy BP (parallel, damped)",
         };
-        let mut est = finish(m, &rho, &u, Kind::Approximation, alg, total, conv);
+        let mut est = finish(m, &rho, &u, EstimateKind::Approximation, alg, total, conv);
         if !conv {
             est.diagnostics
                 .notes
@@ -451,7 +451,7 @@ impl Solver for Trw {
             m,
             &rho,
             &u,
-            Kind::UpperBound,
+            EstimateKind::UpperBound,
             "tree-reweighted BP",
             it,
             conv,

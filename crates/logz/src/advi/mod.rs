@@ -18,15 +18,14 @@
 //! The final ELBO is estimated with fresh draws z ~ q, each with its own random batch, so its
 //! standard error includes the subsampling noise.
 
-pub mod bbvi;
-pub mod checkpoint;
-pub mod natural;
-pub mod van;
+pub mod target;
 
-use crate::bayes::models::{Batch, LogJoint};
+pub use crate::optim::Adam;
+pub use target::{Batch, LogJoint};
+
 use crate::error::{Error, Result};
 use crate::estimate::Progress;
-use crate::mc::{local::index, stream_seed};
+use crate::rng::{index, stream_seed};
 use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -139,37 +138,6 @@ pub struct ViResult {
     pub steps: usize,
     /// Whether the windowed ELBO converged before the step cap.
     pub converged: bool,
-}
-
-/// Adam (Kingma & Ba): per-coordinate steps scaled by running first and second moments of the
-/// gradient, bias-corrected. `step` *ascends* along `grad` (pass −∇ to descend).
-#[derive(Debug, Clone)]
-pub struct Adam {
-    m1: Vec<f64>,
-    m2: Vec<f64>,
-    t: i32,
-}
-
-impl Adam {
-    /// An optimiser for `n` parameters, with zeroed moments.
-    pub fn new(n: usize) -> Adam {
-        Adam {
-            m1: vec![0.0; n],
-            m2: vec![0.0; n],
-            t: 0,
-        }
-    }
-    /// One Adam step with learning rate `rate` *up* along `grad`, updating `theta` in place.
-    pub fn step(&mut self, theta: &mut [f64], grad: &[f64], rate: f64) {
-        let (b1, b2) = (0.9f64, 0.999f64);
-        self.t += 1;
-        let (c1, c2) = (1.0 - b1.powi(self.t), 1.0 - b2.powi(self.t));
-        for k in 0..theta.len() {
-            self.m1[k] = b1 * self.m1[k] + (1.0 - b1) * grad[k];
-            self.m2[k] = b2 * self.m2[k] + (1.0 - b2) * grad[k] * grad[k];
-            theta[k] += rate * (self.m1[k] / c1) / ((self.m2[k] / c2).sqrt() + 1e-8);
-        }
-    }
 }
 
 /// Gaussian q: μ, and L (full rank: packed lower triangle row by row; mean field: diagonal),
@@ -520,7 +488,7 @@ pub fn fit_monitored(
             // log-scales and Cholesky entries likewise) — the ELBO is flat to second order in
             // the scales, so its change alone stops before the variances settle.
             // "Changes by < tol" or "no change detectable above the window noise".
-            let (_, var_w) = crate::mc::stats::mean_var(w);
+            let (_, var_w) = crate::stats::mean_var(w);
             let noise = 2.0 * (2.0 * var_w / o.window as f64).sqrt();
             let elbo_ok = prev_window
                 .map(|p| (mean - p).abs() < (o.tol * mean.abs()).max(noise))
@@ -580,7 +548,7 @@ pub fn fit_monitored(
             log_joint(m, &zz, b, sc, &mut gg) + h
         })
         .collect();
-    let (mean, var) = crate::mc::stats::mean_var(&vals);
+    let (mean, var) = crate::stats::mean_var(&vals);
     Ok(ViResult {
         mean: q.theta[..d].to_vec(),
         cov: q.cov(),
