@@ -6,6 +6,7 @@
 
 use crate::error::{Error, Result};
 use crate::model::Model;
+use crate::runner::{Runner, Termination};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// What kind of number `Estimate::ln_z` is.
@@ -119,6 +120,9 @@ pub struct Diagnostics {
     pub iterations: usize,
     /// Whether the method met its convergence criterion (always true for exact methods).
     pub converged: bool,
+    /// Why the run stopped: converged, completed its planned work, out of iterations, out of
+    /// time (the best answer so far), diverged, or stopped by an observer.
+    pub termination: Termination,
     /// Wall-clock seconds spent in `solve`.
     pub seconds: f64,
     /// The concrete algorithm behind a generic request (e.g. `exact` → `elimination`).
@@ -238,23 +242,21 @@ impl Progress for NoProgress {}
 pub trait Solver {
     /// Short name used on the command line (`exact`, `mf`, `bethe`, …).
     fn name(&self) -> &'static str;
-    /// Solve with progress reporting.
-    fn solve_with(&self, m: &Model, progress: &dyn Progress) -> Result<Estimate>;
-    /// Solve silently; a non-finite ln Z is an error (see [`Estimate::checked`]).
+    /// Solve under `runner`: report every iteration to it ([`Runner::iterate`]) and stop
+    /// with the best answer so far when it says so. Front ends call [`Runner::run`], which
+    /// also checks the answer; this is the method's side of the run loop.
+    fn solve_with(&self, m: &Model, runner: &Runner) -> Result<Estimate>;
+    /// Solve silently, without budgets; a non-finite ln Z is an error (see
+    /// [`Estimate::checked`]).
     fn solve(&self, m: &Model) -> Result<Estimate> {
-        let mut e = self.solve_with(m, &NoProgress)?.checked(self.name())?;
-        e.mark_undefined_error();
-        Ok(e)
+        Runner::new().run(self, m)
     }
 }
 
-/// Run a solver and fill in the wall-clock time; a non-finite ln Z is an error.
+/// Run a solver with a progress display and fill in the wall-clock time; a non-finite ln Z is
+/// an error. Shorthand for `Runner::new().with_progress(progress).run(solver, m)`.
 pub fn timed(solver: &dyn Solver, m: &Model, progress: &dyn Progress) -> Result<Estimate> {
-    let t0 = std::time::Instant::now();
-    let mut e = solver.solve_with(m, progress)?.checked(solver.name())?;
-    e.mark_undefined_error();
-    e.diagnostics.seconds = t0.elapsed().as_secs_f64();
-    Ok(e)
+    Runner::new().with_progress(progress).run(solver, m)
 }
 
 #[cfg(test)]

@@ -88,6 +88,7 @@ pub mod numeric;
 pub mod optim;
 pub mod parallel;
 pub mod rng;
+pub mod runner;
 pub mod spin_vi;
 pub mod stats;
 pub mod sweep;

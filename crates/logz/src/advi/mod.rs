@@ -20,7 +20,8 @@
 
 pub mod target;
 
-pub use crate::optim::Adam;
+pub use crate::runner::{ended, Iteration, Runner, Termination};
+use crate::optim::Adam;
 pub use target::{Batch, LogJoint};
 
 use crate::error::{Error, Result};
@@ -138,6 +139,8 @@ pub struct ViResult {
     pub steps: usize,
     /// Whether the windowed ELBO converged before the step cap.
     pub converged: bool,
+    /// Why the optimisation stopped.
+    pub termination: Termination,
 }
 
 /// Gaussian q: μ, and L (full rank: packed lower triangle row by row; mean field: diagonal),
@@ -351,28 +354,11 @@ fn l_inv_t(l: &[f64], eps: &[f64], d: usize) -> Vec<f64> {
     u
 }
 
-/// Called with (step, mean, covariance) of q; returns true to stop.
-pub type Monitor<'a> = dyn FnMut(usize, &[f64], &[f64]) -> bool + 'a;
-
-/// Fit q by stochastic optimisation of the ELBO.
-pub fn fit(
-    m: &dyn LogJoint,
-    data: Batch,
-    o: &ViOptions,
-    progress: &dyn Progress,
-) -> Result<ViResult> {
-    fit_monitored(m, data, o, progress, &mut |_, _, _| false)
-}
-
-/// [`fit`] with a monitor called every 10 steps with (step, mean, covariance) of the current q;
-/// returning true stops the optimisation (used by benchmarks timing the approach to a target).
-pub fn fit_monitored(
-    m: &dyn LogJoint,
-    data: Batch,
-    o: &ViOptions,
-    progress: &dyn Progress,
-    monitor: &mut Monitor,
-) -> Result<ViResult> {
+/// Fit q by stochastic optimisation of the ELBO under `runner`: every 10 steps its observers
+/// see the step, the latest ELBO estimate and the parameters of q — the mean (d values)
+/// followed by the covariance (d × d, row-major) — and may stop the fit; its time budget stops
+/// it too. The result is the q reached so far, with its ELBO estimated afresh.
+pub fn fit(m: &dyn LogJoint, data: Batch, o: &ViOptions, runner: &Runner) -> Result<ViResult> {
     let d = m.dim();
     if data.is_empty() || d == 0 {
         return Err(Error::InvalidArgument("no data or no parameters".into()));
@@ -405,9 +391,10 @@ pub fn fit_monitored(
     let mut theta_sum = vec![0.0; np];
     let mut theta_avg = q.theta.clone();
     let mut converged = false;
+    let mut stopped = None;
     let mut stable = 0;
     let mut steps = 0;
-    progress.start(o.max_steps as u64, "VI steps");
+    runner.start(o.max_steps as u64, "VI steps");
     for t in 1..=o.max_steps {
         steps = t;
         let l = q.l();
@@ -472,8 +459,17 @@ pub fn fit_monitored(
         for (a, b) in theta_sum.iter_mut().zip(&q.theta) {
             *a += b;
         }
-        if t % 10 == 0 && monitor(t, &q.theta[..d], &q.cov()) {
-            break;
+        if t % 10 == 0 {
+            let mut params = Vec::new();
+            if runner.has_observers() {
+                params.extend_from_slice(&q.theta[..d]);
+                params.extend(q.cov());
+            }
+            let it = Iteration::new("advi", t).objective(elbo_t).params(&params);
+            if let Some(why) = runner.iterate(it) {
+                stopped = Some(why);
+                break;
+            }
         }
         if t % o.window == 0 {
             let prev_avg = theta_avg.clone();
@@ -516,15 +512,15 @@ pub fn fit_monitored(
             }
             stable = if elbo_ok && params_ok { stable + 1 } else { 0 };
             prev_window = Some(mean);
-            progress.message(&format!("ELBO {mean:.4}"));
-            progress.advance(o.window as u64);
+            runner.message(&format!("ELBO {mean:.4}"));
+            runner.advance(o.window as u64);
             if stable >= 2 {
                 converged = true;
                 break;
             }
         }
     }
-    progress.finish();
+    runner.finish();
     if steps >= o.window {
         q.theta = theta_avg;
     }
@@ -557,5 +553,6 @@ pub fn fit_monitored(
         trace,
         steps,
         converged,
+        termination: ended(converged, stopped),
     })
 }

@@ -12,9 +12,9 @@ use super::data::{Dataset, Scaling};
 use super::linear::{self, LinearPosterior, PRIOR_SCALE};
 use super::models::{Batch, LinearKnownNoise};
 use super::natural::NaturalSvi;
+use crate::runner::{Control, Iteration, Runner};
 use crate::advi::{self, Estimator, Family, Optimizer, ViOptions};
 use crate::error::{Error, Result};
-use crate::estimate::NoProgress;
 use rand::SeedableRng;
 
 /// When a posterior counts as reached: every mean within `mean_rel` and every standard
@@ -171,7 +171,18 @@ pub fn full_rank_advi(
     };
     let mut hit = None;
     let mut sd_ratio = 0.0;
-    advi::fit_monitored(
+    // An observer sees q every 10 steps (mean, then covariance) and stops the fit on target.
+    let runner = Runner::new().observe(|it: &Iteration| {
+        let (m, c) = it.params.split_at(dim);
+        let (rm, rs) = linear::raw_moments(sc, m, c);
+        sd_ratio = largest_sd_ratio(&rs, &target.sd);
+        if tol.reached(&rm, &rs, &target.mean, &target.sd) {
+            hit = Some(it.iteration);
+            return Control::Stop;
+        }
+        Control::Continue
+    });
+    advi::fit(
         &model,
         Batch {
             x: &xs,
@@ -179,17 +190,9 @@ pub fn full_rank_advi(
             d: dim,
         },
         &o,
-        &NoProgress,
-        &mut |t, m, c| {
-            let (rm, rs) = linear::raw_moments(sc, m, c);
-            sd_ratio = largest_sd_ratio(&rs, &target.sd);
-            if tol.reached(&rm, &rs, &target.mean, &target.sd) {
-                hit = Some(t);
-                return true;
-            }
-            false
-        },
+        &runner,
     )?;
+    drop(runner);
     Ok(Race {
         steps: hit.unwrap_or(max_steps),
         reached: hit.is_some(),

@@ -9,6 +9,7 @@ use super::hmc::{hmc, HmcOptions};
 use super::linear::{self, Noise, PRIOR_SCALE};
 use super::models::{Batch, LinearKnownNoise, LinearNig, LogJoint, Logistic};
 use super::natural;
+use crate::runner::Runner;
 use crate::advi::{self, Estimator, Family, Optimizer, ViOptions};
 use crate::error::{Error, Result};
 use crate::estimate::Progress;
@@ -175,7 +176,7 @@ pub fn fit(
     data: &Dataset,
     kind: ModelKind,
     o: &FitOptions,
-    progress: &dyn Progress,
+    runner: &Runner,
 ) -> Result<FitReport> {
     let t0 = std::time::Instant::now();
     check_work(data, o)?;
@@ -292,7 +293,7 @@ pub fn fit(
                 seed: o.seed,
                 ..ViOptions::default()
             };
-            let r = advi::fit(model.as_ref(), batch, &vo, progress)?;
+            let r = advi::fit(model.as_ref(), batch, &vo, runner)?;
             let dm = model.dim();
             let (mean, sd) = linear::raw_moments(&scaling, &r.mean[..d], &sub_cov(&r.cov, dm, d));
             report.mean = mean;
@@ -333,7 +334,7 @@ pub fn fit(
                 <rand_xoshiro::Xoshiro256PlusPlus as rand::SeedableRng>::seed_from_u64(o.seed);
             let (mut bx, mut by) = (Vec::with_capacity(b * d), Vec::with_capacity(b));
             let steps = o.max_steps.min(1000);
-            progress.start(steps as u64, "SVI steps");
+            runner.start(steps as u64, "SVI steps");
             for _ in 0..steps {
                 bx.clear();
                 by.clear();
@@ -343,9 +344,9 @@ pub fn fit(
                     by.push(y[i]);
                 }
                 svi.step(Batch { x: &bx, y: &by, d })?;
-                progress.advance(1);
+                runner.advance(1);
             }
-            progress.finish();
+            runner.finish();
             let (m, c) = svi.moments()?;
             let (g, cc, yy) = linear::gram(&stats, &scaling);
             let elbo = natural::elbo_known(&g, &cc, yy, n, sigma_std(s), o.tau, &m, &c)?;
@@ -436,7 +437,7 @@ pub fn fit_streamed(
     y: &str,
     kind: ModelKind,
     o: &FitOptions,
-    progress: &dyn Progress,
+    runner: &Runner,
 ) -> Result<StreamedFit> {
     let ModelKind::Linear(noise) = kind else {
         return Err(Error::NotApplicable {
@@ -454,14 +455,14 @@ pub fn fit_streamed(
     let chunk = o.batch.unwrap_or(STREAM_CHUNK);
     let p = xs.len();
     let mut stats = SuffStats::new(p);
-    progress.message("pass over the data");
+    runner.message("pass over the data");
     let rows = data::stream_csv(path, xs, y, chunk, |x, yv| {
         let mut s = SuffStats::new(p);
         for (r, v) in x.chunks(p).zip(yv) {
             s.push(r, *v);
         }
         stats.merge(&s);
-        progress.advance(yv.len() as u64);
+        runner.advance(yv.len() as u64);
         Ok(())
     })?;
     let scaling = stats.scaling(xs, y)?;

@@ -1,8 +1,9 @@
 //! Closed forms: the 1D chain, Curie–Weiss at finite N, Onsager's infinite square lattice and
 //! Kaufman's finite square torus.
 
+use crate::runner::Runner;
 use crate::error::{Error, Result};
-use crate::estimate::{Estimate, EstimateKind, Progress, Solver};
+use crate::estimate::{Estimate, EstimateKind, Solver};
 use crate::model::{Geometry, Model};
 use crate::numeric::{ln_2cosh, ln_binomial_table, log_add, log_sum_exp};
 
@@ -97,7 +98,7 @@ impl Solver for Chain {
     fn name(&self) -> &'static str {
         "chain"
     }
-    fn solve_with(&self, m: &Model, _p: &dyn Progress) -> Result<Estimate> {
+    fn solve_with(&self, m: &Model, runner: &Runner) -> Result<Estimate> {
         let (n, periodic) = match *m.geometry() {
             Geometry::Chain { n, periodic } => (n, periodic),
             _ => {
@@ -134,7 +135,7 @@ impl Solver for Chain {
             }
             if periodic && n == 2 {
                 // two bonds between the two spins: the builder merged them into one of 2J
-                return crate::exact::enumerate::Enumerate::default().run(m, _p);
+                return crate::exact::enumerate::Enumerate::default().run(m, runner);
             }
             est = Estimate::new(log_add(fm, fp), EstimateKind::Exact, "chain (recursion)");
             est.diagnostics.notes.push("open chain: ln Z only".into());
@@ -222,7 +223,7 @@ impl Solver for CurieWeiss {
     fn name(&self) -> &'static str {
         "curie-weiss"
     }
-    fn solve_with(&self, m: &Model, _p: &dyn Progress) -> Result<Estimate> {
+    fn solve_with(&self, m: &Model, _runner: &Runner) -> Result<Estimate> {
         let n = match *m.geometry() {
             Geometry::Complete { n } => n,
             _ => {
@@ -351,7 +352,7 @@ impl Solver for Onsager {
     fn name(&self) -> &'static str {
         "onsager"
     }
-    fn solve_with(&self, m: &Model, _p: &dyn Progress) -> Result<Estimate> {
+    fn solve_with(&self, m: &Model, _runner: &Runner) -> Result<Estimate> {
         if !matches!(m.geometry(), Geometry::Square { .. }) {
             return Err(not_applicable(
                 "onsager",
@@ -464,7 +465,7 @@ impl Solver for Kaufman {
     fn name(&self) -> &'static str {
         "kaufman"
     }
-    fn solve_with(&self, m: &Model, _p: &dyn Progress) -> Result<Estimate> {
+    fn solve_with(&self, m: &Model, _runner: &Runner) -> Result<Estimate> {
         let (rows, cols) = match *m.geometry() {
             Geometry::Square {
                 rows,

@@ -22,6 +22,7 @@
 //! entry), never wrong.
 
 use super::ordering::{best_tree, EliminationTree};
+use crate::runner::Runner;
 use crate::error::{Error, Result};
 use crate::estimate::{Estimate, EstimateKind, Progress, Solver};
 use crate::model::Model;
@@ -398,12 +399,12 @@ impl Elimination {
 
     /// Plan an ordering, then eliminate in linear arithmetic, falling back to the log domain
     /// when the tables over- or underflow.
-    pub fn run(&self, m: &Model, progress: &dyn Progress) -> Result<Estimate> {
+    pub fn run(&self, m: &Model, runner: &Runner) -> Result<Estimate> {
         let tree = self.plan(m)?;
-        match self.run_in::<Linear>(m, &tree, progress)? {
+        match self.run_in::<Linear>(m, &tree, runner)? {
             Some(est) => Ok(est),
             None => Ok(self
-                .run_in::<LogDomain>(m, &tree, progress)?
+                .run_in::<LogDomain>(m, &tree, runner)?
                 .expect("log-domain tables never flush")),
         }
     }
@@ -412,7 +413,7 @@ impl Elimination {
         &self,
         m: &Model,
         tree: &EliminationTree,
-        progress: &dyn Progress,
+        runner: &Runner,
     ) -> Result<Option<Estimate>> {
         let ctx = Ctx::<D> {
             m,
@@ -449,7 +450,7 @@ impl Elimination {
             self.marginals && 2.0 * msg_bytes <= self.marginal_memory && marg_bytes <= budget;
         let cost: f64 = tree.total_cost() * if want_marg { 2.0 } else { 1.0 };
         let unit = (cost / 1000.0).max(1.0);
-        progress.start((cost / unit).ceil() as u64, "eliminating");
+        runner.start((cost / unit).ceil() as u64, "eliminating");
         let mut msgs: Vec<Vec<f64>> = vec![Vec::new(); n];
         let mut lam = vec![0.0; n];
         let mut ln_z = -m.beta() * m.energy_offset();
@@ -475,7 +476,7 @@ impl Elimination {
                 ln_z += lam[k];
             }
             msgs[k] = mk;
-            progress.advance(((t.len() as f64) / unit) as u64);
+            runner.advance(((t.len() as f64) / unit) as u64);
         }
         let mut est = Estimate::new(ln_z, EstimateKind::Exact, "elimination");
         est.diagnostics.notes.push(format!(
@@ -486,7 +487,7 @@ impl Elimination {
             D::NAME
         ));
         if want_marg {
-            if !self.downward(&ctx, &mut msgs, &lam, &mut est, progress, unit)? {
+            if !self.downward(&ctx, &mut msgs, &lam, &mut est, runner, unit)? {
                 return Ok(None);
             }
         } else if self.marginals {
@@ -498,7 +499,7 @@ impl Elimination {
                 crate::limits::format_bytes(budget)
             ));
         }
-        progress.finish();
+        runner.finish();
         Ok(Some(est))
     }
 
@@ -508,7 +509,7 @@ impl Elimination {
         msgs: &mut [Vec<f64>],
         lam: &[f64],
         est: &mut Estimate,
-        progress: &dyn Progress,
+        runner: &Runner,
         unit: f64,
     ) -> Result<bool> {
         let m = ctx.m;
@@ -578,7 +579,7 @@ impl Elimination {
                 delta[ch] = d;
                 msgs[ch] = Vec::new();
             }
-            progress.advance(((b.len() as f64) / unit) as u64);
+            runner.advance(((b.len() as f64) / unit) as u64);
         }
         let energy = m.mean_energy(&mag, &cor);
         est.magnetization = mag;
@@ -592,7 +593,7 @@ impl Solver for Elimination {
     fn name(&self) -> &'static str {
         "elimination"
     }
-    fn solve_with(&self, m: &Model, progress: &dyn Progress) -> Result<Estimate> {
-        self.run(m, progress)
+    fn solve_with(&self, m: &Model, runner: &Runner) -> Result<Estimate> {
+        self.run(m, runner)
     }
 }

@@ -11,6 +11,7 @@
 //! nothing overflows even at large β. Energies and fields are re-synchronised from scratch every
 //! 2^14 steps to stop round-off drift.
 
+use crate::runner::Runner;
 use crate::error::{Error, Result};
 use crate::estimate::{Estimate, EstimateKind, Progress, Solver};
 use crate::model::Model;
@@ -178,7 +179,7 @@ fn run_chunk(m: &Model, g: &Flat, low: usize, high_bits: u64, correlations: bool
 
 impl Enumerate {
     /// Run enumeration; errors if N exceeds `max_spins`.
-    pub fn run(&self, m: &Model, progress: &dyn Progress) -> Result<Estimate> {
+    pub fn run(&self, m: &Model, runner: &Runner) -> Result<Estimate> {
         let n = m.n();
         if n > self.max_spins {
             return Err(Error::TooLarge {
@@ -193,16 +194,16 @@ impl Enumerate {
         let p = n.saturating_sub(10).min(8); // up to 256 chunks of ≥ 1024 states
         let low = n - p;
         let g = flatten(m);
-        progress.start(1u64 << p, "enumerating");
+        runner.start(1u64 << p, "enumerating");
         let chunks: Vec<Chunk> = (0..(1u64 << p))
             .into_par_iter()
             .map(|hb| {
                 let c = run_chunk(m, &g, low, hb, self.correlations);
-                progress.advance(1);
+                runner.advance(1);
                 c
             })
             .collect();
-        progress.finish();
+        runner.finish();
         let shift = chunks
             .iter()
             .map(|c| c.shift)
@@ -249,7 +250,7 @@ impl Solver for Enumerate {
     fn name(&self) -> &'static str {
         "enumerate"
     }
-    fn solve_with(&self, m: &Model, progress: &dyn Progress) -> Result<Estimate> {
-        self.run(m, progress)
+    fn solve_with(&self, m: &Model, runner: &Runner) -> Result<Estimate> {
+        self.run(m, runner)
     }
 }

@@ -11,8 +11,9 @@ pub mod ordering;
 pub mod reference;
 pub mod transfer;
 
+use crate::runner::Runner;
 use crate::error::{Error, Result};
-use crate::estimate::{Estimate, Progress, Solver};
+use crate::estimate::{Estimate, Solver};
 use crate::model::{Geometry, Model};
 
 pub use closed::{Chain, CurieWeiss, Kaufman, Onsager};
@@ -129,7 +130,7 @@ impl Solver for Exact {
     fn name(&self) -> &'static str {
         "exact"
     }
-    fn solve_with(&self, m: &Model, progress: &dyn Progress) -> Result<Estimate> {
+    fn solve_with(&self, m: &Model, runner: &Runner) -> Result<Estimate> {
         let first = Exact::best(m).ok_or_else(|| Error::TooLarge {
             method: "exact",
             reason: format!(
@@ -140,7 +141,7 @@ impl Solver for Exact {
             ),
         })?;
         let solver = by_name(first).expect("known exact method");
-        let mut est = solver.solve_with(m, progress)?;
+        let mut est = solver.solve_with(m, runner)?;
         let alg = est.diagnostics.algorithm.clone();
         est.diagnostics.algorithm = format!("exact via {alg}");
         Ok(est)

@@ -9,6 +9,7 @@
 //! O(N·4^W): the fast path is for strips and narrow tori. Couplings and fields may vary per site.
 //! Vectors are rescaled to max 1 after each site, the scale accumulated in log space.
 
+use crate::runner::Runner;
 use crate::error::{Error, Result};
 use crate::estimate::{Estimate, EstimateKind, Progress, Solver};
 use crate::model::{Geometry, Model};
@@ -81,7 +82,7 @@ fn lattice(m: &Model) -> Result<Lattice> {
 
 impl TransferMatrix {
     /// ln Z of a square strip by multiplying row-to-row transfer matrices (the solver's body).
-    pub fn run(&self, m: &Model, progress: &dyn Progress) -> Result<Estimate> {
+    pub fn run(&self, m: &Model, runner: &Runner) -> Result<Estimate> {
         let lat = lattice(m)?;
         let w = lat.width;
         let limit = if lat.periodic && lat.rows > 2 {
@@ -246,13 +247,13 @@ impl TransferMatrix {
                 })
                 .sum()
         };
-        progress.start(if torus { nstates as u64 } else { 1 }, "transfer matrix");
+        runner.start(if torus { nstates as u64 } else { 1 }, "transfer matrix");
         let ln_z = if !torus {
             let lw: Vec<f64> = (0..nstates).map(row0).collect();
             let mx = lw.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
             let v: Vec<f64> = lw.iter().map(|x| (x - mx).exp()).collect();
             let (v, ls) = propagate(v, mx);
-            progress.advance(1);
+            runner.advance(1);
             ls + log_sum_exp(&v)
         } else {
             let parts: Vec<f64> = (0..nstates)
@@ -275,13 +276,13 @@ impl TransferMatrix {
                             })
                             .collect::<Vec<_>>(),
                     );
-                    progress.advance(1);
+                    runner.advance(1);
                     ls + close
                 })
                 .collect();
             log_sum_exp(&parts)
         };
-        progress.finish();
+        runner.finish();
         let mut est = Estimate::new(
             ln_z - beta * m.energy_offset(),
             EstimateKind::Exact,
@@ -303,7 +304,7 @@ impl Solver for TransferMatrix {
     fn name(&self) -> &'static str {
         "transfer"
     }
-    fn solve_with(&self, m: &Model, progress: &dyn Progress) -> Result<Estimate> {
-        self.run(m, progress)
+    fn solve_with(&self, m: &Model, runner: &Runner) -> Result<Estimate> {
+        self.run(m, runner)
     }
 }

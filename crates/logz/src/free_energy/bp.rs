@@ -14,6 +14,7 @@
 //! Convergence is judged on the *undamped* residual max |u_new − u_old| / max(1, |u_new|), so damping does not make
 //! an unconverged run look converged.
 
+use crate::runner::{Iteration, Runner, Termination};
 use crate::error::{Error, Result};
 use crate::estimate::{Estimate, EstimateKind, Progress, Solver};
 use crate::model::{Geometry, Model};
@@ -92,7 +93,13 @@ fn message(a: f64, g: f64) -> f64 {
 /// Iterate `step(damping) → residual` until the residual falls below opt.tol or opt.max_iter.
 /// Damping starts at opt.damping and is raised (1 − d halves) whenever the residual has not
 /// fallen by 10× over a window of 500 iterations: oscillating messages then settle.
-fn drive(opt: &Options, mut step: impl FnMut(f64) -> f64) -> (usize, bool, f64) {
+/// Every iteration is reported to `runner`, which may stop the loop.
+fn drive(
+    opt: &Options,
+    runner: &Runner,
+    name: &str,
+    mut step: impl FnMut(f64) -> f64,
+) -> (usize, Termination, f64) {
     let mut d = opt.damping;
     let mut window_best = f64::INFINITY;
     let mut resid = f64::INFINITY;
@@ -104,20 +111,40 @@ fn drive(opt: &Options, mut step: impl FnMut(f64) -> f64) -> (usize, bool, f64) 
             window_best = resid;
         }
         resid = step(d);
-        if !resid.is_finite() || resid < opt.tol {
-            return (it, resid.is_finite(), resid);
+        if !resid.is_finite() {
+            return (it, Termination::Diverged, resid);
+        }
+        if resid < opt.tol {
+            return (it, Termination::Converged, resid);
+        }
+        if let Some(t) = runner.iterate(Iteration::new(name, it).change(resid)) {
+            return (it, t, resid);
         }
     }
-    (opt.max_iter, false, resid)
+    (opt.max_iter, Termination::MaxIterations, resid)
 }
 
 /// Run reweighted BP from initial messages `u`; returns (iterations, converged, final residual).
 /// With the sequential schedule on a uniform square torus (uniform ρ) the vectorised red–black
 /// kernel of [`super::lattice`] runs: the same equations in another sequential order.
 pub fn propagate(m: &Model, rho: &[f64], opt: &Options, u: &mut [f64]) -> (usize, bool, f64) {
+    let (it, t, resid) = propagate_with(m, rho, opt, u, &Runner::new(), "bp");
+    (it, t == Termination::Converged, resid)
+}
+
+/// [`propagate`] under a runner, reporting each iteration as method `name`; returns
+/// (iterations, termination, final residual).
+pub fn propagate_with(
+    m: &Model,
+    rho: &[f64],
+    opt: &Options,
+    u: &mut [f64],
+    runner: &Runner,
+    name: &str,
+) -> (usize, Termination, f64) {
     if opt.schedule == Schedule::Sequential {
         if let Some(mut lat) = super::lattice::LatticeBp::new(m, rho, u) {
-            let out = drive(opt, |d| lat.iterate(d));
+            let out = drive(opt, runner, name, |d| lat.iterate(d));
             lat.store(u);
             return out;
         }
@@ -125,7 +152,7 @@ pub fn propagate(m: &Model, rho: &[f64], opt: &Options, u: &mut [f64]) -> (usize
     let sl = slots(m, rho);
     let theta: Vec<f64> = m.fields().iter().map(|h| m.beta() * h).collect();
     let mut newu = u.to_vec();
-    drive(opt, |d| {
+    drive(opt, runner, name, |d| {
         let mut resid: f64 = 0.0;
         // Parallel: read from a frozen copy of the previous iteration. Sequential: read u in
         // place, which is sound because node t reads only messages into t and writes messages
@@ -248,18 +275,19 @@ impl Solver for Bethe {
     fn name(&self) -> &'static str {
         "bethe"
     }
-    fn solve_with(&self, m: &Model, progress: &dyn Progress) -> Result<Estimate> {
+    fn solve_with(&self, m: &Model, runner: &Runner) -> Result<Estimate> {
         check(&self.opt)?;
         let rho = vec![1.0; m.num_edges()];
         let ne = 2 * m.num_edges();
         // Zero messages (the paramagnetic start) and symmetry-broken starts, like mean field.
         let starts = [0.0, 0.5, -0.5];
-        progress.start(starts.len() as u64, "belief propagation");
-        let mut best: Option<(f64, Vec<f64>, usize, bool)> = None;
+        runner.start(starts.len() as u64, "belief propagation");
+        let mut best: Option<(f64, Vec<f64>, Termination, bool)> = None;
         let mut total = 0;
         for &s0 in &starts {
             let mut u = vec![s0; ne];
-            let (it, conv, _) = propagate(m, &rho, &self.opt, &mut u);
+            let (it, term, _) = propagate_with(m, &rho, &self.opt, &mut u, runner, "bethe");
+            let conv = term == Termination::Converged;
             total += it;
             let (phi, _, _) = free_energy(m, &rho, &u);
             let better = match &best {
@@ -267,11 +295,14 @@ impl Solver for Bethe {
                 Some(b) => (conv && !b.3) || (conv == b.3 && phi > b.0 + 1e-12),
             };
             if phi.is_finite() && better {
-                best = Some((phi, u, it, conv));
+                best = Some((phi, u, term, conv));
             }
-            progress.advance(1);
+            runner.advance(1);
+            if term.interrupted() {
+                break;
+            }
         }
-        let (_, u, _, conv) = best.ok_or_else(|| Error::NotApplicable {
+        let (_, u, termination, conv) = best.ok_or_else(|| Error::NotApplicable {
             method: "bethe",
             reason: "belief propagation diverged from every start".into(),
         })?;
@@ -280,6 +311,7 @@ impl Solver for Bethe {
             Schedule::Parallel => "loopy BP (parallel, damped)",
         };
         let mut est = finish(m, &rho, &u, EstimateKind::Approximation, alg, total, conv);
+        est.diagnostics.termination = runner.stopped().unwrap_or(termination);
         if !conv {
             est.diagnostics
                 .notes
@@ -430,9 +462,9 @@ impl Solver for Trw {
     fn name(&self) -> &'static str {
         "trw"
     }
-    fn solve_with(&self, m: &Model, progress: &dyn Progress) -> Result<Estimate> {
+    fn solve_with(&self, m: &Model, runner: &Runner) -> Result<Estimate> {
         check(&self.opt)?;
-        progress.start(1, "tree-reweighted BP");
+        runner.start(1, "tree-reweighted BP");
         let (rho, forests) = if edge_transitive(m) || m.num_edges() == 0 {
             (edge_appearance(m, self.trees, self.seed), Vec::new())
         } else {
@@ -445,8 +477,9 @@ impl Solver for Trw {
             });
         }
         let mut u = vec![0.0; 2 * m.num_edges()];
-        let (it, conv, resid) = propagate(m, &rho, &self.opt, &mut u);
-        progress.advance(1);
+        let (it, termination, resid) = propagate_with(m, &rho, &self.opt, &mut u, runner, "trw");
+        let conv = termination == Termination::Converged;
+        runner.advance(1);
         let mut est = finish(
             m,
             &rho,
@@ -456,6 +489,7 @@ impl Solver for Trw {
             it,
             conv,
         );
+        est.diagnostics.termination = runner.stopped().unwrap_or(termination);
         if !conv {
             // The value at unconverged messages need not bound ln Z; fall back to the forest
             // mixture bound, which holds for any split (it is looser than the TRW optimum).

@@ -12,6 +12,7 @@
 //! which also cannot decrease a function concave in m_i). The reported ln Z is the ELBO at the
 //! returned q, so it is a rigorous lower bound whatever the convergence state.
 
+use crate::runner::{Iteration, Runner, Termination};
 use crate::error::{Error, Result};
 use crate::estimate::{Estimate, EstimateKind, Progress, Solver};
 use crate::model::Model;
@@ -88,15 +89,29 @@ impl MeanField {
     /// Coordinate ascent from `m`; returns (sweeps, converged). On a uniform square torus the
     /// vectorised red–black kernel of [`super::lattice`] runs instead (also coordinate ascent).
     pub fn ascend(&self, model: &Model, m: &mut [f64]) -> (usize, bool) {
+        let (sweeps, t) = self.ascend_with(model, m, &Runner::new());
+        (sweeps, t == Termination::Converged)
+    }
+
+    /// [`MeanField::ascend`] under a runner: every sweep is reported (with the largest change
+    /// of a magnetisation) and the runner may stop the ascent; `m` is then the last iterate,
+    /// whose ELBO is still a lower bound on ln Z.
+    pub fn ascend_with(&self, model: &Model, m: &mut [f64], runner: &Runner) -> (usize, Termination) {
+        let report = |sweep: usize, delta: f64| runner.iterate(Iteration::new("mf", sweep).change(delta));
         if let Some(mut lat) = super::lattice::LatticeMf::new(model, m) {
             for sweep in 1..=self.max_sweeps {
-                if lat.sweep(self.damping) < self.tol {
+                let delta = lat.sweep(self.damping);
+                if delta < self.tol {
                     m.copy_from_slice(&lat.magnetization());
-                    return (sweep, true);
+                    return (sweep, Termination::Converged);
+                }
+                if let Some(t) = report(sweep, delta) {
+                    m.copy_from_slice(&lat.magnetization());
+                    return (sweep, t);
                 }
             }
             m.copy_from_slice(&lat.magnetization());
-            return (self.max_sweeps, false);
+            return (self.max_sweeps, Termination::MaxIterations);
         }
         let b = model.beta();
         for sweep in 1..=self.max_sweeps {
@@ -108,14 +123,17 @@ impl MeanField {
                 m[i] = new;
             }
             if delta < self.tol {
-                return (sweep, true);
+                return (sweep, Termination::Converged);
+            }
+            if let Some(t) = report(sweep, delta) {
+                return (sweep, t);
             }
         }
-        (self.max_sweeps, false)
+        (self.max_sweeps, Termination::MaxIterations)
     }
 
     /// All starts; returns the best (ELBO, m, sweeps, converged).
-    pub fn run(&self, model: &Model, progress: &dyn Progress) -> Result<Estimate> {
+    pub fn run(&self, model: &Model, runner: &Runner) -> Result<Estimate> {
         self.validate()?;
         let n = model.n();
         let mut starts: Vec<(&str, Vec<f64>)> = vec![
@@ -128,19 +146,24 @@ impl MeanField {
         for _ in 0..self.random_starts {
             starts.push(("random", (0..n).map(|_| u.sample(&mut rng)).collect()));
         }
-        progress.start(starts.len() as u64, "mean field");
-        let mut best: Option<(f64, Vec<f64>, usize, bool, &str)> = None;
+        runner.start(starts.len() as u64, "mean field");
+        let mut best: Option<(f64, Vec<f64>, Termination, &str)> = None;
         let mut total_sweeps = 0;
         for (name, mut m) in starts {
-            let (sweeps, conv) = self.ascend(model, &mut m);
+            let (sweeps, t) = self.ascend_with(model, &mut m, runner);
             total_sweeps += sweeps;
             let l = elbo(model, &m);
             if best.as_ref().is_none_or(|b| l > b.0) {
-                best = Some((l, m, sweeps, conv, name));
+                best = Some((l, m, t, name));
             }
-            progress.advance(1);
+            runner.advance(1);
+            if t.interrupted() {
+                // Out of time (or told to stop): the best start so far is the answer.
+                break;
+            }
         }
-        let (l, m, _sweeps, conv, name) = best.expect("at least one start");
+        let (l, m, termination, name) = best.expect("at least one start");
+        let conv = termination == Termination::Converged;
         let mut est = Estimate::new(
             l,
             EstimateKind::LowerBound,
@@ -157,6 +180,7 @@ impl MeanField {
         est.magnetization = m;
         est.diagnostics.iterations = total_sweeps;
         est.diagnostics.converged = conv;
+        est.diagnostics.termination = runner.stopped().unwrap_or(termination);
         est.diagnostics
             .notes
             .push(format!("best of the starts: {name}"));
@@ -173,7 +197,7 @@ impl Solver for MeanField {
     fn name(&self) -> &'static str {
         "mf"
     }
-    fn solve_with(&self, m: &Model, progress: &dyn Progress) -> Result<Estimate> {
-        self.run(m, progress)
+    fn solve_with(&self, m: &Model, runner: &Runner) -> Result<Estimate> {
+        self.run(m, runner)
     }
 }

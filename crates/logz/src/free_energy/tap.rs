@@ -8,6 +8,7 @@
 //! approximation (kind = approximation). The expansion is trusted while Plefka's condition
 //! β² max_i Σ_j J_ij²(1 − m_i²)(1 − m_j²) < 1 holds; otherwise a warning is attached.
 
+use crate::runner::{Iteration, Runner, Termination};
 use crate::error::{Error, Result};
 use crate::estimate::{Estimate, EstimateKind, Progress, Solver};
 use crate::model::Model;
@@ -50,7 +51,7 @@ pub fn tap_ln_z(model: &Model, m: &[f64]) -> f64 {
 }
 
 impl Tap {
-    fn ascend(&self, model: &Model, m: &mut [f64]) -> (usize, bool) {
+    fn ascend(&self, model: &Model, m: &mut [f64], runner: &Runner) -> (usize, Termination) {
         let b = model.beta();
         for sweep in 1..=self.max_sweeps {
             let mut delta: f64 = 0.0;
@@ -68,13 +69,16 @@ impl Tap {
                 m[i] = self.damping * m[i] + (1.0 - self.damping) * target;
             }
             if !delta.is_finite() {
-                return (sweep, false);
+                return (sweep, Termination::Diverged);
             }
             if delta < self.tol {
-                return (sweep, true);
+                return (sweep, Termination::Converged);
+            }
+            if let Some(t) = runner.iterate(Iteration::new("tap", sweep).change(delta)) {
+                return (sweep, t);
             }
         }
-        (self.max_sweeps, false)
+        (self.max_sweeps, Termination::MaxIterations)
     }
 }
 
@@ -82,7 +86,7 @@ impl Solver for Tap {
     fn name(&self) -> &'static str {
         "tap"
     }
-    fn solve_with(&self, model: &Model, progress: &dyn Progress) -> Result<Estimate> {
+    fn solve_with(&self, model: &Model, runner: &Runner) -> Result<Estimate> {
         if self.tol.is_nan() || self.tol <= 0.0 || !(0.0..1.0).contains(&self.damping) {
             return Err(Error::arg("TAP needs tol > 0 and 0 ≤ damping < 1"));
         }
@@ -90,12 +94,13 @@ impl Solver for Tap {
         // Start from the mean-field solution (all up / all down / paramagnetic) and keep the
         // converged fixed point with the largest −βF (the lowest TAP free energy).
         let starts = [vec![0.0; n], vec![1.0; n], vec![-1.0; n]];
-        progress.start(starts.len() as u64, "TAP");
-        let mut best: Option<(f64, Vec<f64>, usize, bool)> = None;
+        runner.start(starts.len() as u64, "TAP");
+        let mut best: Option<(f64, Vec<f64>, Termination, bool)> = None;
         let mut total = 0;
         for s0 in starts {
             let mut m = s0;
-            let (sw, conv) = self.ascend(model, &mut m);
+            let (sw, term) = self.ascend(model, &mut m, runner);
+            let conv = term == Termination::Converged;
             total += sw;
             let l = tap_ln_z(model, &m);
             let better = match &best {
@@ -103,11 +108,14 @@ impl Solver for Tap {
                 Some(b) => (conv && !b.3) || (conv == b.3 && l > b.0),
             };
             if l.is_finite() && better {
-                best = Some((l, m, sw, conv));
+                best = Some((l, m, term, conv));
             }
-            progress.advance(1);
+            runner.advance(1);
+            if term.interrupted() {
+                break;
+            }
         }
-        let (l, m, _, conv) = best.ok_or_else(|| Error::NotApplicable {
+        let (l, m, termination, conv) = best.ok_or_else(|| Error::NotApplicable {
             method: "tap",
             reason: "the TAP iteration diverged from every start".into(),
         })?;
@@ -126,6 +134,7 @@ impl Solver for Tap {
         let mut est = Estimate::new(l, EstimateKind::Approximation, "TAP (second-order Plefka)");
         est.diagnostics.iterations = total;
         est.diagnostics.converged = conv;
+        est.diagnostics.termination = runner.stopped().unwrap_or(termination);
         if plefka >= 1.0 {
             est.diagnostics.notes.push(format!(
                 "warning: Plefka's validity condition fails (β² max_i Σ_j J_ij²(1−m_i²)(1−m_j²) = {plefka:.3} ≥ 1); \

@@ -9,6 +9,7 @@
 use super::cluster::SwendsenWang;
 use super::local::{Local, Rule, Scan};
 use super::path::{bond_sum, check, ln_z0, residual, sample_fields};
+use crate::runner::Runner;
 use crate::error::{Error, Result};
 use crate::estimate::{Estimate, EstimateKind, Progress, Solver};
 use crate::model::Model;
@@ -97,7 +98,7 @@ impl Ais {
         m: &Model,
         steps: usize,
         cluster: bool,
-        progress: &dyn Progress,
+        runner: &Runner,
     ) -> Result<AisPass> {
         let at = Ais {
             steps,
@@ -107,7 +108,7 @@ impl Ais {
             .into_par_iter()
             .map(|r| {
                 let w = at.run(m, r, cluster);
-                progress.advance(steps as u64);
+                runner.advance(steps as u64);
                 w
             })
             .collect::<Result<_>>()?;
@@ -144,7 +145,7 @@ impl Solver for Ais {
     /// estimate is reported with the difference to the previous one added to its error in
     /// quadrature — the residual bias of a schedule half as long is about that difference —
     /// or, if they never agreed, the projected rest of the approach (`residual`).
-    fn solve_with(&self, m: &Model, progress: &dyn Progress) -> Result<Estimate> {
+    fn solve_with(&self, m: &Model, runner: &Runner) -> Result<Estimate> {
         check(m, "ais")?;
         if self.steps == 0 || self.runs < 2 {
             return Err(Error::InvalidArgument(
@@ -174,16 +175,16 @@ impl Solver for Ais {
         let total = (0..=self.doublings.min(63))
             .map(|k| self.steps.saturating_mul(1usize << k))
             .fold(0usize, usize::saturating_add);
-        progress.start(total.saturating_mul(self.runs) as u64, "annealing sweeps");
+        runner.start(total.saturating_mul(self.runs) as u64, "annealing sweeps");
         let mut steps = self.steps;
-        let mut prev = self.pass(m, steps, cluster, progress)?;
+        let mut prev = self.pass(m, steps, cluster, runner)?;
         let mut history = vec![prev.ln_z];
         let mut agreed = self.doublings == 0;
         let mut diff = 0.0;
         let mut last = None;
         for _ in 0..self.doublings {
             steps *= 2;
-            let next = self.pass(m, steps, cluster, progress)?;
+            let next = self.pass(m, steps, cluster, runner)?;
             history.push(next.ln_z);
             diff = next.ln_z - prev.ln_z;
             let tol = 2.0 * (next.std_err.powi(2) + prev.std_err.powi(2)).sqrt();
@@ -197,7 +198,7 @@ impl Solver for Ais {
                 break;
             }
         }
-        progress.finish();
+        runner.finish();
         // Still moving after the last doubling: the projected rest of the approach, not just
         // the last change, is what the schedule leaves out.
         let left = if agreed {

@@ -10,6 +10,7 @@
 use super::cluster::{SwendsenWang, Wolff};
 use super::local::{Local, Rule, Scan};
 use super::multispin::{self, DefaultLattice, LatticeRule};
+use crate::runner::Runner;
 use crate::error::{Error, Result};
 use crate::estimate::Progress;
 use crate::model::Model;
@@ -293,7 +294,7 @@ fn run_chain<R: Rng + SeedableRng + Send>(
     kernel: Kernel,
     chain: usize,
     ladder: &[f64],
-    progress: &dyn Progress,
+    runner: &Runner,
 ) -> Result<ChainResult> {
     let seed = stream_seed(o.seed, chain as u64);
     let mut rng = R::seed_from_u64(seed);
@@ -305,7 +306,7 @@ fn run_chain<R: Rng + SeedableRng + Send>(
     let mut swap_rates = Vec::new();
     let tick = |t: usize| {
         if (t + 1).is_multiple_of(PROGRESS_BATCH) || t + 1 == total {
-            progress.advance(((t % PROGRESS_BATCH) + 1) as u64);
+            runner.advance(((t % PROGRESS_BATCH) + 1) as u64);
         }
     };
     match kernel {
@@ -472,15 +473,15 @@ fn check_budget(m: &Model, o: &SampleOptions, kernel: Kernel) -> Result<()> {
 }
 
 /// Run `o.chains` independent chains (in parallel) with xoshiro256++ streams.
-pub fn sample(m: &Model, o: &SampleOptions, progress: &dyn Progress) -> Result<SampleRun> {
-    sample_with_rng::<Xoshiro256PlusPlus>(m, o, progress)
+pub fn sample(m: &Model, o: &SampleOptions, runner: &Runner) -> Result<SampleRun> {
+    sample_with_rng::<Xoshiro256PlusPlus>(m, o, runner)
 }
 
 /// [`sample`] with any seedable generator for the generic samplers' streams.
 pub fn sample_with_rng<R: Rng + SeedableRng + Send>(
     m: &Model,
     o: &SampleOptions,
-    progress: &dyn Progress,
+    runner: &Runner,
 ) -> Result<SampleRun> {
     if o.sweeps < 2 {
         return Err(Error::InvalidArgument(
@@ -507,12 +508,12 @@ pub fn sample_with_rng<R: Rng + SeedableRng + Send>(
     } else {
         vec![m.beta()]
     };
-    progress.start(((o.burn_in + o.sweeps) * o.chains) as u64, "sweeps");
+    runner.start(((o.burn_in + o.sweeps) * o.chains) as u64, "sweeps");
     let chains: Vec<ChainResult> = (0..o.chains)
         .into_par_iter()
-        .map(|c| run_chain::<R>(m, o, kernel, c, &ladder, progress))
+        .map(|c| run_chain::<R>(m, o, kernel, c, &ladder, runner))
         .collect::<Result<_>>()?;
-    progress.finish();
+    runner.finish();
     Ok(SampleRun {
         algorithm: o.algorithm,
         kernel: if matches!(kernel, Kernel::Lattice(_)) {

@@ -10,6 +10,7 @@
 use super::cluster::SwendsenWang;
 use super::local::{Local, Rule, Scan};
 use super::path::{bond_sum, check, ln_z0, residual, sample_fields};
+use crate::runner::Runner;
 use crate::error::{Error, Result};
 use crate::estimate::{Estimate, EstimateKind, Progress, Solver};
 use crate::model::Model;
@@ -226,7 +227,7 @@ impl ThermodynamicIntegration {
 impl Ladder<'_> {
     /// Run on to `until` sweeps in all; observables at λ = 1 are summed from sweep `measure_from`
     /// on (earlier sums are discarded).
-    fn run(&mut self, m: &Model, until: usize, measure_from: usize, progress: &dyn Progress) {
+    fn run(&mut self, m: &Model, until: usize, measure_from: usize, runner: &Runner) {
         let k = self.slots.len();
         let beta = m.beta();
         let fine_w = simpson_weights(k);
@@ -284,7 +285,7 @@ impl Ladder<'_> {
                 }
             }
             self.t += 1;
-            progress.advance(1);
+            runner.advance(1);
         }
     }
 
@@ -360,7 +361,7 @@ impl Solver for ThermodynamicIntegration {
         "ti"
     }
 
-    fn solve_with(&self, m: &Model, progress: &dyn Progress) -> Result<Estimate> {
+    fn solve_with(&self, m: &Model, runner: &Runner) -> Result<Estimate> {
         check(m, "ti")?;
         let k = self.rungs;
         if k < 5 || !(k - 1).is_multiple_of(4) {
@@ -391,7 +392,7 @@ impl Solver for ThermodynamicIntegration {
                 m,
                 pilot.burn_in + pilot.sweeps,
                 0,
-                &crate::estimate::NoProgress,
+                &runner.child(),
             );
             let min_swap = l.min_swap();
             pilots.push(format!(
@@ -417,11 +418,11 @@ impl Solver for ThermodynamicIntegration {
         let mut extended = Vec::new();
         let mut history = Vec::new();
         let window = loop {
-            progress.start(((until - ladders[0].t) * run.chains) as u64, "sweeps");
+            runner.start(((until - ladders[0].t) * run.chains) as u64, "sweeps");
             ladders
                 .par_iter_mut()
-                .for_each(|l| l.run(m, until, from, progress));
-            progress.finish();
+                .for_each(|l| l.run(m, until, from, runner));
+            runner.finish();
             let w = Window::of(&ladders, from);
             if w.settled() || extended.len() >= run.extensions {
                 break w;

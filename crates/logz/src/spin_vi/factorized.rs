@@ -35,6 +35,7 @@
 //! divergence between q_i and the best q_i with the others fixed (the ELBO gain one exact
 //! coordinate step would make), summed over spins.
 
+use crate::runner::Runner;
 use crate::error::{Error, Result};
 use crate::estimate::{Estimate, EstimateKind, Progress, Solver};
 use crate::free_energy::meanfield;
@@ -149,7 +150,7 @@ impl FactorizedVi {
     }
 
     /// Optimise from one start with its own random stream.
-    fn run(&self, m: &Model, start: Start, k: usize, progress: &dyn Progress) -> Run {
+    fn run(&self, m: &Model, start: Start, k: usize, runner: &Runner) -> Run {
         let n = m.n();
         let beta = m.beta();
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(stream_seed(self.seed, k as u64));
@@ -197,10 +198,10 @@ impl FactorizedVi {
                 }
             }
             if (t + 1) % 50 == 0 {
-                progress.advance(50);
+                runner.advance(50);
             }
         }
-        progress.advance((self.steps % 50) as u64);
+        runner.advance((self.steps % 50) as u64);
         let count = (self.steps - tail_from) as f64;
         avg.iter_mut().for_each(|a| *a /= count);
         let mag: Vec<f64> = avg.iter().map(|p| p.tanh()).collect();
@@ -217,19 +218,19 @@ impl Solver for FactorizedVi {
         "bbvi"
     }
 
-    fn solve_with(&self, m: &Model, progress: &dyn Progress) -> Result<Estimate> {
+    fn solve_with(&self, m: &Model, runner: &Runner) -> Result<Estimate> {
         self.validate()?;
         let n = m.n();
         let mut starts = vec![Start::Paramagnetic, Start::Up, Start::Down];
         starts.extend(std::iter::repeat_n(Start::Random, self.random_starts));
         check_budget(m, starts.len(), self.steps, self.batch)?;
-        progress.start((starts.len() * self.steps) as u64, "BBVI steps");
+        runner.start((starts.len() * self.steps) as u64, "BBVI steps");
         let runs: Vec<Run> = starts
             .par_iter()
             .enumerate()
-            .map(|(k, &start)| self.run(m, start, k, progress))
+            .map(|(k, &start)| self.run(m, start, k, runner))
             .collect();
-        progress.finish();
+        runner.finish();
         // The first of equal ELBOs wins, so the choice does not depend on scheduling.
         let best = runs
             .iter()

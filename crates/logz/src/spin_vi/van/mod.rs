@@ -43,6 +43,7 @@ mod network;
 pub use network::Made;
 use network::{Act, Grad};
 
+use crate::runner::Runner;
 use crate::error::{Error, Result};
 use crate::estimate::{Estimate, EstimateKind, Progress, Solver};
 use crate::model::Model;
@@ -236,7 +237,7 @@ impl Van {
     }
 
     /// Train (or continue training) a network on `m`; returns it with its evaluation.
-    pub fn train(&self, m: &Model, progress: &dyn Progress) -> Result<(Made, VanReport)> {
+    pub fn train(&self, m: &Model, runner: &Runner) -> Result<(Made, VanReport)> {
         let n = m.n();
         if self.batch < 2 || !(self.lr.is_finite() && self.lr > 0.0) {
             return Err(Error::InvalidArgument(format!(
@@ -273,7 +274,7 @@ impl Van {
         let beta = m.beta();
         let t0 = std::time::Instant::now();
         let mut trace = Vec::new();
-        progress.start(self.steps as u64, "VAN steps");
+        runner.start(self.steps as u64, "VAN steps");
         for t in 1..=self.steps {
             let bt = if self.anneal && self.init.is_none() {
                 // β_t = β(1 − e^{−t/τ}), τ = 500 steps (Wu et al.'s 0.998^t) or a tenth of a
@@ -336,11 +337,11 @@ impl Van {
                 // ELBO at the target β from this batch (exact only once annealing is over).
                 let elbo = -all.iter().map(|d| beta * d.energy + d.log_q).sum::<f64>() / b;
                 trace.push((t, elbo, t0.elapsed().as_secs_f64()));
-                progress.message(&format!("ELBO {elbo:.4}"));
-                progress.advance(10.min(t as u64));
+                runner.message(&format!("ELBO {elbo:.4}"));
+                runner.advance(10.min(t as u64));
             }
         }
-        progress.finish();
+        runner.finish();
         let report = evaluate(
             &net,
             m,
@@ -406,8 +407,8 @@ impl Solver for Van {
         }
     }
 
-    fn solve_with(&self, m: &Model, progress: &dyn Progress) -> Result<Estimate> {
-        let (net, r) = self.train(m, progress)?;
+    fn solve_with(&self, m: &Model, runner: &Runner) -> Result<Estimate> {
+        let (net, r) = self.train(m, runner)?;
         let mut e = if self.importance_weighted {
             Estimate::new(
                 r.iw_ln_z,
