@@ -118,7 +118,14 @@ pub fn run(a: &CompareArgs) -> Result<()> {
         .iter()
         .map(|(_, s)| s.as_ref() as &(dyn Solver + Sync))
         .collect();
-    let grid = sweep::run(&base, &betas, &refs, &costs, &|c| bar.inc(c))?;
+    let grid = sweep::run(
+        &base,
+        &betas,
+        &refs,
+        &costs,
+        &|c| bar.inc(c),
+        &crate::runner(&logz::NoProgress),
+    )?;
     bar.clear();
     let results = grid
         .iter()

@@ -143,7 +143,7 @@ pub fn run_fit(a: &FitArgs) -> Result<()> {
             seed: a.seed,
             ..FitOptions::default()
         };
-        let r = fit(&d, kind, &o, &bar)?;
+        let r = fit(&d, kind, &o, &crate::runner(&bar))?;
         // The exact posterior beside any approximation, where it exists.
         let ex = match kind {
             ModelKind::Linear(_) if method != Method::Exact => {
@@ -151,7 +151,7 @@ pub fn run_fit(a: &FitArgs) -> Result<()> {
                     method: Method::Exact,
                     ..FitOptions::default()
                 };
-                Some(fit(&d, kind, &eo, &logz::NoProgress)?)
+                Some(fit(&d, kind, &eo, &crate::runner(&logz::NoProgress))?)
             }
             _ => None,
         };
@@ -262,7 +262,7 @@ fn stream_fit(
         batch: a.batch,
         ..FitOptions::default()
     };
-    let r = fit_streamed(&a.data, &a.x, &a.y, kind, &o, bar)?;
+    let r = fit_streamed(&a.data, &a.x, &a.y, kind, &o, &crate::runner(bar))?;
     Ok((r.report, r.exact, r.rows))
 }
 

@@ -326,6 +326,14 @@ fn run() -> Result<()> {
     }
 }
 
+/// The run loop of every command: the progress display and the `--time-limit` budget — when it
+/// runs out, iterative methods stop and report the best answer so far with its honest kind.
+pub fn runner(progress: &dyn logz::Progress) -> logz::runner::Runner<'_> {
+    logz::runner::Runner::new()
+        .with_progress(progress)
+        .with_time_limit(logz::limits::time_limit())
+}
+
 /// Run one subcommand (on the pool of `--threads`, if given).
 fn run_cmd(cmd: Cmd) -> Result<()> {
     match cmd {
@@ -342,7 +350,8 @@ fn run_cmd(cmd: Cmd) -> Result<()> {
             }
             let lm = load_model(&model)?;
             let bar = progress::Bar::new(quiet || json);
-            let est = logz::estimate::timed(s.as_ref(), &lm.model, &bar)
+            let est = runner(&bar)
+                .run(s.as_ref(), &lm.model)
                 .with_context(|| format!("{method} on {}", model.model))?;
             bar.clear();
             if json {

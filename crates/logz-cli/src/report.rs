@@ -57,6 +57,7 @@ pub fn estimate_json_parts(
         "edge_correlation": e.edge_correlation,
         "iterations": e.diagnostics.iterations,
         "converged": e.diagnostics.converged,
+        "termination": e.diagnostics.termination.label(),
         "seconds": e.diagnostics.seconds,
         "notes": e.diagnostics.notes,
     });
@@ -101,8 +102,11 @@ pub fn estimate_text_parts(
         s += &format!("<E> / N    {:.10}\n", en / n);
     }
     s += &format!(
-        "iterations {}   converged {}   {:.3} s\n",
-        e.diagnostics.iterations, e.diagnostics.converged, e.diagnostics.seconds
+        "iterations {}   converged {}   stopped: {}   {:.3} s\n",
+        e.diagnostics.iterations,
+        e.diagnostics.converged,
+        e.diagnostics.termination.label(),
+        e.diagnostics.seconds
     );
     for note in &e.diagnostics.notes {
         s += &format!("note       {note}\n");

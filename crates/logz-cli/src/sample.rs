@@ -79,7 +79,7 @@ pub fn run(a: &SampleArgs) -> Result<()> {
     };
     let bar = Bar::new(a.quiet || a.json);
     let t0 = std::time::Instant::now();
-    let run = sample(m, &o, &bar)?;
+    let run = sample(m, &o, &crate::runner(&bar))?;
     let seconds = t0.elapsed().as_secs_f64();
     bar.clear();
     let summary = run.summary();

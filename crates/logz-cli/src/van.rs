@@ -31,7 +31,7 @@ pub fn run(a: &TrainVanArgs) -> Result<()> {
     let opts = a.options.options(a.model.seed, &["van"])?;
     let van = logz::methods::van_options(&opts, false);
     let bar = Bar::new(a.quiet || a.json);
-    let (net, report) = van.train(m, &bar)?;
+    let (net, report) = van.train(m, &crate::runner(&bar))?;
     bar.clear();
     let exact = logz::exact::reference::exact_ln_z(m);
     let ck = Checkpoint {

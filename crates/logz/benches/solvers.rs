@@ -184,5 +184,5 @@ fn van_train_10_steps_16x16(b: divan::Bencher) {
         eval_samples: 2,
         ..Van::default()
     };
-    b.bench_local(|| van.train(&m, &logz::estimate::NoProgress).unwrap());
+    b.bench_local(|| van.train(&m, &logz::runner::Runner::new()).unwrap());
 }

@@ -8,6 +8,7 @@ use logz::bayes::data::{age_income, AGE_INCOME};
 use logz::bayes::fit::{fit, FitOptions, Method, ModelKind};
 use logz::bayes::linear::Noise;
 use logz::prelude::*;
+use logz::runner::Runner;
 
 fn main() -> Result<(), Error> {
     // income = 12 000 + 950·age + ε, ε ~ N(0, 15 000²), for 20 000 people.
@@ -20,7 +21,7 @@ fn main() -> Result<(), Error> {
             seed: 11,
             ..FitOptions::default()
         };
-        fit(&data, kind, &o, &NoProgress)
+        fit(&data, kind, &o, &Runner::new())
     };
     let exact = run(Method::Exact, None)?;
     let ln_p = exact

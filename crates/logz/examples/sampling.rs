@@ -6,6 +6,7 @@
 use logz::exact::Enumerate;
 use logz::mc::{sample, Algorithm, SampleOptions};
 use logz::prelude::*;
+use logz::runner::Runner;
 
 fn main() -> Result<(), Error> {
     let p = Params {
@@ -28,7 +29,7 @@ fn main() -> Result<(), Error> {
             seed: 42,
             ..SampleOptions::default()
         };
-        let run = sample(&model, &options, &NoProgress)?;
+        let run = sample(&model, &options, &Runner::new())?;
         let summary = run.summary();
         println!("{} ({} kernel):", algorithm.name(), run.kernel);
         for (name, exact) in [("energy", e_exact), ("|m|", m_exact)] {

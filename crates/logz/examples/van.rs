@@ -30,7 +30,7 @@ fn main() -> Result<(), Error> {
             ..Van::default()
         };
         // `timed` is `solve` plus the wall-clock time in the diagnostics.
-        let e = logz::estimate::timed(&van, &model, &NoProgress)?;
+        let e = Runner::new().run(&van, &model)?;
         let se = e.kind.std_err().unwrap_or(f64::NAN);
         println!(
             "{:<7} ln Z = {:.5} ± {se:.5} ({}), − exact = {:+.5} ({:+.1} σ), {} steps in {:.2} s",

@@ -106,8 +106,8 @@ pub use spin_vi::FactorizedVi;
 
 /// The everyday types in one import: `use logz::prelude::*;`.
 ///
-/// The model and its builders, the solver trait and its result, the error type, and the main
-/// solvers of the spin model. [`crate::Result`] is left out so that a glob import does not
+/// The model and its builders, the solver trait, its run loop and its result, the error type,
+/// and the main solvers of the spin model. [`crate::Result`] is left out so that a glob import does not
 /// shadow the standard library's.
 pub mod prelude {
     pub use crate::error::Error;
@@ -118,6 +118,7 @@ pub mod prelude {
     pub use crate::methods::by_name;
     pub use crate::model::builders::{self, CouplingDist, Params};
     pub use crate::model::{Geometry, Model};
+    pub use crate::runner::{Control, Iteration, Runner, Termination};
     pub use crate::spin_vi::van::Van;
     pub use crate::spin_vi::FactorizedVi;
 }

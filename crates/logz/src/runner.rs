@@ -227,7 +227,8 @@ impl<'a> Runner<'a> {
     /// Stop iterating after `seconds` of wall-clock time and return the best answer so far
     /// ([`Termination::Timeout`]). Infinite or non-positive values mean no limit.
     pub fn with_time_limit(mut self, seconds: f64) -> Self {
-        self.time_limit = (seconds.is_finite() && seconds > 0.0).then(|| Duration::from_secs_f64(seconds));
+        self.time_limit =
+            (seconds.is_finite() && seconds > 0.0).then(|| Duration::from_secs_f64(seconds));
         self
     }
 
@@ -252,7 +253,9 @@ impl<'a> Runner<'a> {
     pub fn child(&self) -> Runner<'static> {
         Runner {
             progress: &NoProgress,
-            time_limit: self.time_limit.map(|t| t.saturating_sub(self.started.elapsed())),
+            time_limit: self
+                .time_limit
+                .map(|t| t.saturating_sub(self.started.elapsed())),
             max_iterations: self.max_iterations,
             started: Instant::now(),
             observers: Mutex::new(Vec::new()),
@@ -294,7 +297,9 @@ impl<'a> Runner<'a> {
             return Some(t);
         }
         match self.time_limit {
-            Some(limit) if self.started.elapsed() >= limit => Some(self.set_stop(Termination::Timeout)),
+            Some(limit) if self.started.elapsed() >= limit => {
+                Some(self.set_stop(Termination::Timeout))
+            }
             _ => None,
         }
     }
@@ -417,7 +422,10 @@ mod tests {
             }
         });
         assert_eq!(r.iterate(Iteration::new("t", 1)), None);
-        assert_eq!(r.iterate(Iteration::new("t", 2)), Some(Termination::Stopped));
+        assert_eq!(
+            r.iterate(Iteration::new("t", 2)),
+            Some(Termination::Stopped)
+        );
         // Later checks keep reporting the first reason.
         assert_eq!(r.interrupted(), Some(Termination::Stopped));
         assert_eq!(r.stopped(), Some(Termination::Stopped));
@@ -430,11 +438,17 @@ mod tests {
         assert_eq!(r.interrupted(), Some(Termination::Timeout));
         let r = Runner::new().with_max_iterations(3);
         assert_eq!(r.iterate(Iteration::new("t", 2)), None);
-        assert_eq!(r.iterate(Iteration::new("t", 3)), Some(Termination::MaxIterations));
+        assert_eq!(
+            r.iterate(Iteration::new("t", 3)),
+            Some(Termination::MaxIterations)
+        );
         // An iteration cap is per loop, not a stop of the whole run.
         assert_eq!(r.stopped(), None);
         // No limit: infinite or non-positive time limits are ignored.
-        assert!(Runner::new().with_time_limit(f64::INFINITY).time_limit().is_none());
+        assert!(Runner::new()
+            .with_time_limit(f64::INFINITY)
+            .time_limit()
+            .is_none());
         assert!(Runner::new().with_time_limit(0.0).time_limit().is_none());
     }
 

@@ -6,8 +6,9 @@
 //! not depend on the thread count or on which thread ran what.
 
 use crate::error::{Error, Result};
-use crate::estimate::{timed, Estimate, EstimateKind, NoProgress, Solver};
+use crate::estimate::{Estimate, EstimateKind, Solver};
 use crate::model::Model;
+use crate::runner::Runner;
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -33,8 +34,9 @@ pub fn abs_magnetization(e: &Estimate) -> Option<f64> {
     })
 }
 
-/// Run every solver at every β of `betas` on `base` (with its β replaced), each timed
-/// ([`timed`]) and silent. `costs[k]` is the relative cost of solver k (see [`relative_cost`]);
+/// Run every solver at every β of `betas` on `base` (with its β replaced), each timed and
+/// silent, under a child of `runner` (its deadline: a run out of time returns its best answer
+/// so far). `costs[k]` is the relative cost of solver k (see [`relative_cost`]);
 /// `done(cost)` is called as each task finishes (for a progress bar). Returns
 /// `results[b][k]`: the estimate of solver k at `betas[b]`, or its error. An error overall only
 /// if `costs` and `solvers` differ in length.
@@ -44,6 +46,7 @@ pub fn run(
     solvers: &[&(dyn Solver + Sync)],
     costs: &[u64],
     done: &(dyn Fn(u64) + Sync),
+    runner: &Runner,
 ) -> Result<Vec<Vec<Result<Estimate>>>> {
     if solvers.len() != costs.len() {
         return Err(Error::InvalidArgument(format!(
@@ -66,7 +69,7 @@ pub fn run(
         let Some(&(b, k)) = tasks.get(i) else { break };
         let r = base
             .with_beta(betas[b])
-            .and_then(|m| timed(solvers[k], &m, &NoProgress));
+            .and_then(|m| runner.child().run(solvers[k], &m));
         done(costs[k]);
         *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
     });
@@ -119,9 +122,16 @@ mod tests {
                 .unwrap();
             let g = pool
                 .install(|| {
-                    run(&m, &betas, &solvers, &costs, &|c| {
-                        done.fetch_add(c as usize, Ordering::Relaxed);
-                    })
+                    run(
+                        &m,
+                        &betas,
+                        &solvers,
+                        &costs,
+                        &|c| {
+                            done.fetch_add(c as usize, Ordering::Relaxed);
+                        },
+                        &Runner::new(),
+                    )
                 })
                 .unwrap();
             // The progress callback saw every task's cost once.
@@ -139,7 +149,7 @@ mod tests {
             }
         }
         // Mismatched costs are an error, not a panic.
-        assert!(run(&m, &betas, &solvers, &costs[..2], &|_| {}).is_err());
+        assert!(run(&m, &betas, &solvers, &costs[..2], &|_| {}, &Runner::new()).is_err());
     }
 
     #[test]

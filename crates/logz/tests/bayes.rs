@@ -7,7 +7,7 @@ use common::assert_sigma;
 use logz::bayes::data::{self, Dataset};
 use logz::bayes::fit::{fit, FitOptions, Method, ModelKind};
 use logz::bayes::linear::{self, Noise, PRIOR_SCALE};
-use logz::NoProgress;
+use logz::runner::Runner;
 use nalgebra::{DMatrix, DVector};
 use rand::SeedableRng;
 use rand_distr::{Distribution, Normal};
@@ -125,7 +125,7 @@ fn run(
         batch,
         ..FitOptions::default()
     };
-    fit(d, kind, &o, &NoProgress).unwrap()
+    fit(d, kind, &o, &Runner::new()).unwrap()
 }
 
 #[test]
@@ -204,7 +204,7 @@ fn score_function_bbvi_reaches_the_posterior_mean() {
         lr: 0.02,
         ..FitOptions::default()
     };
-    let bb = fit(&d, kind, &o, &NoProgress).unwrap();
+    let bb = fit(&d, kind, &o, &Runner::new()).unwrap();
     for j in 0..3 {
         assert!(
             (bb.mean[j] - ex.mean[j]).abs() < 0.5 * ex.sd[j],
@@ -310,7 +310,7 @@ fn logistic_advi_agrees_with_hmc() {
         method: Method::Exact,
         ..FitOptions::default()
     };
-    assert!(fit(&d, ModelKind::Logistic, &o, &NoProgress)
+    assert!(fit(&d, ModelKind::Logistic, &o, &Runner::new())
         .unwrap_err()
         .to_string()
         .contains("no closed-form"));
@@ -463,7 +463,7 @@ fn streamed_exact_fit_equals_the_in_memory_fit() {
             batch: Some(700),
             ..FitOptions::default()
         };
-        let s = fit_streamed(&path, &d.x_names, &d.y_name, kind, &o, &NoProgress).unwrap();
+        let s = fit_streamed(&path, &d.x_names, &d.y_name, kind, &o, &Runner::new()).unwrap();
         assert_eq!(s.rows, 3000);
         assert!(s.exact.is_none());
         assert_eq!(s.report.names, mem.names);
@@ -492,7 +492,7 @@ fn streamed_natural_svi_with_equal_chunks_reaches_the_exact_posterior() {
         batch: Some(500),
         ..FitOptions::default()
     };
-    let s = fit_streamed(&path, &d.x_names, &d.y_name, kind, &o, &NoProgress).unwrap();
+    let s = fit_streamed(&path, &d.x_names, &d.y_name, kind, &o, &Runner::new()).unwrap();
     assert_eq!(s.report.steps, 6);
     let (em, es) = s.exact.clone().unwrap();
     let r = &s.report;
@@ -519,7 +519,7 @@ fn streamed_natural_svi_with_equal_chunks_reaches_the_exact_posterior() {
             method,
             ..FitOptions::default()
         };
-        assert!(fit_streamed(&path, &d.x_names, &d.y_name, kind, &o, &NoProgress).is_err());
+        assert!(fit_streamed(&path, &d.x_names, &d.y_name, kind, &o, &Runner::new()).is_err());
     }
 }
 

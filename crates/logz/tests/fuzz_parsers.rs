@@ -504,6 +504,8 @@ fn checkpoint_seeds() -> Vec<Vec<u8>> {
                     samples: 100,
                     trace: vec![(10, 0.9, 0.01)],
                     seconds: 0.1,
+                    steps: 10,
+                    termination: logz::runner::Termination::Completed,
                 },
                 exact_ln_z: Some(1.2),
             };
@@ -534,7 +536,7 @@ fn fuzz_van_checkpoints() {
                         init: Some(net.clone()),
                         ..Default::default()
                     };
-                    let _ = van.train(&m, &logz::NoProgress);
+                    let _ = van.train(&m, &logz::runner::Runner::new());
                 }
                 true
             }

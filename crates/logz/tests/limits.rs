@@ -5,9 +5,10 @@
 use logz::exact::{elimination, Elimination, Exact};
 use logz::mc::{sample, Ais, SampleOptions, ThermodynamicIntegration};
 use logz::model::builders::{self, Params};
+use logz::runner::Runner;
 use logz::spin_vi::van::Van;
 use logz::spin_vi::FactorizedVi;
-use logz::{Error, NoProgress, Solver};
+use logz::{Error, Solver};
 use std::sync::Once;
 
 const BUDGET: u64 = 64 << 20;
@@ -64,7 +65,7 @@ fn builders_estimate_the_model_before_building_it() {
 #[test]
 fn sampler_runs_are_checked_before_allocating() {
     let m = square(8);
-    let run = |o: SampleOptions| sample(&m, &o, &NoProgress).map(|r| r.n);
+    let run = |o: SampleOptions| sample(&m, &o, &Runner::new()).map(|r| r.n);
     over_budget(
         run(SampleOptions {
             sweeps: 100_000_000,

@@ -12,8 +12,9 @@ use logz::exact::closed::{kaufman_ln_z, SQUARE_BETA_C};
 use logz::exact::Exact;
 use logz::mc::{sample, Ais, Algorithm, KernelChoice, SampleOptions, ThermodynamicIntegration};
 use logz::model::builders::{random_model, square, Params};
+use logz::runner::Runner;
 use logz::stats;
-use logz::{EstimateKind, Model, NoProgress, Solver};
+use logz::{EstimateKind, Model, Solver};
 use std::collections::HashMap;
 
 /// Exact distribution of the key (E rounded to 1e-6, M) by enumeration.
@@ -105,7 +106,7 @@ fn run(
         beta_min_fraction: 0.3,
         ..SampleOptions::default()
     };
-    sample(m, &o, &NoProgress).unwrap()
+    sample(m, &o, &Runner::new()).unwrap()
 }
 
 /// A ferromagnetic random model with random fields (cluster algorithms need unfrustrated J).
@@ -268,7 +269,7 @@ fn torus_energy_at_beta_c_within_error_bars_of_kaufman() {
             seed: 3,
             ..SampleOptions::default()
         };
-        let s = sample(&m, &o, &NoProgress).unwrap().summary();
+        let s = sample(&m, &o, &Runner::new()).unwrap().summary();
         let e = s.get("energy").unwrap();
         let exact = kaufman_energy(l, SQUARE_BETA_C);
         eprintln!("L={l} {}: τ_int {:?}", alg.name(), e.tau_int);
@@ -347,7 +348,7 @@ fn wolff_decorrelates_far_faster_than_metropolis_at_beta_c() {
             seed: 4,
             ..SampleOptions::default()
         };
-        sample(&m, &o, &NoProgress)
+        sample(&m, &o, &Runner::new())
             .unwrap()
             .summary()
             .get("|m|")
@@ -380,7 +381,7 @@ fn same_seed_same_chain_on_any_number_of_threads() {
             .num_threads(threads)
             .build()
             .unwrap()
-            .install(|| sample(&m, &o, &NoProgress).unwrap())
+            .install(|| sample(&m, &o, &Runner::new()).unwrap())
     };
     let (a, b) = (on(1), on(2));
     assert_eq!(a.kernel, "multispin");
@@ -399,7 +400,7 @@ fn cluster_methods_refuse_frustrated_couplings() {
             algorithm: alg,
             ..SampleOptions::default()
         };
-        let err = sample(&m, &o, &NoProgress).unwrap_err().to_string();
+        let err = sample(&m, &o, &Runner::new()).unwrap_err().to_string();
         assert!(err.contains("frustrated"), "{err}");
     }
     // An antiferromagnet on a bipartite lattice is gauge-equivalent to a ferromagnet: allowed.
@@ -414,7 +415,7 @@ fn cluster_methods_refuse_frustrated_couplings() {
         sweeps: 10,
         ..SampleOptions::default()
     };
-    assert!(sample(&m, &o, &NoProgress).is_ok());
+    assert!(sample(&m, &o, &Runner::new()).is_ok());
 }
 
 #[test]
@@ -432,7 +433,7 @@ fn error_bars_are_honest_across_seeds() {
             seed,
             ..SampleOptions::default()
         };
-        let s = sample(&m, &o, &NoProgress).unwrap().summary();
+        let s = sample(&m, &o, &Runner::new()).unwrap().summary();
         let e = s.get("energy").unwrap();
         // Coverage alone passes for any error bar: each must also be small (measured σ of
         // energy/N: 5.4e-3 to 6.7e-3 over the 40 seeds).
@@ -506,7 +507,7 @@ fn stats_helpers_are_consistent_on_a_real_chain() {
         chains: 1,
         ..SampleOptions::default()
     };
-    let r = sample(&m, &o, &NoProgress).unwrap();
+    let r = sample(&m, &o, &Runner::new()).unwrap();
     let s = stats::analyze(&r.chains[0].energy);
     assert!(s.reliable);
     let ratio = s.blocking_err / s.std_err;

@@ -228,7 +228,7 @@ fn van_checkpoint_continues_where_it_stopped() {
         steps: 200,
         ..Van::default()
     }
-    .train(&m, &logz::NoProgress)
+    .train(&m, &logz::runner::Runner::new())
     .unwrap();
     let text = serde_json::to_string(&net).unwrap();
     let back: logz::spin_vi::van::Made = serde_json::from_str(&text).unwrap();
@@ -238,7 +238,7 @@ fn van_checkpoint_continues_where_it_stopped() {
         init: Some(back),
         ..Van::default()
     }
-    .train(&m, &logz::NoProgress)
+    .train(&m, &logz::runner::Runner::new())
     .unwrap();
     let s = (first.elbo_std_err.powi(2) + again.elbo_std_err.powi(2)).sqrt();
     // Measured σ = 8.7e-3.

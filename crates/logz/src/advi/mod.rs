@@ -20,8 +20,8 @@
 
 pub mod target;
 
-pub use crate::runner::{ended, Iteration, Runner, Termination};
 use crate::optim::Adam;
+pub use crate::runner::{ended, Iteration, Runner, Termination};
 pub use target::{Batch, LogJoint};
 
 use crate::error::{Error, Result};

@@ -12,9 +12,9 @@ use super::data::{Dataset, Scaling};
 use super::linear::{self, LinearPosterior, PRIOR_SCALE};
 use super::models::{Batch, LinearKnownNoise};
 use super::natural::NaturalSvi;
-use crate::runner::{Control, Iteration, Runner};
 use crate::advi::{self, Estimator, Family, Optimizer, ViOptions};
 use crate::error::{Error, Result};
+use crate::runner::{Control, Iteration, Runner};
 use rand::SeedableRng;
 
 /// When a posterior counts as reached: every mean within `mean_rel` and every standard

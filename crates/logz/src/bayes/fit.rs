@@ -9,10 +9,10 @@ use super::hmc::{hmc, HmcOptions};
 use super::linear::{self, Noise, PRIOR_SCALE};
 use super::models::{Batch, LinearKnownNoise, LinearNig, LogJoint, Logistic};
 use super::natural;
-use crate::runner::Runner;
 use crate::advi::{self, Estimator, Family, Optimizer, ViOptions};
 use crate::error::{Error, Result};
 use crate::estimate::Progress;
+use crate::runner::Runner;
 use serde::Serialize;
 use std::path::Path;
 
@@ -172,12 +172,7 @@ fn check_work(data: &Dataset, o: &FitOptions) -> Result<()> {
 /// and report the posterior in raw units (see the module docs). Errors when the method does
 /// not apply to the model, the data are unusable, or the work exceeds [`crate::limits`].
 /// `progress` follows the steps of the stochastic methods.
-pub fn fit(
-    data: &Dataset,
-    kind: ModelKind,
-    o: &FitOptions,
-    runner: &Runner,
-) -> Result<FitReport> {
+pub fn fit(data: &Dataset, kind: ModelKind, o: &FitOptions, runner: &Runner) -> Result<FitReport> {
     let t0 = std::time::Instant::now();
     check_work(data, o)?;
     let stats = data.stats();

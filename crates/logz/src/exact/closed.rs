@@ -1,11 +1,11 @@
 //! Closed forms: the 1D chain, Curie–Weiss at finite N, Onsager's infinite square lattice and
 //! Kaufman's finite square torus.
 
-use crate::runner::Runner;
 use crate::error::{Error, Result};
 use crate::estimate::{Estimate, EstimateKind, Solver};
 use crate::model::{Geometry, Model};
 use crate::numeric::{ln_2cosh, ln_binomial_table, log_add, log_sum_exp};
+use crate::runner::Runner;
 
 /// β_c of the square lattice at J = 1: ln(1 + √2)/2.
 pub const SQUARE_BETA_C: f64 = 0.440_686_793_509_771_5;

@@ -22,10 +22,10 @@
 //! entry), never wrong.
 
 use super::ordering::{best_tree, EliminationTree};
-use crate::runner::Runner;
 use crate::error::{Error, Result};
 use crate::estimate::{Estimate, EstimateKind, Progress, Solver};
 use crate::model::Model;
+use crate::runner::Runner;
 use rayon::prelude::*;
 
 /// Variable elimination / junction-tree solver.

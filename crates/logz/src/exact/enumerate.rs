@@ -11,10 +11,10 @@
 //! nothing overflows even at large β. Energies and fields are re-synchronised from scratch every
 //! 2^14 steps to stop round-off drift.
 
-use crate::runner::Runner;
 use crate::error::{Error, Result};
 use crate::estimate::{Estimate, EstimateKind, Progress, Solver};
 use crate::model::Model;
+use crate::runner::Runner;
 use rayon::prelude::*;
 
 /// Largest N enumeration accepts by default (2^36 states is minutes of work).

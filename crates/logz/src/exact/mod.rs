@@ -11,10 +11,10 @@ pub mod ordering;
 pub mod reference;
 pub mod transfer;
 
-use crate::runner::Runner;
 use crate::error::{Error, Result};
 use crate::estimate::{Estimate, Solver};
 use crate::model::{Geometry, Model};
+use crate::runner::Runner;
 
 pub use closed::{Chain, CurieWeiss, Kaufman, Onsager};
 pub use elimination::Elimination;

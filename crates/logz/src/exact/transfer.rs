@@ -9,11 +9,11 @@
 //! O(N·4^W): the fast path is for strips and narrow tori. Couplings and fields may vary per site.
 //! Vectors are rescaled to max 1 after each site, the scale accumulated in log space.
 
-use crate::runner::Runner;
 use crate::error::{Error, Result};
 use crate::estimate::{Estimate, EstimateKind, Progress, Solver};
 use crate::model::{Geometry, Model};
 use crate::numeric::{log_add, log_sum_exp};
+use crate::runner::Runner;
 use rayon::prelude::*;
 use std::collections::HashMap;
 

@@ -14,11 +14,11 @@
 //! Convergence is judged on the *undamped* residual max |u_new − u_old| / max(1, |u_new|), so damping does not make
 //! an unconverged run look converged.
 
-use crate::runner::{Iteration, Runner, Termination};
 use crate::error::{Error, Result};
 use crate::estimate::{Estimate, EstimateKind, Progress, Solver};
 use crate::model::{Geometry, Model};
 use crate::numeric::{ln_2cosh, log_sum_exp, spin_entropy};
+use crate::runner::{Iteration, Runner, Termination};
 use rand::SeedableRng;
 use rand_distr::{Distribution, Uniform};
 use rand_xoshiro::Xoshiro256PlusPlus;

@@ -12,11 +12,11 @@
 //! which also cannot decrease a function concave in m_i). The reported ln Z is the ELBO at the
 //! returned q, so it is a rigorous lower bound whatever the convergence state.
 
-use crate::runner::{Iteration, Runner, Termination};
 use crate::error::{Error, Result};
 use crate::estimate::{Estimate, EstimateKind, Progress, Solver};
 use crate::model::Model;
 use crate::numeric::{ln_2cosh, spin_entropy};
+use crate::runner::{Iteration, Runner, Termination};
 use rand::SeedableRng;
 use rand_distr::{Distribution, Uniform};
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -96,8 +96,14 @@ impl MeanField {
     /// [`MeanField::ascend`] under a runner: every sweep is reported (with the largest change
     /// of a magnetisation) and the runner may stop the ascent; `m` is then the last iterate,
     /// whose ELBO is still a lower bound on ln Z.
-    pub fn ascend_with(&self, model: &Model, m: &mut [f64], runner: &Runner) -> (usize, Termination) {
-        let report = |sweep: usize, delta: f64| runner.iterate(Iteration::new("mf", sweep).change(delta));
+    pub fn ascend_with(
+        &self,
+        model: &Model,
+        m: &mut [f64],
+        runner: &Runner,
+    ) -> (usize, Termination) {
+        let report =
+            |sweep: usize, delta: f64| runner.iterate(Iteration::new("mf", sweep).change(delta));
         if let Some(mut lat) = super::lattice::LatticeMf::new(model, m) {
             for sweep in 1..=self.max_sweeps {
                 let delta = lat.sweep(self.damping);

@@ -8,11 +8,11 @@
 //! approximation (kind = approximation). The expansion is trusted while Plefka's condition
 //! β² max_i Σ_j J_ij²(1 − m_i²)(1 − m_j²) < 1 holds; otherwise a warning is attached.
 
-use crate::runner::{Iteration, Runner, Termination};
 use crate::error::{Error, Result};
 use crate::estimate::{Estimate, EstimateKind, Progress, Solver};
 use crate::model::Model;
 use crate::numeric::spin_entropy;
+use crate::runner::{Iteration, Runner, Termination};
 
 /// The TAP solver: the TAP equations of the module docs, iterated with damping.
 #[derive(Debug, Clone)]

@@ -9,11 +9,11 @@
 use super::cluster::SwendsenWang;
 use super::local::{Local, Rule, Scan};
 use super::path::{bond_sum, check, ln_z0, residual, sample_fields};
-use crate::runner::Runner;
 use crate::error::{Error, Result};
 use crate::estimate::{Estimate, EstimateKind, Progress, Solver};
 use crate::model::Model;
 use crate::rng::stream_seed;
+use crate::runner::{Iteration, Runner, Termination};
 use crate::stats;
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -90,29 +90,42 @@ struct AisPass {
     ln_z: f64,
     std_err: f64,
     ess: f64,
+    /// Runs finished (fewer than planned when the runner stopped the pass).
+    runs: usize,
 }
 
 impl Ais {
-    fn pass(
-        &self,
-        m: &Model,
-        steps: usize,
-        cluster: bool,
-        runner: &Runner,
-    ) -> Result<AisPass> {
+    fn pass(&self, m: &Model, steps: usize, cluster: bool, runner: &Runner) -> Result<AisPass> {
         let at = Ais {
             steps,
             ..self.clone()
         };
-        let log_w: Vec<f64> = (0..self.runs)
+        // Runs not yet started when the runner stops are skipped: each finished run's weight is
+        // still an unbiased estimate of Z/Z_0.
+        let log_w: Vec<Option<f64>> = (0..self.runs)
             .into_par_iter()
             .map(|r| {
+                if runner.interrupted().is_some() {
+                    return Ok(None);
+                }
                 let w = at.run(m, r, cluster);
                 runner.advance(steps as u64);
-                w
+                w.map(Some)
             })
             .collect::<Result<_>>()?;
-        let r = self.runs as f64;
+        let log_w: Vec<f64> = log_w.into_iter().flatten().collect();
+        if log_w.len() < 2 {
+            return Err(Error::OverBudget {
+                what: "ais".into(),
+                reason: format!(
+                    "the run was stopped after {} of {} annealing runs of {steps} steps; at least \
+                     2 are needed; allow more time or fewer --steps",
+                    log_w.len(),
+                    self.runs
+                ),
+            });
+        }
+        let r = log_w.len() as f64;
         let max = log_w.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
         let w: Vec<f64> = log_w.iter().map(|x| (x - max).exp()).collect();
         let (mean, var) = stats::mean_var(&w);
@@ -124,6 +137,7 @@ impl Ais {
         let (ln_mean, jack_se) = stats::log_mean_exp_jackknife(&log_w, 16);
         let delta = sd / (r.sqrt() * mean);
         Ok(AisPass {
+            runs: log_w.len(),
             ln_z: ln_z0(m) + ln_mean,
             std_err: if ess < 0.1 * r {
                 delta.max(jack_se)
@@ -183,8 +197,23 @@ impl Solver for Ais {
         let mut diff = 0.0;
         let mut last = None;
         for _ in 0..self.doublings {
+            if runner.interrupted().is_some() {
+                break;
+            }
+            let next = self.pass(m, 2 * steps, cluster, runner);
+            if runner.stopped().is_some() {
+                // A doubled schedule cut short: the last complete pass stands.
+                break;
+            }
+            let next = next?;
             steps *= 2;
-            let next = self.pass(m, steps, cluster, runner)?;
+            if let Some(why) = runner.iterate(Iteration::new("ais", steps).objective(next.ln_z)) {
+                if why.interrupted() {
+                    prev = next;
+                    history.push(prev.ln_z);
+                    break;
+                }
+            }
             history.push(next.ln_z);
             diff = next.ln_z - prev.ln_z;
             let tol = 2.0 * (next.std_err.powi(2) + prev.std_err.powi(2)).sqrt();
@@ -211,6 +240,17 @@ impl Solver for Ais {
         e.diagnostics.iterations = steps * self.runs;
         let r = self.runs as f64;
         e.diagnostics.converged = agreed && prev.ess >= 0.1 * r;
+        e.diagnostics.termination = match runner.stopped() {
+            Some(why) => why,
+            None if e.diagnostics.converged => Termination::Converged,
+            None => Termination::MaxIterations,
+        };
+        if prev.runs < self.runs {
+            e.diagnostics.notes.push(format!(
+                "stopped early: {} of {} annealing runs finished",
+                prev.runs, self.runs
+            ));
+        }
         e.diagnostics.notes.push(format!(
             "{} runs × {steps} annealing steps ({}Metropolis); weight ESS {:.1} of {}; change from \
              half the steps {diff:.3e}",

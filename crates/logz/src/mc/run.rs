@@ -10,12 +10,12 @@
 use super::cluster::{SwendsenWang, Wolff};
 use super::local::{Local, Rule, Scan};
 use super::multispin::{self, DefaultLattice, LatticeRule};
-use crate::runner::Runner;
 use crate::error::{Error, Result};
 use crate::estimate::Progress;
 use crate::model::Model;
 use crate::rng::stream_seed;
 use crate::rng::uniform;
+use crate::runner::{Iteration, Runner, Termination};
 use crate::stats::{self, SeriesStats};
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -163,6 +163,9 @@ pub struct ChainResult {
 /// A finished sampling run.
 #[derive(Debug, Clone)]
 pub struct SampleRun {
+    /// `completed`, or `timeout` / `stopped` when the runner cut the run short (the chains
+    /// are then trimmed to the sweeps all of them measured).
+    pub termination: Termination,
     /// The Markov chain that was run.
     pub algorithm: Algorithm,
     /// "multispin" or "generic".
@@ -304,10 +307,21 @@ fn run_chain<R: Rng + SeedableRng + Send>(
     let mut rec = Recorder::new(m, o.sweeps, o.correlations && !lattice);
     let mut moves = 0usize;
     let mut swap_rates = Vec::new();
+    // Progress and the run's budget, every PROGRESS_BATCH sweeps: true means stop now (the
+    // samples so far are kept; `sample` trims the chains to a common length).
+    // Chain 0 reports to the runner's observers; the others only poll the budget.
     let tick = |t: usize| {
         if (t + 1).is_multiple_of(PROGRESS_BATCH) || t + 1 == total {
             runner.advance(((t % PROGRESS_BATCH) + 1) as u64);
+            return if chain == 0 {
+                runner
+                    .iterate(Iteration::new("sample", t + 1))
+                    .is_some_and(|t| t.interrupted())
+            } else {
+                runner.interrupted().is_some()
+            };
         }
+        false
     };
     match kernel {
         Kernel::Lattice(rule) => {
@@ -319,7 +333,9 @@ fn run_chain<R: Rng + SeedableRng + Send>(
                     rec.energy.push(e + m.energy_offset());
                     rec.magnetization.push(mag);
                 }
-                tick(t);
+                if tick(t) {
+                    break;
+                }
             }
             spins = lat.spins();
         }
@@ -330,7 +346,9 @@ fn run_chain<R: Rng + SeedableRng + Send>(
                 if t >= o.burn_in {
                     rec.push_state(m, &spins);
                 }
-                tick(t);
+                if tick(t) {
+                    break;
+                }
             }
         }
         Kernel::Wolff => {
@@ -340,7 +358,9 @@ fn run_chain<R: Rng + SeedableRng + Send>(
                 if t >= o.burn_in {
                     rec.push_state(m, &spins);
                 }
-                tick(t);
+                if tick(t) {
+                    break;
+                }
             }
         }
         Kernel::Sw => {
@@ -350,7 +370,9 @@ fn run_chain<R: Rng + SeedableRng + Send>(
                 if t >= o.burn_in {
                     rec.push_state(m, &spins);
                 }
-                tick(t);
+                if tick(t) {
+                    break;
+                }
             }
         }
         Kernel::Tempering => {
@@ -383,7 +405,9 @@ fn run_chain<R: Rng + SeedableRng + Send>(
                 if t >= o.burn_in {
                     rec.push_state(m, &states[k - 1]);
                 }
-                tick(t);
+                if tick(t) {
+                    break;
+                }
             }
             swap_rates = accepted
                 .iter()
@@ -509,12 +533,20 @@ pub fn sample_with_rng<R: Rng + SeedableRng + Send>(
         vec![m.beta()]
     };
     runner.start(((o.burn_in + o.sweeps) * o.chains) as u64, "sweeps");
-    let chains: Vec<ChainResult> = (0..o.chains)
+    let mut chains: Vec<ChainResult> = (0..o.chains)
         .into_par_iter()
         .map(|c| run_chain::<R>(m, o, kernel, c, &ladder, runner))
         .collect::<Result<_>>()?;
     runner.finish();
+    let termination = match runner.stopped() {
+        Some(why) => {
+            trim_to_common_length(&mut chains, why, o.burn_in)?;
+            why
+        }
+        None => Termination::Completed,
+    };
     Ok(SampleRun {
+        termination,
         algorithm: o.algorithm,
         kernel: if matches!(kernel, Kernel::Lattice(_)) {
             "multispin"
@@ -527,6 +559,41 @@ pub fn sample_with_rng<R: Rng + SeedableRng + Send>(
         chains,
         ladder,
     })
+}
+
+/// After a run stopped early, chains have measured different numbers of sweeps (with fewer
+/// threads than chains, the last chains may not have started): drop the chains that measured
+/// fewer than 2 sweeps, keep the first L sweeps of every other trace (L the shortest), and
+/// rescale the per-spin and per-edge sums to L sweeps, so every chain weighs the same and each
+/// contributes its own mean.
+fn trim_to_common_length(
+    chains: &mut Vec<ChainResult>,
+    why: Termination,
+    burn_in: usize,
+) -> Result<()> {
+    chains.retain(|c| c.energy.len() >= 2);
+    let Some(len) = chains.iter().map(|c| c.energy.len()).min() else {
+        return Err(Error::OverBudget {
+            what: "sample".into(),
+            reason: format!(
+                "the run was {} before 2 sweeps were measured (burn-in {burn_in} sweeps): \
+                 nothing to report; allow more time or burn in less",
+                match why {
+                    Termination::Timeout => "out of time",
+                    _ => "stopped",
+                }
+            ),
+        });
+    };
+    for c in chains.iter_mut() {
+        let own = c.energy.len() as f64;
+        c.energy.truncate(len);
+        c.magnetization.truncate(len);
+        for sums in [&mut c.spin_sum, &mut c.edge_sum].into_iter().flatten() {
+            sums.iter_mut().for_each(|x| *x *= len as f64 / own);
+        }
+    }
+    Ok(())
 }
 
 /// Pair up two per-chain series: `[chain][series]`, as the jackknife takes them.

@@ -10,11 +10,11 @@
 use super::cluster::SwendsenWang;
 use super::local::{Local, Rule, Scan};
 use super::path::{bond_sum, check, ln_z0, residual, sample_fields};
-use crate::runner::Runner;
 use crate::error::{Error, Result};
 use crate::estimate::{Estimate, EstimateKind, Progress, Solver};
 use crate::model::Model;
 use crate::rng::stream_seed;
+use crate::runner::{Iteration, Runner, Termination};
 use crate::stats;
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -162,6 +162,8 @@ struct Slot<'a> {
 struct Ladder<'a> {
     slots: Vec<Slot<'a>>,
     swap_rng: Xoshiro256PlusPlus,
+    /// Index of the ladder (the first one reports to the runner's observers).
+    chain: usize,
     swaps: Vec<usize>,
     tries: Vec<usize>,
     /// Sweeps done so far.
@@ -211,6 +213,7 @@ impl ThermodynamicIntegration {
         Ok(Ladder {
             slots,
             swap_rng: Xoshiro256PlusPlus::seed_from_u64(stream_seed(seed, u64::MAX)),
+            chain,
             swaps: vec![0; k - 1],
             tries: vec![0; k - 1],
             t: 0,
@@ -239,6 +242,19 @@ impl Ladder<'_> {
         self.edge.iter_mut().for_each(|x| *x = 0.0);
         (self.energy, self.abs_m) = (0.0, 0.0);
         while self.t < until {
+            // Ladder 0 reports every 64 sweeps (its running integral as the objective); the
+            // others only poll the budget.
+            let stop = if self.chain == 0 && self.t > 0 && self.t % 64 == 0 {
+                let it = Iteration::new("ti", self.t).objective(self.fine[self.t - 1]);
+                runner.iterate(it).is_some_and(|t| t.interrupted())
+            } else {
+                runner.interrupted().is_some()
+            };
+            if stop {
+                // Out of time or told to stop: `solve_with` trims the ladders to a common
+                // length and reports what was measured.
+                break;
+            }
             let t = self.t;
             let slots = &mut self.slots;
             slots.par_iter_mut().for_each(|slot| {
@@ -356,6 +372,43 @@ impl Window {
     }
 }
 
+/// After a run stopped early the ladders have swept different numbers of times (with fewer
+/// threads than ladders, the last may not have started): drop those with fewer than 20 measured
+/// sweeps, keep the sweeps all the others did (the integrand traces are cut, the λ = 1 sums
+/// rescaled to that many measured sweeps); returns the common sweep count. Fewer than 2 such
+/// ladders is an error: their spread is part of the error bar.
+fn trim_ladders(ladders: &mut Vec<Ladder>, from: usize, why: Termination) -> Result<usize> {
+    ladders.retain(|l| l.t >= from + 20);
+    if ladders.len() < 2 {
+        return Err(Error::OverBudget {
+            what: "ti".into(),
+            reason: format!(
+                "the run was {} before two ladders measured 20 sweeps past the burn-in ({from}); \
+                 allow more time or lower --burn-in",
+                if why == Termination::Timeout {
+                    "out of time"
+                } else {
+                    "stopped"
+                }
+            ),
+        });
+    }
+    let t = ladders.iter().map(|l| l.t).min().unwrap_or(0);
+    for l in ladders.iter_mut() {
+        let scale = (t - from) as f64 / (l.t - from) as f64;
+        l.fine.truncate(t);
+        l.coarse.truncate(t);
+        l.t = t;
+        l.spin
+            .iter_mut()
+            .chain(l.edge.iter_mut())
+            .for_each(|x| *x *= scale);
+        l.energy *= scale;
+        l.abs_m *= scale;
+    }
+    Ok(t)
+}
+
 impl Solver for ThermodynamicIntegration {
     fn name(&self) -> &'static str {
         "ti"
@@ -388,12 +441,7 @@ impl Solver for ThermodynamicIntegration {
                 ..run.clone()
             };
             let mut l = pilot.ladder(m, 0, cluster)?;
-            l.run(
-                m,
-                pilot.burn_in + pilot.sweeps,
-                0,
-                &runner.child(),
-            );
+            l.run(m, pilot.burn_in + pilot.sweeps, 0, &runner.child());
             let min_swap = l.min_swap();
             pilots.push(format!(
                 "{} rungs: lowest swap rate {min_swap:.2}",
@@ -417,12 +465,18 @@ impl Solver for ThermodynamicIntegration {
         let (mut from, mut until) = (run.burn_in, run.burn_in + run.sweeps);
         let mut extended = Vec::new();
         let mut history = Vec::new();
+        let mut stopped = None;
         let window = loop {
             runner.start(((until - ladders[0].t) * run.chains) as u64, "sweeps");
             ladders
                 .par_iter_mut()
                 .for_each(|l| l.run(m, until, from, runner));
             runner.finish();
+            if let Some(why) = runner.stopped() {
+                until = trim_ladders(&mut ladders, from, why)?;
+                stopped = Some(why);
+                break Window::of(&ladders, from);
+            }
             let w = Window::of(&ladders, from);
             if w.settled() || extended.len() >= run.extensions {
                 break w;
@@ -455,7 +509,7 @@ impl Solver for ThermodynamicIntegration {
         let moving = if settled { 0.0 } else { residual(&history) };
         let std_err = (stat * stat + quad * quad + moving * moving).sqrt();
         let measured = until - from;
-        let ns = (measured * run.chains) as f64;
+        let ns = (measured * ladders.len()) as f64;
         let sum = |f: &dyn for<'x> Fn(&'x Ladder<'_>) -> &'x Vec<f64>| -> Vec<f64> {
             let mut acc = vec![0.0; f(&ladders[0]).len()];
             for l in &ladders {
@@ -474,13 +528,18 @@ impl Solver for ThermodynamicIntegration {
         e.edge_correlation = Some(sum(&|l| &l.edge));
         e.energy = Some(ladders.iter().map(|l| l.energy).sum::<f64>() / ns);
         e.abs_magnetization = Some(ladders.iter().map(|l| l.abs_m).sum::<f64>() / ns);
-        e.diagnostics.iterations = until * run.chains;
+        e.diagnostics.iterations = until * ladders.len();
         let min_swap = ladders.iter().map(|l| l.min_swap()).fold(1.0, f64::min);
         e.diagnostics.converged = settled;
+        e.diagnostics.termination = match stopped {
+            Some(why) => why,
+            None if settled => Termination::Converged,
+            None => Termination::MaxIterations,
+        };
         e.diagnostics.notes.push(format!(
             "{} ladders × {k} λ-rungs × {measured} measured sweeps after {from} ({}replica exchange, lowest swap rate {min_swap:.2}); \
              statistical error {:.3e} (τ_int = {:.1} sweeps; between ladders {se_between:.3e}), quadrature error {quad:.3e}",
-            run.chains,
+            ladders.len(),
             if cluster { "Swendsen–Wang + Metropolis, " } else { "Metropolis, " },
             pooled.std_err,
             pooled.tau_int,

@@ -53,7 +53,11 @@ pub fn shape(m: &Model) -> std::result::Result<Shape, String> {
 }
 
 /// Even sides ≥ 4 (the checkerboard kernels pack each colour of a row into whole half-rows).
-pub(crate) fn check_sides(planes: usize, rows: usize, cols: usize) -> std::result::Result<(), String> {
+pub(crate) fn check_sides(
+    planes: usize,
+    rows: usize,
+    cols: usize,
+) -> std::result::Result<(), String> {
     let bad = |x: usize| !x.is_multiple_of(2) || x < 4;
     if bad(rows) || bad(cols) || (planes > 1 && bad(planes)) {
         return Err(if planes > 1 {

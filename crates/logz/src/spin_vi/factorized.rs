@@ -35,7 +35,6 @@
 //! divergence between q_i and the best q_i with the others fixed (the ELBO gain one exact
 //! coordinate step would make), summed over spins.
 
-use crate::runner::Runner;
 use crate::error::{Error, Result};
 use crate::estimate::{Estimate, EstimateKind, Progress, Solver};
 use crate::free_energy::meanfield;
@@ -43,6 +42,7 @@ use crate::model::Model;
 use crate::numeric::ln_2cosh;
 use crate::rng::stream_seed;
 use crate::rng::uniform;
+use crate::runner::{Iteration, Runner, Termination};
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
@@ -108,6 +108,9 @@ struct Run {
     phi: Vec<f64>,
     elbo: f64,
     start: Start,
+    /// Steps taken (fewer than planned when the runner stopped the run).
+    steps: usize,
+    stopped: Option<Termination>,
 }
 
 /// Σ_i KL(q_i ‖ q_i*) where q_i* is the best factor for spin i with the others fixed (logit
@@ -168,7 +171,12 @@ impl FactorizedVi {
         let mut avg = vec![0.0; n];
         let mut s = vec![0i8; n];
         let mut half_diff = vec![0.0; n];
+        let (mut done, mut stopped) = (0, None);
         for t in 0..self.steps {
+            if runner.interrupted().is_some() {
+                stopped = runner.stopped();
+                break;
+            }
             // P(s_i = +1) = (1 + tanh φ_i)/2 = 1/(1 + e^{−2φ_i}).
             let p_up: Vec<f64> = phi
                 .iter()
@@ -197,18 +205,30 @@ impl FactorizedVi {
                     *a += p;
                 }
             }
-            if (t + 1) % 50 == 0 {
+            done = t + 1;
+            if done % 50 == 0 {
                 runner.advance(50);
+                if let Some(why) = runner.iterate(Iteration::new("bbvi", done)) {
+                    stopped = Some(why);
+                    break;
+                }
             }
         }
-        runner.advance((self.steps % 50) as u64);
-        let count = (self.steps - tail_from) as f64;
-        avg.iter_mut().for_each(|a| *a /= count);
+        runner.advance((done % 50) as u64);
+        if done > tail_from {
+            let count = (done - tail_from) as f64;
+            avg.iter_mut().for_each(|a| *a /= count);
+        } else {
+            // Stopped before the averaging window: the last iterate is the answer.
+            avg.copy_from_slice(&phi);
+        }
         let mag: Vec<f64> = avg.iter().map(|p| p.tanh()).collect();
         Run {
             elbo: meanfield::elbo(m, &mag),
             phi: avg,
             start,
+            steps: done,
+            stopped,
         }
     }
 }
@@ -254,8 +274,13 @@ impl Solver for FactorizedVi {
         e.energy = Some(m.mean_energy(&mag, &corr));
         e.edge_correlation = Some(corr);
         e.magnetization = mag;
-        e.diagnostics.iterations = self.steps * starts.len();
+        e.diagnostics.iterations = runs.iter().map(|r| r.steps).sum();
         e.diagnostics.converged = gap <= self.tol * n.max(1) as f64;
+        e.diagnostics.termination = match runs.iter().find_map(|r| r.stopped) {
+            Some(t) => t,
+            None if e.diagnostics.converged => Termination::Converged,
+            None => Termination::MaxIterations,
+        };
         e.diagnostics.notes.push(format!(
             "{} starts × {} steps × {} samples; best start: {}; ELBO of the averaged q evaluated \
              exactly (a rigorous lower bound)",

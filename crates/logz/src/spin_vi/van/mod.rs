@@ -43,12 +43,12 @@ mod network;
 pub use network::Made;
 use network::{Act, Grad};
 
-use crate::runner::Runner;
 use crate::error::{Error, Result};
 use crate::estimate::{Estimate, EstimateKind, Progress, Solver};
 use crate::model::Model;
 use crate::numeric::log_add;
 use crate::rng::stream_seed;
+use crate::runner::{Iteration, Runner, Termination};
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
@@ -120,6 +120,12 @@ pub struct VanReport {
     pub trace: Vec<(usize, f64, f64)>,
     /// Wall-clock seconds from the start of training to the end of evaluation.
     pub seconds: f64,
+    /// Training steps taken (fewer than planned when the runner stopped training).
+    #[serde(default)]
+    pub steps: usize,
+    /// Why training stopped: `completed` (all planned steps), `timeout` or `stopped`.
+    #[serde(default)]
+    pub termination: Termination,
 }
 
 const CHUNK: usize = 32;
@@ -275,7 +281,9 @@ impl Van {
         let t0 = std::time::Instant::now();
         let mut trace = Vec::new();
         runner.start(self.steps as u64, "VAN steps");
+        let (mut done, mut stopped) = (0, None);
         for t in 1..=self.steps {
+            done = t;
             let bt = if self.anneal && self.init.is_none() {
                 // β_t = β(1 − e^{−t/τ}), τ = 500 steps (Wu et al.'s 0.998^t) or a tenth of a
                 // shorter run, so that every run trains at the target β for most of its steps.
@@ -339,10 +347,17 @@ impl Van {
                 trace.push((t, elbo, t0.elapsed().as_secs_f64()));
                 runner.message(&format!("ELBO {elbo:.4}"));
                 runner.advance(10.min(t as u64));
+                // Stopping early is always honest here: the evaluation below samples the
+                // network at the target β, so its ELBO is a stochastic lower bound whatever
+                // the training reached.
+                if let Some(why) = runner.iterate(Iteration::new("van", t).objective(elbo)) {
+                    stopped = Some(why);
+                    break;
+                }
             }
         }
         runner.finish();
-        let report = evaluate(
+        let mut report = evaluate(
             &net,
             m,
             self.eval_samples,
@@ -350,6 +365,8 @@ impl Van {
             trace,
             t0,
         )?;
+        report.steps = done;
+        report.termination = stopped.unwrap_or(Termination::Completed);
         Ok((net, report))
     }
 }
@@ -395,6 +412,8 @@ pub fn evaluate(
         samples,
         trace,
         seconds: t0.elapsed().as_secs_f64(),
+        steps: 0,
+        termination: Termination::Completed,
     })
 }
 
@@ -426,7 +445,8 @@ impl Solver for Van {
                 "van (ELBO)",
             )
         };
-        e.diagnostics.iterations = self.steps;
+        e.diagnostics.iterations = r.steps;
+        e.diagnostics.termination = r.termination;
         e.diagnostics.converged = r.ess >= 0.05 * r.samples as f64;
         if !e.diagnostics.converged {
             e.diagnostics.notes.push(format!(
@@ -439,7 +459,7 @@ impl Solver for Van {
             net.depth,
             net.width,
             if net.z2 { ", Z2-symmetrised" } else { "" },
-            self.steps,
+            r.steps,
             self.batch,
             r.elbo,
             r.elbo_std_err,
