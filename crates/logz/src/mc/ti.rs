@@ -244,7 +244,7 @@ impl Ladder<'_> {
         while self.t < until {
             // Ladder 0 reports every 64 sweeps (its running integral as the objective); the
             // others only poll the budget.
-            let stop = if self.chain == 0 && self.t > 0 && self.t % 64 == 0 {
+            let stop = if self.chain == 0 && self.t > 0 && self.t.is_multiple_of(64) {
                 let it = Iteration::new("ti", self.t).objective(self.fine[self.t - 1]);
                 runner.iterate(it).is_some_and(|t| t.interrupted())
             } else {
