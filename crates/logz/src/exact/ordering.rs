@@ -149,7 +149,7 @@ fn greedy(m: &Model, h: Heuristic, give_up_width: usize, seed: u64) -> Option<Ve
 }
 
 /// Build the elimination tree of a given order; None if a clique would exceed `max_width` + 1.
-pub fn tree_from_order(
+pub(crate) fn tree_from_order(
     m: &Model,
     order: Vec<usize>,
     heuristic: &'static str,
@@ -264,7 +264,7 @@ fn bfs_order(m: &Model) -> Vec<usize> {
 /// can grow to the width (24 + 4·(degree + width)), a score, a heap entry and flags (~75), and for
 /// two candidate trees a clique of up to width + 1 variables with its position, parent and
 /// children (~2·(90 + 4·width)); per edge the adjacency of both ends is already counted above.
-pub fn search_bytes(m: &Model, max_width: usize) -> f64 {
+pub(crate) fn search_bytes(m: &Model, max_width: usize) -> f64 {
     let w = max_width as f64;
     let n = m.n() as f64;
     (24.0 + 4.0 * w + 75.0 + 2.0 * (90.0 + 4.0 * w)) * n + 8.0 * m.num_edges() as f64
