@@ -171,6 +171,8 @@ pub fn run_fit(a: &FitArgs) -> Result<()> {
             "names": report.names, "mean": report.mean, "sd": report.sd,
             "elbo": report.elbo, "elbo_std_err": report.elbo_std_err.map(ErrorBar),
             "ln_evidence": report.ln_evidence, "kl_gap": gap,
+            "cubo": report.cubo, "cubo_std_err": report.cubo_std_err.map(ErrorBar),
+            "khat": report.khat, "psis_ln_evidence": report.psis_ln_evidence,
             "exact_mean": exact.as_ref().map(|e| e.0.clone()),
             "exact_sd": exact.as_ref().map(|e| e.1.clone()),
             "steps": report.steps, "converged": report.converged,
@@ -220,6 +222,28 @@ pub fn run_fit(a: &FitArgs) -> Result<()> {
     }
     if let Some(g) = gap {
         outln!("gap          {g:.6} = KL(q ‖ posterior)");
+    }
+    if let Some(c) = report.cubo {
+        outln!(
+            "CUBO         {c:.6} ± {:.2e} (stochastic upper bound on ln p(y): ELBO ≤ ln p(y) ≤ CUBO)",
+            report.cubo_std_err.unwrap_or(0.0)
+        );
+        if let Some(l) = report.ln_evidence {
+            outln!("upper gap    {:.6} = CUBO − ln p(y)", c - l);
+        }
+    }
+    if let Some(p) = report.psis_ln_evidence {
+        outln!("PSIS ln p(y) {p:.6}");
+    }
+    if let Some(k) = report.khat {
+        let verdict = if k < 0.5 {
+            "good"
+        } else if k < 0.7 {
+            "ok"
+        } else {
+            "bad: q misses posterior mass"
+        };
+        outln!("PSIS k̂       {k:.3} ({verdict})");
     }
     if report.steps > 0 {
         outln!(

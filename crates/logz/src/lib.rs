@@ -87,6 +87,7 @@ pub mod model;
 pub mod numeric;
 pub mod optim;
 pub mod parallel;
+pub mod psis;
 pub mod rng;
 pub mod runner;
 pub mod spin_vi;

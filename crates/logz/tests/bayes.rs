@@ -174,6 +174,37 @@ fn full_rank_advi_matches_the_exact_posterior() {
 }
 
 #[test]
+fn elbo_and_cubo_bracket_the_exact_evidence_and_khat_tells_a_good_q_from_a_bad_one() {
+    let d = correlated(2000, 2);
+    let kind = ModelKind::Linear(Noise::Known(1.5));
+    let lnp = run(&d, kind, Method::Exact, None).ln_evidence.unwrap();
+    // Full rank: q is nearly the exact posterior. ELBO ≤ ln p(y) ≤ CUBO (each within 3σ), the
+    // weights are light-tailed and PSIS recovers the evidence.
+    let fr = run(&d, kind, Method::AdviFullRank, None);
+    let (elbo, se) = (fr.elbo.unwrap(), fr.elbo_std_err.unwrap());
+    let (cubo, cse) = (fr.cubo.unwrap(), fr.cubo_std_err.unwrap());
+    assert_sigma("CUBO (full rank)", cse, 0.05);
+    assert!(elbo <= lnp + 3.0 * se, "ELBO {elbo} ± {se} vs ln p {lnp}");
+    assert!(cubo >= lnp - 3.0 * cse, "CUBO {cubo} ± {cse} vs ln p {lnp}");
+    assert!(
+        cubo - lnp < 0.1,
+        "CUBO {cubo} vs ln p {lnp}: bracket too wide"
+    );
+    let khat = fr.khat.unwrap();
+    assert!(khat < 0.5, "full-rank k̂ = {khat}");
+    let psis = fr.psis_ln_evidence.unwrap();
+    assert!((psis - lnp).abs() < 0.05, "PSIS {psis} vs ln p {lnp}");
+    // Mean field on features with ρ ≈ 0.95: q is far too narrow, the weights are heavy-tailed
+    // and k̂ says so; the CUBO is still above ln p(y) and the bracket is wide.
+    let mf = run(&d, kind, Method::Advi, None);
+    let khat = mf.khat.unwrap();
+    assert!(khat > 0.7, "mean-field k̂ = {khat}");
+    assert!(mf.notes.iter().any(|n| n.contains("k̂")), "{:?}", mf.notes);
+    assert!(mf.cubo.unwrap() > lnp, "{} vs {lnp}", mf.cubo.unwrap());
+    assert!(mf.elbo.unwrap() < lnp - 0.3);
+}
+
+#[test]
 fn mean_field_underestimates_variance_on_correlated_features() {
     let d = correlated(2000, 3);
     let kind = ModelKind::Linear(Noise::Known(1.5));

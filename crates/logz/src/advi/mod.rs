@@ -18,6 +18,7 @@
 //! The final ELBO is estimated with fresh draws z ~ q, each with its own random batch, so its
 //! standard error includes the subsampling noise.
 
+pub mod importance;
 pub mod target;
 
 use crate::optim::Adam;

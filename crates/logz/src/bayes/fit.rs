@@ -9,6 +9,7 @@ use super::hmc::{hmc, HmcOptions};
 use super::linear::{self, Noise, PRIOR_SCALE};
 use super::models::{Batch, LinearKnownNoise, LinearNig, LogJoint, Logistic};
 use super::natural;
+use crate::advi::importance::importance;
 use crate::advi::{self, Estimator, Family, Optimizer, ViOptions};
 use crate::error::{Error, Result};
 use crate::estimate::Progress;
@@ -107,6 +108,11 @@ impl Default for FitOptions {
     }
 }
 
+/// Draws of q for the importance diagnostics (CUBO, PSIS k̂) after an ADVI-family fit.
+pub const IMPORTANCE_DRAWS: usize = 2_000;
+/// Largest draws × rows × parameters for which the diagnostics run (≈ a second).
+pub const IMPORTANCE_WORK: f64 = 2e9;
+
 /// The result every method reports.
 #[derive(Debug, Clone, Serialize)]
 pub struct FitReport {
@@ -126,6 +132,15 @@ pub struct FitReport {
     pub elbo_std_err: Option<f64>,
     /// Exact ln p(y) of the raw data (linear models; `None` for logistic regression).
     pub ln_evidence: Option<f64>,
+    /// CUBO₂ = ½ ln E_q[w²], a stochastic upper bound on ln p(y) (ADVI-family fits; see
+    /// [`crate::advi::importance`]).
+    pub cubo: Option<f64>,
+    /// Monte Carlo standard error of `cubo`.
+    pub cubo_std_err: Option<f64>,
+    /// PSIS k̂ of the importance weights p(y, z)/q(z): < 0.5 good, > 0.7 q misses mass of p.
+    pub khat: Option<f64>,
+    /// The PSIS estimate of ln p(y).
+    pub psis_ln_evidence: Option<f64>,
     /// ELBO trace (per step, noisy) for VI methods.
     pub trace: Vec<f64>,
     /// Optimisation steps taken, or warm-up + sampling iterations per HMC chain; 0 for exact.
@@ -214,6 +229,10 @@ pub fn fit(data: &Dataset, kind: ModelKind, o: &FitOptions, runner: &Runner) -> 
         elbo: None,
         elbo_std_err: None,
         ln_evidence: None,
+        cubo: None,
+        cubo_std_err: None,
+        khat: None,
+        psis_ln_evidence: None,
         trace: Vec::new(),
         steps: 0,
         converged: true,
@@ -313,6 +332,29 @@ pub fn fit(data: &Dataset, kind: ModelKind, o: &FitOptions, runner: &Runner) -> 
                 report.notes.push(format!(
                     "the windowed ELBO had not settled after {} steps",
                     r.steps
+                ));
+            }
+            // Importance diagnostics on all rows, when affordable (draws × rows × d).
+            let draws = IMPORTANCE_DRAWS;
+            if (draws * data.n() * dm) as f64 <= IMPORTANCE_WORK {
+                let imp = importance(model.as_ref(), batch, &r.mean, &r.cov, draws, o.seed ^ 0x1d)?;
+                let shift = if lin { jac } else { 0.0 };
+                report.cubo = Some(imp.cubo + shift);
+                report.cubo_std_err = Some(imp.cubo_std_err);
+                report.khat = Some(imp.khat);
+                report.psis_ln_evidence = Some(imp.psis_ln_evidence + shift);
+                if imp.khat_verdict == "bad" {
+                    report.notes.push(format!(
+                        "PSIS k̂ = {:.2} > 0.7: q misses mass of the posterior; its sds and the \
+                         ELBO's gap are not to be trusted",
+                        imp.khat
+                    ));
+                }
+            } else {
+                report.notes.push(format!(
+                    "importance diagnostics (CUBO, k̂) skipped: {draws} draws × {} rows is above \
+                     the {IMPORTANCE_WORK:.0e}-operation budget",
+                    data.n()
                 ));
             }
         }
@@ -471,6 +513,10 @@ pub fn fit_streamed(
         elbo: None,
         elbo_std_err: None,
         ln_evidence: Some(ex.ln_evidence),
+        cubo: None,
+        cubo_std_err: None,
+        khat: None,
+        psis_ln_evidence: None,
         trace: Vec::new(),
         steps: 0,
         converged: true,
