@@ -84,6 +84,7 @@ pub mod methods;
 pub mod model;
 pub mod numeric;
 pub mod parallel;
+pub mod replica;
 pub mod sweep;
 pub mod variational;
 pub mod vi;
