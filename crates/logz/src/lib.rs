@@ -74,6 +74,7 @@
 #![allow(clippy::needless_range_loop)]
 
 pub mod bayes;
+pub mod disorder;
 pub mod error;
 pub mod estimate;
 pub mod exact;
