@@ -46,7 +46,11 @@ pub struct SkArgs {
     /// Draw the de Almeida–Thouless line in the (h, T) plane into --out DIR (SVG and CSV)
     #[arg(long)]
     phase_diagram: bool,
-    /// Output directory of --phase-diagram
+    /// Draw the free energy per spin against T (annealed, RS, 1RSB, and the T = 0 energies of
+    /// RS, 1RSB, 2RSB) into --out DIR (SVG and CSV)
+    #[arg(long)]
+    curves: bool,
+    /// Output directory of --phase-diagram / --curves
     #[arg(long)]
     out: Option<PathBuf>,
     /// Print one JSON object on stdout
@@ -117,8 +121,11 @@ fn run_sk(a: &SkArgs) -> Result<()> {
     if a.phase_diagram {
         return phase_diagram(a);
     }
+    if a.curves {
+        return curves(a);
+    }
     if a.out.is_some() {
-        return Err(anyhow!("--out is for --phase-diagram"));
+        return Err(anyhow!("--out is for --phase-diagram or --curves"));
     }
     let level = Level::parse(&a.rsb)?;
     let t = match (a.beta, a.temperature, a.ground_state) {
@@ -252,6 +259,65 @@ fn phase_diagram(a: &SkArgs) -> Result<()> {
         marks: vec![(0.0, 1.0)],
     };
     let svg = dir.join("at_line.svg");
+    plot::draw(&svg, &[panel], 1)?;
+    outln!("wrote {} and {}", svg.display(), csv_path.display());
+    Ok(())
+}
+
+fn curves(a: &SkArgs) -> Result<()> {
+    let Some(dir) = &a.out else {
+        return Err(anyhow!("--curves needs --out DIR"));
+    };
+    if a.beta.is_some() || a.temperature.is_some() || a.ground_state || a.json || a.phase_diagram {
+        return Err(anyhow!(
+            "--curves takes only --out and --field (it scans T)"
+        ));
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let h = a.field;
+    let ts: Vec<f64> = (3..=20).map(|i| i as f64 / 10.0).collect();
+    let mut csv = String::from("t,annealed,rs,rsb1,rs_entropy\n");
+    let (mut ann, mut rs, mut one) = (vec![], vec![], vec![]);
+    for &t in &ts {
+        let b = 1.0 / t;
+        // Annealed: (1/N) ln E Z = ln 2 + β²/4 (+ ln cosh βh per spin in a field).
+        let annealed = -(std::f64::consts::LN_2 + b * b / 4.0 + (b * h).cosh().ln()) / b;
+        let r = replica::solve(Temperature::Beta(b), h, Level::Rs)?;
+        let o = replica::solve(Temperature::Beta(b), h, Level::Steps(1))?;
+        csv.push_str(&format!(
+            "{t},{annealed},{},{},{}\n",
+            r.free_energy_per_spin, o.free_energy_per_spin, r.entropy_per_spin
+        ));
+        ann.push((t, annealed));
+        rs.push((t, r.free_energy_per_spin));
+        one.push((t, o.free_energy_per_spin));
+    }
+    let mut marks = Vec::new();
+    for l in [Level::Rs, Level::Steps(1), Level::Steps(2)] {
+        let e = replica::solve(Temperature::Zero, h, l)?.energy_per_spin;
+        csv.push_str(&format!("0,,{},,\n", e));
+        marks.push((0.0, e));
+    }
+    let csv_path = dir.join("free_energy.csv");
+    std::fs::write(&csv_path, csv).with_context(|| format!("writing {}", csv_path.display()))?;
+    let series = |label: &str, points: Vec<(f64, f64)>, color| Series {
+        label: label.into(),
+        points,
+        color,
+    };
+    let panel = Panel {
+        title: format!("SK model (J = 1, h = {h}): free energy per spin"),
+        x_label: "temperature T".into(),
+        y_label: "f per spin".into(),
+        series: vec![
+            series("annealed", ann, 3),
+            series("replica symmetric", rs, 1),
+            series("1RSB", one, 2),
+        ],
+        vlines: vec![],
+        marks,
+    };
+    let svg = dir.join("free_energy.svg");
     plot::draw(&svg, &[panel], 1)?;
     outln!("wrote {} and {}", svg.display(), csv_path.display());
     Ok(())

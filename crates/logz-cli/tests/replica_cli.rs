@@ -188,6 +188,7 @@ fn bad_input_is_refused_in_one_line() {
     );
     fails_with(&["replica", "sk"], "give --beta");
     fails_with(&["replica", "sk", "--phase-diagram"], "--out");
+    fails_with(&["replica", "sk", "--curves"], "--out");
     refused(
         &[
             "replica",
@@ -262,4 +263,46 @@ fn bad_input_is_refused_in_one_line() {
     fails_with(&["disorder", "sk:8", "--betas", "nan"], "--betas");
     fails_with(&["disorder", "sk:8", "--methods", "nope"], "unknown method");
     fails_with(&["disorder", "sk:x"], "not a valid number");
+}
+
+#[test]
+fn curves_put_rs_and_1rsb_beside_the_annealed_free_energy() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let out = logz()
+        .args(["replica", "sk", "--curves", "--out", d])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(dir.path().join("free_energy.svg").exists());
+    let csv = std::fs::read_to_string(dir.path().join("free_energy.csv")).unwrap();
+    let mut finite_t = 0;
+    for line in csv.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        let t: f64 = f[0].parse().unwrap();
+        if t == 0.0 {
+            continue;
+        }
+        finite_t += 1;
+        let (ann, rs, one): (f64, f64, f64) = (
+            f[1].parse().unwrap(),
+            f[2].parse().unwrap(),
+            f[3].parse().unwrap(),
+        );
+        if t >= 1.0 {
+            // Above T = 1 all three coincide.
+            assert!(
+                (rs - ann).abs() < 1e-10 && (one - ann).abs() < 1e-10,
+                "{line}"
+            );
+        } else {
+            // Below: annealed < RS < 1RSB in f (Jensen; Guerra's bound).
+            assert!(ann < rs && rs < one, "{line}");
+        }
+    }
+    assert_eq!(finite_t, 18);
 }
