@@ -61,7 +61,9 @@
 //! variational inference: black-box VI and variational autoregressive networks), [`bayes`]
 //! (posterior inference on regression models), [`estimate`] (the one result type and solver
 //! trait), [`methods`] (lookup of solvers by name), [`limits`] (the memory and time budgets every
-//! size is checked against before anything is allocated).
+//! size is checked against before anything is allocated), [`replica`] (replica theory of the SK
+//! model: RS, k-step and full RSB, ground states, exact integer moments E[Z^n]), [`disorder`]
+//! (averages of ln Z/N over random instances).
 //!
 //! The library never prints: long computations report through the [`Progress`] trait, and
 //! every stochastic method takes an explicit seed.
