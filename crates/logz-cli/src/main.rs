@@ -11,6 +11,7 @@ mod meanfield;
 mod plot;
 mod progress;
 mod range;
+mod replica;
 mod report;
 mod sample;
 mod van;
@@ -181,6 +182,10 @@ enum Cmd {
     TrainVan(van::TrainVanArgs),
     /// Throughput benchmarks with ratios against the reference figures measured on this machine
     Bench(bench::BenchArgs),
+    /// Replica theory of the SK model: RS / RSB solutions, ground states, AT line, E[Z^n]
+    Replica(replica::ReplicaArgs),
+    /// Disorder averages of ln Z/N over random instances, per method and β
+    Disorder(replica::DisorderArgs),
     /// List the methods
     Methods,
     /// Write a model to a file (.uai or .json)
@@ -376,6 +381,8 @@ fn run_cmd(cmd: Cmd) -> Result<()> {
         Cmd::Data(args) => fit::run_data(&args)?,
         Cmd::TrainVan(args) => van::run(&args)?,
         Cmd::Fit(args) => fit::run_fit(&args)?,
+        Cmd::Replica(args) => replica::run(&args)?,
+        Cmd::Disorder(args) => replica::run_disorder(&args)?,
         Cmd::Methods => {
             for (name, what) in logz::methods::METHODS {
                 let takes = logz::methods::takes(name)?;

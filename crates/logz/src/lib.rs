@@ -61,7 +61,9 @@
 //! variational inference: black-box VI and variational autoregressive networks), [`bayes`]
 //! (posterior inference on regression models), [`estimate`] (the one result type and solver
 //! trait), [`methods`] (lookup of solvers by name), [`limits`] (the memory and time budgets every
-//! size is checked against before anything is allocated).
+//! size is checked against before anything is allocated), [`replica`] (replica theory of the SK
+//! model: RS, k-step and full RSB, ground states, exact integer moments E[Z^n]), [`disorder`]
+//! (averages of ln Z/N over random instances).
 //!
 //! The library never prints: long computations report through the [`Progress`] trait, and
 //! every stochastic method takes an explicit seed.
@@ -75,6 +77,7 @@
 
 pub mod advi;
 pub mod bayes;
+pub mod disorder;
 pub mod error;
 pub mod estimate;
 pub mod exact;
@@ -88,6 +91,7 @@ pub mod numeric;
 pub mod optim;
 pub mod parallel;
 pub mod psis;
+pub mod replica;
 pub mod rng;
 pub mod runner;
 pub mod spin_vi;

@@ -1,0 +1,451 @@
+//! `logz replica …` (replica theory of the SK model) and `logz disorder …` (disorder averages):
+//! argument checks and output only; the numerics live in `logz::replica` and `logz::disorder`.
+
+use crate::plot::{self, Panel, Series};
+use crate::{outln, MethodArgs};
+use anyhow::{anyhow, Context, Result};
+use clap::{Args, Subcommand};
+use logz::replica::{self, Level, Temperature};
+use serde_json::json;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// `logz replica`.
+#[derive(Args, Debug)]
+pub struct ReplicaArgs {
+    #[command(subcommand)]
+    cmd: ReplicaCmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum ReplicaCmd {
+    /// RS / k-step RSB / full-RSB solution of the SK model (J = 1) at one temperature and field
+    Sk(SkArgs),
+    /// Exact integer moments (1/N) ln E[Z^n] of the Gaussian SK model at finite N
+    Moments(MomentsArgs),
+}
+
+/// `logz replica sk`.
+#[derive(Args, Debug)]
+pub struct SkArgs {
+    /// Inverse temperature β > 0
+    #[arg(long, allow_hyphen_values = true)]
+    beta: Option<f64>,
+    /// Temperature T = 1/β > 0 (instead of --beta)
+    #[arg(long, allow_hyphen_values = true)]
+    temperature: Option<f64>,
+    /// Uniform field h
+    #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
+    field: f64,
+    /// Level of replica-symmetry breaking: 0 (rs), 1, 2, … 6, or full
+    #[arg(long, default_value = "0", allow_hyphen_values = true)]
+    rsb: String,
+    /// The T → 0 limit: ground-state energy per spin at the chosen level
+    #[arg(long)]
+    ground_state: bool,
+    /// Draw the de Almeida–Thouless line in the (h, T) plane into --out DIR (SVG and CSV)
+    #[arg(long)]
+    phase_diagram: bool,
+    /// Draw the free energy per spin against T (annealed, RS, 1RSB, and the T = 0 energies of
+    /// RS, 1RSB, 2RSB) into --out DIR (SVG and CSV)
+    #[arg(long)]
+    curves: bool,
+    /// Output directory of --phase-diagram / --curves
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Print one JSON object on stdout
+    #[arg(long)]
+    json: bool,
+}
+
+/// `logz replica moments`.
+#[derive(Args, Debug)]
+pub struct MomentsArgs {
+    /// Number of spins N
+    #[arg(long, allow_hyphen_values = true)]
+    spins: i64,
+    /// Number of replicas n (1 … 6; the cost grows like N^(2^(n−1) − 1))
+    #[arg(long, allow_hyphen_values = true)]
+    replicas: i64,
+    /// Inverse temperature β ≥ 0
+    #[arg(long, allow_hyphen_values = true)]
+    beta: f64,
+    /// Print one JSON object on stdout
+    #[arg(long)]
+    json: bool,
+}
+
+/// `logz disorder`.
+#[derive(Args, Debug)]
+pub struct DisorderArgs {
+    /// A random family: sk:N, er:N:q[:gauss|:pm], …
+    spec: String,
+    /// Number of random instances K
+    #[arg(long, default_value_t = 100, allow_hyphen_values = true)]
+    instances: i64,
+    /// Methods, comma-separated (see `logz methods`)
+    #[arg(long, default_value = "exact")]
+    methods: String,
+    /// Inverse temperatures: comma-separated values and/or start:stop:step grids
+    #[arg(long, default_value = "0.5,1,1.5,2,3")]
+    betas: String,
+    /// Coupling scale J
+    #[arg(long, default_value_t = 1.0, allow_hyphen_values = true)]
+    coupling: f64,
+    /// Uniform field h
+    #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
+    field: f64,
+    /// Master seed (instance k gets its own seed derived from it)
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    #[command(flatten)]
+    options: MethodArgs,
+    /// Print a JSON list of rows on stdout
+    #[arg(long)]
+    json: bool,
+}
+
+/// Run `logz replica …`.
+pub fn run(a: &ReplicaArgs) -> Result<()> {
+    match &a.cmd {
+        ReplicaCmd::Sk(s) => run_sk(s),
+        ReplicaCmd::Moments(m) => run_moments(m),
+    }
+}
+
+fn opt(v: Option<f64>) -> serde_json::Value {
+    v.map_or(serde_json::Value::Null, |x| json!(x))
+}
+
+fn run_sk(a: &SkArgs) -> Result<()> {
+    if a.phase_diagram {
+        return phase_diagram(a);
+    }
+    if a.curves {
+        return curves(a);
+    }
+    if a.out.is_some() {
+        return Err(anyhow!("--out is for --phase-diagram or --curves"));
+    }
+    let level = Level::parse(&a.rsb)?;
+    let t = match (a.beta, a.temperature, a.ground_state) {
+        (None, None, true) => Temperature::Zero,
+        (Some(_), _, true) | (_, Some(_), true) => {
+            return Err(anyhow!(
+                "--ground-state is the T = 0 limit: give it without --beta/--temperature"
+            ))
+        }
+        (Some(_), Some(_), false) => return Err(anyhow!("give --beta or --temperature, not both")),
+        (Some(b), None, false) => Temperature::Beta(b),
+        (None, Some(t), false) => {
+            if !(t.is_finite() && t > 0.0) {
+                return Err(anyhow!(
+                    "--temperature must be a finite number > 0, got {t}"
+                ));
+            }
+            Temperature::Beta(1.0 / t)
+        }
+        (None, None, false) => {
+            return Err(anyhow!(
+                "give --beta B (or --temperature T, or --ground-state)"
+            ))
+        }
+    };
+    let t0 = Instant::now();
+    let s = replica::solve(t, a.field, level)?;
+    let secs = t0.elapsed().as_secs_f64();
+    if a.json {
+        let seq: Vec<serde_json::Value> = s
+            .sequence
+            .iter()
+            .map(|&(k, v)| json!({"steps": k, "value": v}))
+            .collect();
+        let v = json!({
+            "level": s.level,
+            "beta": opt(s.beta),
+            "temperature": s.beta.map_or(0.0, |b| 1.0 / b),
+            "field": s.field,
+            "q": s.q,
+            "m": s.m,
+            "ln_z_per_spin": opt(s.ln_z_per_spin),
+            "free_energy_per_spin": s.free_energy_per_spin,
+            "energy_per_spin": s.energy_per_spin,
+            "entropy_per_spin": s.entropy_per_spin,
+            "at_lambda": opt(s.at_lambda),
+            "residual": s.residual,
+            "sequence": seq,
+            "seconds": secs,
+        });
+        outln!("{v}");
+        return Ok(());
+    }
+    let temp = match s.beta {
+        Some(b) => format!("β = {b}, T = {:.6}", 1.0 / b),
+        None => "T = 0 (ground state)".to_string(),
+    };
+    outln!("SK model (J = 1), {temp}, h = {}: {}", s.field, s.level);
+    let list = |v: &[f64]| {
+        v.iter()
+            .map(|x| format!("{x:.8}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    outln!("  q                    [{}]", list(&s.q));
+    if !s.m.is_empty() {
+        let name = if s.beta.is_some() { "m" } else { "μ = βm" };
+        outln!("  {name:<20} [{}]", list(&s.m));
+    }
+    if let Some(l) = s.ln_z_per_spin {
+        outln!("  −βf (ln Z/N)         {l:.12}");
+    }
+    outln!("  f per spin           {:.12}", s.free_energy_per_spin);
+    outln!("  energy per spin      {:.12}", s.energy_per_spin);
+    outln!("  entropy per spin     {:.12}", s.entropy_per_spin);
+    if let Some(l) = s.at_lambda {
+        let verdict = if l <= 1.0 {
+            "stable"
+        } else {
+            "unstable: below the AT line"
+        };
+        outln!("  λ_AT                 {l:.10} ({verdict})");
+    }
+    for (k, v) in &s.sequence {
+        outln!("  {k} steps              {v:.10}");
+    }
+    outln!("  residual             {:.2e}", s.residual);
+    outln!("  seconds              {secs:.3}");
+    Ok(())
+}
+
+fn phase_diagram(a: &SkArgs) -> Result<()> {
+    let Some(dir) = &a.out else {
+        return Err(anyhow!("--phase-diagram needs --out DIR"));
+    };
+    if a.beta.is_some() || a.temperature.is_some() || a.ground_state || a.json {
+        return Err(anyhow!(
+            "--phase-diagram takes only --out (it scans the (h, T) plane)"
+        ));
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    // T_AT(h) on h ∈ [0, 1.5]; denser near 0 where the line leaves T = 1 like h^{2/3}.
+    let hs: Vec<f64> = (0..=60).map(|i| 1.5 * (i as f64 / 60.0).powi(2)).collect();
+    let line: Vec<(f64, f64)> = hs
+        .iter()
+        .map(|&h| (h, replica::rs::at_temperature(h)))
+        .collect();
+    let mut csv = String::from("h,t_at\n");
+    for (h, t) in &line {
+        csv.push_str(&format!("{h},{t}\n"));
+    }
+    let csv_path = dir.join("at_line.csv");
+    std::fs::write(&csv_path, csv).with_context(|| format!("writing {}", csv_path.display()))?;
+    let panel = Panel {
+        title: "SK model: de Almeida–Thouless line".into(),
+        x_label: "field h".into(),
+        y_label: "temperature T".into(),
+        series: vec![
+            Series {
+                label: "AT line (RS unstable below)".into(),
+                points: line.clone(),
+                color: 1,
+            },
+            Series {
+                label: "paramagnet / spin glass at h = 0 (T = 1)".into(),
+                points: vec![(0.0, 0.0), (0.0, 1.0)],
+                color: 2,
+            },
+        ],
+        vlines: vec![],
+        marks: vec![(0.0, 1.0)],
+    };
+    let svg = dir.join("at_line.svg");
+    plot::draw(&svg, &[panel], 1)?;
+    outln!("wrote {} and {}", svg.display(), csv_path.display());
+    Ok(())
+}
+
+fn curves(a: &SkArgs) -> Result<()> {
+    let Some(dir) = &a.out else {
+        return Err(anyhow!("--curves needs --out DIR"));
+    };
+    if a.beta.is_some() || a.temperature.is_some() || a.ground_state || a.json || a.phase_diagram {
+        return Err(anyhow!(
+            "--curves takes only --out and --field (it scans T)"
+        ));
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let h = a.field;
+    let ts: Vec<f64> = (3..=20).map(|i| i as f64 / 10.0).collect();
+    let mut csv = String::from("t,annealed,rs,rsb1,rs_entropy\n");
+    let (mut ann, mut rs, mut one) = (vec![], vec![], vec![]);
+    for &t in &ts {
+        let b = 1.0 / t;
+        // Annealed: (1/N) ln E Z = ln 2 + β²/4 (+ ln cosh βh per spin in a field).
+        let annealed = -(std::f64::consts::LN_2 + b * b / 4.0 + (b * h).cosh().ln()) / b;
+        let r = replica::solve(Temperature::Beta(b), h, Level::Rs)?;
+        let o = replica::solve(Temperature::Beta(b), h, Level::Steps(1))?;
+        csv.push_str(&format!(
+            "{t},{annealed},{},{},{}\n",
+            r.free_energy_per_spin, o.free_energy_per_spin, r.entropy_per_spin
+        ));
+        ann.push((t, annealed));
+        rs.push((t, r.free_energy_per_spin));
+        one.push((t, o.free_energy_per_spin));
+    }
+    let mut marks = Vec::new();
+    for l in [Level::Rs, Level::Steps(1), Level::Steps(2)] {
+        let e = replica::solve(Temperature::Zero, h, l)?.energy_per_spin;
+        csv.push_str(&format!("0,,{},,\n", e));
+        marks.push((0.0, e));
+    }
+    let csv_path = dir.join("free_energy.csv");
+    std::fs::write(&csv_path, csv).with_context(|| format!("writing {}", csv_path.display()))?;
+    let series = |label: &str, points: Vec<(f64, f64)>, color| Series {
+        label: label.into(),
+        points,
+        color,
+    };
+    let panel = Panel {
+        title: format!("SK model (J = 1, h = {h}): free energy per spin"),
+        x_label: "temperature T".into(),
+        y_label: "f per spin".into(),
+        series: vec![
+            series("annealed", ann, 3),
+            series("replica symmetric", rs, 1),
+            series("1RSB", one, 2),
+        ],
+        vlines: vec![],
+        marks,
+    };
+    let svg = dir.join("free_energy.svg");
+    plot::draw(&svg, &[panel], 1)?;
+    outln!("wrote {} and {}", svg.display(), csv_path.display());
+    Ok(())
+}
+
+fn run_moments(a: &MomentsArgs) -> Result<()> {
+    if a.spins < 1 || a.spins > replica::moments::MAX_SPINS as i64 {
+        return Err(anyhow!(
+            "--spins must be in 1 … {}, got {}",
+            replica::moments::MAX_SPINS,
+            a.spins
+        ));
+    }
+    if !(1..=6).contains(&a.replicas) {
+        return Err(anyhow!("--replicas must be in 1 … 6, got {}", a.replicas));
+    }
+    let (n, reps) = (a.spins as usize, a.replicas as usize);
+    let t0 = Instant::now();
+    let ln = replica::moments::ln_moment(n, reps, a.beta)?;
+    let secs = t0.elapsed().as_secs_f64();
+    let per = ln / n as f64;
+    let annealed = std::f64::consts::LN_2 + a.beta * a.beta * (n as f64 - 1.0) / (4.0 * n as f64);
+    if a.json {
+        outln!(
+            "{}",
+            json!({
+                "spins": n,
+                "replicas": reps,
+                "beta": a.beta,
+                "ln_moment": ln,
+                "ln_moment_per_spin": per,
+                "annealed_ln_z_per_spin": annealed,
+                "overlap_classes": replica::moments::terms(n, reps),
+                "seconds": secs,
+            })
+        );
+    } else {
+        outln!("SK model, N = {n}, β = {}: E[Z^{reps}]", a.beta);
+        outln!("  ln E[Z^n]            {ln:.12}");
+        outln!("  (1/N) ln E[Z^n]      {per:.12}");
+        outln!("  (1/nN) ln E[Z^n]     {:.12}", per / reps as f64);
+        outln!("  annealed (1/N) ln EZ {annealed:.12}");
+    }
+    Ok(())
+}
+
+/// Parse `--betas`: comma-separated values and start:stop:step grids.
+fn parse_betas(s: &str) -> Result<Vec<f64>> {
+    let mut out = Vec::new();
+    for part in s.split(',') {
+        out.extend(crate::range::parse_grid(
+            "--betas",
+            part,
+            logz::disorder::MAX_BETAS,
+        )?);
+        if out.len() > logz::disorder::MAX_BETAS {
+            return Err(anyhow!(
+                "--betas: more than {} values",
+                logz::disorder::MAX_BETAS
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// Run `logz disorder …`.
+pub fn run_disorder(a: &DisorderArgs) -> Result<()> {
+    if a.instances < 1 || a.instances > logz::disorder::MAX_INSTANCES as i64 {
+        return Err(anyhow!(
+            "--instances must be in 1 … {}, got {}",
+            logz::disorder::MAX_INSTANCES,
+            a.instances
+        ));
+    }
+    for (name, v) in [("--coupling", a.coupling), ("--field", a.field)] {
+        if !v.is_finite() {
+            return Err(anyhow!("{name} must be a finite number, got {v}"));
+        }
+    }
+    let betas = parse_betas(&a.betas)?;
+    let methods: Vec<String> = a
+        .methods
+        .split(',')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    let names: Vec<&str> = methods.iter().map(|s| s.as_str()).collect();
+    let options = a.options.options(a.seed, &names)?;
+    let c = logz::disorder::Config {
+        spec: a.spec.clone(),
+        coupling: a.coupling,
+        field: a.field,
+        instances: a.instances as usize,
+        betas,
+        methods,
+        seed: a.seed,
+        options,
+    };
+    let t0 = Instant::now();
+    let rows = logz::disorder::average(&c)?;
+    let secs = t0.elapsed().as_secs_f64();
+    if a.json {
+        outln!("{}", serde_json::to_string(&rows)?);
+        return Ok(());
+    }
+    outln!(
+        "{}: {} instances, seed {}, {:.2} s",
+        a.spec,
+        a.instances,
+        a.seed,
+        secs
+    );
+    outln!(
+        "{:<8} {:>8} {:>16} {:>12}",
+        "method",
+        "beta",
+        "E ln Z / N",
+        "std err"
+    );
+    for r in &rows {
+        let se = r.std_err.map_or("—".to_string(), |s| format!("{s:.3e}"));
+        outln!(
+            "{:<8} {:>8} {:>16.10} {:>12}",
+            r.method,
+            r.beta,
+            r.mean_ln_z_per_spin,
+            se
+        );
+    }
+    Ok(())
+}
