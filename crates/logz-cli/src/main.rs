@@ -12,6 +12,7 @@ mod plot;
 mod progress;
 mod range;
 mod report;
+mod rg;
 mod sample;
 mod van;
 
@@ -104,6 +105,9 @@ pub struct MethodArgs {
     /// van: start from a trained network (from `logz train-van`)
     #[arg(long)]
     pub net: Option<PathBuf>,
+    /// trg: bond dimension χ ≥ 2 (default 24)
+    #[arg(long)]
+    pub chi: Option<usize>,
 }
 
 impl MethodArgs {
@@ -122,6 +126,7 @@ impl MethodArgs {
             depth: self.depth,
             batch: self.batch,
             lr: self.lr,
+            chi: self.chi,
             ..Default::default()
         };
         // Refuse options none of the methods takes before reading a --net file.
@@ -336,7 +341,11 @@ fn run_cmd(cmd: Cmd) -> Result<()> {
             json,
             quiet,
         } => {
-            let s = logz::methods::configured(&method, &options.options(model.seed, &[&method])?)?;
+            let o = options.options(model.seed, &[&method])?;
+            let s = logz::methods::configured(&method, &o)?;
+            if rg::solve_infinite(&model, &method, &o, json)? {
+                return Ok(());
+            }
             if solve_lattice_lazily(&model, &method, json)? {
                 return Ok(());
             }

@@ -83,6 +83,7 @@ pub mod mc;
 pub mod methods;
 pub mod model;
 pub mod numeric;
+pub mod rg;
 pub mod parallel;
 pub mod sweep;
 pub mod variational;

@@ -1,7 +1,7 @@
 //! Every solver by name: the registry that `logz solve --method` and `logz compare` use.
 
 use crate::estimate::Solver;
-use crate::{exact, mc, variational, vi, Error, Result};
+use crate::{exact, mc, rg, variational, vi, Error, Result};
 
 /// All method names with a one-line description.
 pub const METHODS: &[(&str, &str)] = &[
@@ -52,6 +52,10 @@ pub const METHODS: &[(&str, &str)] = &[
         "van-iw",
         "stochastic: the same network's importance-weighted ln Z",
     ),
+    (
+        "trg",
+        "approximation: bond-weighted tensor RG (uniform 2^k tori, square:inf, triangular:inf)",
+    ),
 ];
 
 /// How much work the stochastic methods do where their options are unset.
@@ -93,6 +97,8 @@ pub enum Opt {
     Net,
     /// The random seed of a stochastic method.
     Seed,
+    /// TRG: bond dimension χ.
+    Chi,
 }
 
 impl Opt {
@@ -111,6 +117,7 @@ impl Opt {
             Opt::Lr => "--lr",
             Opt::Net => "--net",
             Opt::Seed => "--seed",
+            Opt::Chi => "--chi",
         }
     }
 }
@@ -148,6 +155,7 @@ pub const TAKES: &[(&str, &[Opt])] = &[
             Opt::Seed,
         ],
     ),
+    ("trg", &[Opt::Chi]),
 ];
 
 /// The error for a name that is not in [`METHODS`]; it lists the valid names.
@@ -243,6 +251,8 @@ pub struct MethodOptions {
     pub lr: Option<f64>,
     /// A trained VAN to start from.
     pub net: Option<vi::van::Made>,
+    /// See [`Opt::Chi`].
+    pub chi: Option<usize>,
 }
 
 impl MethodOptions {
@@ -260,6 +270,7 @@ impl MethodOptions {
             (self.batch.is_some(), Opt::Batch),
             (self.lr.is_some(), Opt::Lr),
             (self.net.is_some(), Opt::Net),
+            (self.chi.is_some(), Opt::Chi),
         ];
         set.iter().filter(|s| s.0).map(|s| s.1).collect()
     }
@@ -278,6 +289,8 @@ pub enum Config {
     Bbvi(vi::bbvi::Bbvi),
     /// Variational autoregressive network (`van` or, importance weighted, `van-iw`).
     Van(vi::van::Van),
+    /// Tensor renormalisation group.
+    Trg(rg::Trg),
     /// A method without options (exact, mean field, TAP, BP, TRW…), by name.
     Fixed(&'static str),
 }
@@ -297,6 +310,7 @@ impl Config {
                 importance_weighted: name == "van-iw",
                 ..Default::default()
             }),
+            "trg" => Config::Trg(rg::Trg::default()),
             _ => match METHODS.iter().find(|m| m.0 == name) {
                 Some(m) => Config::Fixed(m.0),
                 None => return Err(unknown(name)),
@@ -340,6 +354,10 @@ impl Config {
                 init: o.net.clone().or(d.init),
                 ..d
             }),
+            Config::Trg(d) => Config::Trg(rg::Trg {
+                chi: o.chi.unwrap_or(d.chi),
+                ..d
+            }),
             fixed @ Config::Fixed(_) => fixed,
         }
     }
@@ -351,6 +369,7 @@ impl Config {
             Config::Ais(s) => Box::new(s),
             Config::Bbvi(s) => Box::new(s),
             Config::Van(s) => Box::new(s),
+            Config::Trg(s) => Box::new(s),
             Config::Fixed(name) => fixed_solver(name),
         }
     }
