@@ -56,6 +56,10 @@ pub const METHODS: &[(&str, &str)] = &[
         "trg",
         "approximation: bond-weighted tensor RG (uniform 2^k tori, square:inf, triangular:inf)",
     ),
+    (
+        "planar",
+        "exact: Kac–Ward determinant for zero-field open square grids (any couplings)",
+    ),
 ];
 
 /// How much work the stochastic methods do where their options are unset.
@@ -384,6 +388,7 @@ fn fixed_solver(name: &'static str) -> Box<dyn Solver + Send + Sync> {
         "tap" => Box::new(variational::Tap::default()),
         "bethe" => Box::new(variational::Bethe::default()),
         "trw" => Box::new(variational::Trw::default()),
+        "planar" => Box::new(rg::Planar),
         _ => exact::by_name(name).expect("every name in METHODS has a solver"),
     }
 }

@@ -10,14 +10,17 @@
 //!
 //! - [`Trg`]: ln Z per spin of the infinite square / triangular lattice (uniform J and h), and
 //!   ln Z of 2^k × 2^k tori; kind `approximation` with an error estimate from a second, smaller χ.
+//! - [`Planar`]: exact ln Z of zero-field open square grids with any couplings (Kac–Ward).
 
 pub mod closed;
+pub mod planar;
 pub mod trg;
 
 use crate::error::{Error, Result};
 use crate::estimate::{Estimate, Kind, Progress, Solver};
 use crate::model::builders::Params;
 use crate::model::{Geometry, Model};
+pub use planar::Planar;
 pub use trg::{LatticeKind, TrgParams, TrgRun};
 
 /// A uniform lattice in the thermodynamic limit: every bond J, every site h, at β.
