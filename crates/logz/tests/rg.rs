@@ -276,3 +276,49 @@ fn planar_sparse_and_dense_determinants_agree_and_match_the_open_strip() {
     let want = logz::methods::by_name("transfer").unwrap().solve(&m).unwrap().ln_z;
     assert!((got - want).abs() < 1e-10 * want, "{got} vs {want}");
 }
+
+#[test]
+fn decimation_is_exact_for_the_chain_and_flows_to_zero() {
+    use logz::rg::realspace::{chain_ln_z_per_spin, decimate, decimation_flow};
+    for k in [0.1f64, 0.7, 2.0, -1.3, 30.0] {
+        // K' = atanh(tanh² K), written stably.
+        if k.abs() < 5.0 {
+            assert!((decimate(k) - (k.tanh().powi(2)).atanh()).abs() < 1e-13, "{k}");
+        }
+        let exact = (2.0 * f64::cosh(k)).ln();
+        assert!((chain_ln_z_per_spin(k) - exact).abs() < 1e-13 * exact, "{k}");
+    }
+    let flow = decimation_flow(2.0, 12);
+    assert!(flow.windows(2).all(|w| w[1] <= w[0]));
+    assert!(*flow.last().unwrap() < 1e-10);
+}
+
+#[test]
+fn migdal_kadanoff_fixed_point_exponent_and_free_energy() {
+    use logz::rg::realspace::MigdalKadanoff;
+    let mk = MigdalKadanoff::new(2).unwrap();
+    let ks = mk.fixed_point();
+    assert!((ks - 0.3047).abs() < 5e-5, "K* = {ks}");
+    assert!((mk.step(ks) - ks).abs() < 1e-12);
+    // Linearised flow by a finite difference, and ν ≈ 1.34 (exact: 1).
+    let h = 1e-6;
+    let slope = (mk.step(ks + h) - mk.step(ks - h)) / (2.0 * h);
+    assert!((slope - mk.slope(ks)).abs() < 1e-7);
+    assert!((mk.nu() - 1.338).abs() < 2e-3, "ν = {}", mk.nu());
+    // Flows away from K* on both sides.
+    assert!(*mk.flow(0.9 * ks, 30).last().unwrap() < 1e-6);
+    assert!(*mk.flow(1.1 * ks, 30).last().unwrap() > 10.0);
+    // The free energy: ln 2 at K = 0 and 2K per spin at large K, as it must be; in between
+    // bond moving overestimates ln Z (cosh 2K ≥ cosh² K: at high temperature MK gives
+    // ln 2 + 2K² against the exact ln 2 + K²), 21 % above Onsager at K_c (measured).
+    assert!((mk.ln_z_per_spin(0.0) - 2f64.ln()).abs() < 1e-15);
+    let k = 1e-3;
+    let c2 = (mk.ln_z_per_spin(k) - 2f64.ln()) / (k * k);
+    assert!((c2 - 2.0).abs() < 1e-3, "{c2}");
+    for k in [0.05, 0.2, 0.3047, 0.4407, 0.8, 1.5] {
+        let (a, b) = (mk.ln_z_per_spin(k), onsager_ln_z_per_spin(k));
+        assert!(a > b && (a - b) / b < 0.25, "K = {k}: {a} vs {b}");
+    }
+    assert!(MigdalKadanoff::new(1).is_err());
+    assert!(MigdalKadanoff::new(3).unwrap().fixed_point() < ks);
+}

@@ -10,10 +10,12 @@
 //!
 //! - [`Trg`]: ln Z per spin of the infinite square / triangular lattice (uniform J and h), and
 //!   ln Z of 2^k × 2^k tori; kind `approximation` with an error estimate from a second, smaller χ.
+//! - [`realspace`]: decimation of the chain and Migdal–Kadanoff bond moving (`logz rg`).
 //! - [`Planar`]: exact ln Z of zero-field open square grids with any couplings (Kac–Ward).
 
 pub mod closed;
 pub mod planar;
+pub mod realspace;
 pub mod trg;
 
 use crate::error::{Error, Result};
