@@ -186,6 +186,8 @@ enum Cmd {
     TrainVan(van::TrainVanArgs),
     /// Throughput benchmarks with ratios against the reference figures measured on this machine
     Bench(bench::BenchArgs),
+    /// Real-space renormalisation group: 1D decimation, Migdal–Kadanoff flow (SVG plots)
+    Rg(rg::RgArgs),
     /// List the methods
     Methods,
     /// Write a model to a file (.uai or .json)
@@ -376,6 +378,7 @@ fn run_cmd(cmd: Cmd) -> Result<()> {
         Cmd::Data(args) => fit::run_data(&args)?,
         Cmd::TrainVan(args) => van::run(&args)?,
         Cmd::Fit(args) => fit::run_fit(&args)?,
+        Cmd::Rg(args) => rg::run(&args)?,
         Cmd::Methods => {
             for (name, what) in logz::methods::METHODS {
                 let takes = logz::methods::takes(name)?;
