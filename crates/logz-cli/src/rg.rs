@@ -98,7 +98,10 @@ fn infinite_json(method: &str, lat: &InfiniteLattice, trg: &Trg, out: &TrgOutcom
 fn infinite_text(method: &str, lat: &InfiniteLattice, trg: &Trg, out: &TrgOutcome) -> String {
     let e = &out.estimate;
     let mut s = String::new();
-    s += &format!("method     {method} ({}, χ = {})\n", e.diagnostics.algorithm, trg.chi);
+    s += &format!(
+        "method     {method} ({}, χ = {})\n",
+        e.diagnostics.algorithm, trg.chi
+    );
     s += &format!(
         "lattice    {} (infinite; all values per spin)   J {}   h {}   beta {}\n",
         lat.spec(),
@@ -111,7 +114,10 @@ fn infinite_text(method: &str, lat: &InfiniteLattice, trg: &Trg, out: &TrgOutcom
         s += &format!("F / N      {:.12}\n", -e.ln_z / lat.beta);
     }
     if let (Some(d), Some(c)) = (out.error_estimate, out.chi_reference) {
-        s += &format!("error est. {d:.2e} per spin (χ = {} vs {c}; not a bound)\n", trg.chi);
+        s += &format!(
+            "error est. {d:.2e} per spin (χ = {} vs {c}; not a bound)\n",
+            trg.chi
+        );
     }
     s += &format!("truncation {:.2e}\n", out.truncation);
     s += &format!(
@@ -337,12 +343,21 @@ fn mk(lattice: &str, steps: usize, out: &std::path::Path, json: bool) -> Result<
         outln!("{}", serde_json::to_string(&v)?);
         return Ok(());
     }
-    outln!("Migdal–Kadanoff (b = 2), {lattice} lattice: K' = atanh(tanh²({}K))", 1 << (d - 1));
+    outln!(
+        "Migdal–Kadanoff (b = 2), {lattice} lattice: K' = atanh(tanh²({}K))",
+        1 << (d - 1)
+    );
     outln!("fixed point K*  {ks:.10}   (exact K_c = {kc_exact:.7})");
     outln!("λ = dK'/dK|K*   {lambda:.10}");
     outln!("ν = ln 2/ln λ   {nu:.6}   (exact ν = {nu_exact})");
     if d == 2 {
-        outln!("{:>6}  {:>14}  {:>14}  {:>10}", "K", "MK ln Z/N", "Onsager", "rel. diff");
+        outln!(
+            "{:>6}  {:>14}  {:>14}  {:>10}",
+            "K",
+            "MK ln Z/N",
+            "Onsager",
+            "rel. diff"
+        );
         for r in table.iter().step_by(5) {
             outln!(
                 "{:>6.2}  {:>14.10}  {:>14.10}  {:>10.2e}",

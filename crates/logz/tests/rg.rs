@@ -61,9 +61,15 @@ fn the_error_estimate_from_successive_chi_covers_the_actual_error() {
     assert_eq!(out.chi_reference, Some(12));
     assert_eq!(out.estimate.kind, Kind::Approximation);
     // An estimate, not a bound — but a useful one: above the error, within two decades.
-    assert!(est >= actual && est < 100.0 * actual, "{est:e} vs {actual:e}");
+    assert!(
+        est >= actual && est < 100.0 * actual,
+        "{est:e} vs {actual:e}"
+    );
     let notes = out.estimate.diagnostics.notes.join(" | ");
-    assert!(notes.contains("error estimate") && notes.contains("not a bound"), "{notes}");
+    assert!(
+        notes.contains("error estimate") && notes.contains("not a bound"),
+        "{notes}"
+    );
     assert!(notes.contains("per spin"), "{notes}");
 }
 
@@ -86,10 +92,24 @@ fn triangular_infinite_matches_houtappel() {
 #[test]
 fn square_tori_match_kaufman() {
     // 4×4 is contracted without truncation: exact to rounding.
-    let r = torus_ln_z(LatticeKind::Square, 4, SQUARE_BETA_C, 0.0, &params(64, -0.5)).unwrap();
+    let r = torus_ln_z(
+        LatticeKind::Square,
+        4,
+        SQUARE_BETA_C,
+        0.0,
+        &params(64, -0.5),
+    )
+    .unwrap();
     assert!((r.ln_z - 15.521915458755283).abs() < 1e-10, "{}", r.ln_z);
     for (l, chi, tol) in [(8, 24, 1e-6), (16, 16, 1e-5), (32, 16, 1e-5)] {
-        let r = torus_ln_z(LatticeKind::Square, l, SQUARE_BETA_C, 0.0, &params(chi, -0.5)).unwrap();
+        let r = torus_ln_z(
+            LatticeKind::Square,
+            l,
+            SQUARE_BETA_C,
+            0.0,
+            &params(chi, -0.5),
+        )
+        .unwrap();
         let e = rel(r.ln_z, kaufman_ln_z(l, l, SQUARE_BETA_C));
         assert!(e < tol, "L = {l}, χ = {chi}: {e:e}");
     }
@@ -150,13 +170,18 @@ fn bad_input_is_refused_in_one_line() {
     for spec in ["sk:8", "square:12", "square:8:open", "chain:16"] {
         let m = builders::from_spec(spec, &p).unwrap();
         let e = Trg::default().solve(&m).unwrap_err();
-        assert!(matches!(e, Error::NotApplicable { method: "trg", .. }), "{spec}: {e}");
+        assert!(
+            matches!(e, Error::NotApplicable { method: "trg", .. }),
+            "{spec}: {e}"
+        );
         assert!(!e.to_string().contains('\n'));
     }
     // The infinite lattice is no finite model: every other method is refused by the builder.
     let e = builders::from_spec("square:inf", &p).unwrap_err();
     assert!(e.to_string().contains("only `--method trg`"), "{e}");
-    let e = InfiniteLattice::from_spec("cubic:inf", &p).unwrap().unwrap_err();
+    let e = InfiniteLattice::from_spec("cubic:inf", &p)
+        .unwrap()
+        .unwrap_err();
     assert!(e.to_string().contains("no infinite 'cubic' lattice"), "{e}");
     assert!(InfiniteLattice::from_spec("square:inf:open", &p)
         .unwrap()
@@ -246,7 +271,10 @@ fn planar_matches_enumeration_on_4x4_and_refuses_fields_and_tori() {
         let m = grid(4, 4, beta, || 2.0 * u() - 1.0);
         let want = enumerate.solve(&m).unwrap().ln_z;
         let got = logz::rg::Planar.solve(&m).unwrap().ln_z;
-        assert!((got - want).abs() < 1e-12 * want.abs(), "β = {beta}: {got} vs {want}");
+        assert!(
+            (got - want).abs() < 1e-12 * want.abs(),
+            "β = {beta}: {got} vs {want}"
+        );
     }
     let p = Params {
         field: 0.1,
@@ -263,7 +291,16 @@ fn planar_matches_enumeration_on_4x4_and_refuses_fields_and_tori() {
     let e = logz::rg::Planar
         .solve(&builders::from_spec("sk:6", &Params::default()).unwrap())
         .unwrap_err();
-    assert!(matches!(e, Error::NotApplicable { method: "planar", .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            Error::NotApplicable {
+                method: "planar",
+                ..
+            }
+        ),
+        "{e}"
+    );
 }
 
 #[test]
@@ -273,7 +310,11 @@ fn planar_sparse_and_dense_determinants_agree_and_match_the_open_strip() {
     let m = builders::from_spec("square:20:open", &Params::default()).unwrap();
     let (got, how) = logz::rg::Planar::ln_z(&m).unwrap();
     assert_eq!(how, "sparse LU");
-    let want = logz::methods::by_name("transfer").unwrap().solve(&m).unwrap().ln_z;
+    let want = logz::methods::by_name("transfer")
+        .unwrap()
+        .solve(&m)
+        .unwrap()
+        .ln_z;
     assert!((got - want).abs() < 1e-10 * want, "{got} vs {want}");
 }
 
@@ -283,10 +324,16 @@ fn decimation_is_exact_for_the_chain_and_flows_to_zero() {
     for k in [0.1f64, 0.7, 2.0, -1.3, 30.0] {
         // K' = atanh(tanh² K), written stably.
         if k.abs() < 5.0 {
-            assert!((decimate(k) - (k.tanh().powi(2)).atanh()).abs() < 1e-13, "{k}");
+            assert!(
+                (decimate(k) - (k.tanh().powi(2)).atanh()).abs() < 1e-13,
+                "{k}"
+            );
         }
         let exact = (2.0 * f64::cosh(k)).ln();
-        assert!((chain_ln_z_per_spin(k) - exact).abs() < 1e-13 * exact, "{k}");
+        assert!(
+            (chain_ln_z_per_spin(k) - exact).abs() < 1e-13 * exact,
+            "{k}"
+        );
     }
     let flow = decimation_flow(2.0, 12);
     assert!(flow.windows(2).all(|w| w[1] <= w[0]));

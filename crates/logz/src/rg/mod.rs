@@ -264,25 +264,24 @@ impl Trg {
             method: "trg",
             reason,
         };
-        let (lattice, l) = match *m.geometry() {
-            Geometry::Square {
-                rows,
-                cols,
-                periodic: true,
-            } if rows == cols => (LatticeKind::Square, rows),
-            Geometry::Triangular {
-                rows,
-                cols,
-                periodic: true,
-            } if rows == cols => (LatticeKind::Triangular, rows),
-            _ => {
-                return Err(not(
+        let (lattice, l) =
+            match *m.geometry() {
+                Geometry::Square {
+                    rows,
+                    cols,
+                    periodic: true,
+                } if rows == cols => (LatticeKind::Square, rows),
+                Geometry::Triangular {
+                    rows,
+                    cols,
+                    periodic: true,
+                } if rows == cols => (LatticeKind::Triangular, rows),
+                _ => return Err(not(
                     "needs a uniform L × L square or triangular torus with L = 2^k ≥ 4 (or the \
                      infinite lattice square:inf)"
                         .to_string(),
-                ))
-            }
-        };
+                )),
+            };
         if l < 4 || !l.is_power_of_two() {
             return Err(not(format!(
                 "a torus must be L × L with L = 2^k ≥ 4, got L = {l}"

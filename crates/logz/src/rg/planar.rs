@@ -159,20 +159,19 @@ impl Planar {
             method: "planar",
             reason: reason.to_string(),
         };
-        let (rows, cols) = match *m.geometry() {
-            Geometry::Square {
-                rows,
-                cols,
-                periodic: false,
-            } => (rows, cols),
-            Geometry::Chain { periodic: false, n } => (1, n),
-            _ => {
-                return Err(not(
+        let (rows, cols) =
+            match *m.geometry() {
+                Geometry::Square {
+                    rows,
+                    cols,
+                    periodic: false,
+                } => (rows, cols),
+                Geometry::Chain { periodic: false, n } => (1, n),
+                _ => return Err(not(
                     "needs an open square grid (e.g. square:16:open, or a JSON model with that \
                      geometry); a torus is not planar",
-                ))
-            }
-        };
+                )),
+            };
         if m.fields().iter().any(|&h| h != 0.0) {
             return Err(not(
                 "needs zero field: a field couples every spin to a ghost spin, which breaks \
@@ -188,7 +187,11 @@ impl Planar {
             // per row.
             (2 * e) as f64 * 400.0 * 24.0
         };
-        limits::check_memory("planar", &format!("the {}×{} Kac–Ward matrix", 2 * e, 2 * e), bytes)?;
+        limits::check_memory(
+            "planar",
+            &format!("the {}×{} Kac–Ward matrix", 2 * e, 2 * e),
+            bytes,
+        )?;
         let beta = m.beta();
         let mut dir = Vec::with_capacity(2 * e);
         let mut out = vec![Vec::new(); n];

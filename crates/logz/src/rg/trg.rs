@@ -186,7 +186,8 @@ fn truncated_svd(m: MatRef<'_, f64>, chi: usize, power: usize) -> Result<Split> 
     let over = chi.max(8);
     let r = chi + over;
     let total = m.squared_norm_l2();
-    let fail = |e: &dyn std::fmt::Debug| Error::Numerical(format!("trg: SVD did not converge ({e:?})"));
+    let fail =
+        |e: &dyn std::fmt::Debug| Error::Numerical(format!("trg: SVD did not converge ({e:?})"));
     let (u, all, v) = if power == 0 || rows.min(cols) <= 3 * r {
         let svd = m.thin_svd().map_err(|e| fail(&e))?;
         let sv = svd.S().column_vector();
@@ -196,7 +197,9 @@ fn truncated_svd(m: MatRef<'_, f64>, chi: usize, power: usize) -> Result<Split> 
         // A fixed, reproducible test matrix Ω (cols × r), entries uniform in (−1, 1).
         let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
         let omega = Mat::<f64>::from_fn(cols, r, |_, _| {
-            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             ((state >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
         });
         let mut q = (m * &omega).qr().compute_thin_Q();
@@ -266,7 +269,7 @@ fn step(t: &SiteTensor, chi: usize, k: f64, power: usize) -> Result<(SiteTensor,
     let m1t = MatRef::from_column_major_slice(&t.data, n, n);
     let sp1 = truncated_svd(m1t, chi, power)?;
     let (u1, v1) = (&sp1.v, &sp1.u); // U1[(l,u),a], V1[(r,d),a]
-    // Split 2: M2[(u,r),(d,l)] = T[l,u,r,d], built column-major.
+                                     // Split 2: M2[(u,r),(d,l)] = T[l,u,r,d], built column-major.
     let mut m2 = vec![0.0; n * n];
     for l in 0..dh {
         for u in 0..dv {
@@ -464,7 +467,13 @@ pub fn infinite_ln_z(lattice: LatticeKind, kk: f64, hh: f64, p: &TrgParams) -> R
 
 /// ln Z of the uniform `lattice` on an L × L torus, L = 2^levels ≥ 4, at K = βJ, H = βh:
 /// 2·levels steps, then the trace of the last site.
-pub fn torus_ln_z(lattice: LatticeKind, l: usize, kk: f64, hh: f64, p: &TrgParams) -> Result<TrgRun> {
+pub fn torus_ln_z(
+    lattice: LatticeKind,
+    l: usize,
+    kk: f64,
+    hh: f64,
+    p: &TrgParams,
+) -> Result<TrgRun> {
     if l < 4 || !l.is_power_of_two() {
         return Err(Error::NotApplicable {
             method: "trg",
