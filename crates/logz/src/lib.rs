@@ -59,8 +59,10 @@
 //! truth), [`variational`] (mean field, TAP, Bethe, TRW), [`mc`] (samplers, observables with error
 //! bars, thermodynamic integration and annealed importance sampling), [`vi`] (stochastic
 //! variational inference: black-box VI and variational autoregressive networks), [`bayes`]
-//! (posterior inference on regression models), [`estimate`] (the one result type and solver
-//! trait), [`methods`] (lookup of solvers by name), [`limits`] (the memory and time budgets every
+//! (posterior inference on regression models), [`rg`] (the renormalisation group as an
+//! algorithm: tensor RG for uniform and infinite lattices, the exact Kac–Ward determinant for
+//! planar grids, real-space decimation and Migdal–Kadanoff), [`estimate`] (the one result type
+//! and solver trait), [`methods`] (lookup of solvers by name), [`limits`] (the memory and time budgets every
 //! size is checked against before anything is allocated).
 //!
 //! The library never prints: long computations report through the [`Progress`] trait, and
