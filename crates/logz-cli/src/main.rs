@@ -13,6 +13,7 @@ mod progress;
 mod range;
 mod replica;
 mod report;
+mod rg;
 mod sample;
 mod van;
 
@@ -105,6 +106,9 @@ pub struct MethodArgs {
     /// van: start from a trained network (from `logz train-van`)
     #[arg(long)]
     pub net: Option<PathBuf>,
+    /// trg: bond dimension χ ≥ 2 (default 24)
+    #[arg(long)]
+    pub chi: Option<usize>,
 }
 
 impl MethodArgs {
@@ -123,6 +127,7 @@ impl MethodArgs {
             depth: self.depth,
             batch: self.batch,
             lr: self.lr,
+            chi: self.chi,
             ..Default::default()
         };
         // Refuse options none of the methods takes before reading a --net file.
@@ -186,6 +191,8 @@ enum Cmd {
     Replica(replica::ReplicaArgs),
     /// Disorder averages of ln Z/N over random instances, per method and β
     Disorder(replica::DisorderArgs),
+    /// Real-space renormalisation group: 1D decimation, Migdal–Kadanoff flow (SVG plots)
+    Rg(rg::RgArgs),
     /// List the methods
     Methods,
     /// Write a model to a file (.uai or .json)
@@ -349,7 +356,11 @@ fn run_cmd(cmd: Cmd) -> Result<()> {
             json,
             quiet,
         } => {
-            let s = logz::methods::configured(&method, &options.options(model.seed, &[&method])?)?;
+            let o = options.options(model.seed, &[&method])?;
+            let s = logz::methods::configured(&method, &o)?;
+            if rg::solve_infinite(&model, &method, &o, json)? {
+                return Ok(());
+            }
             if solve_lattice_lazily(&model, &method, json)? {
                 return Ok(());
             }
@@ -383,6 +394,7 @@ fn run_cmd(cmd: Cmd) -> Result<()> {
         Cmd::Fit(args) => fit::run_fit(&args)?,
         Cmd::Replica(args) => replica::run(&args)?,
         Cmd::Disorder(args) => replica::run_disorder(&args)?,
+        Cmd::Rg(args) => rg::run(&args)?,
         Cmd::Methods => {
             for (name, what) in logz::methods::METHODS {
                 let takes = logz::methods::takes(name)?;

@@ -59,11 +59,13 @@
 //! truth), [`free_energy`] (mean field, TAP, Bethe, TRW), [`mc`] (samplers, observables with error
 //! bars, thermodynamic integration and annealed importance sampling), [`vi`] (stochastic
 //! variational inference: black-box VI and variational autoregressive networks), [`bayes`]
-//! (posterior inference on regression models), [`estimate`] (the one result type and solver
-//! trait), [`methods`] (lookup of solvers by name), [`limits`] (the memory and time budgets every
-//! size is checked against before anything is allocated), [`replica`] (replica theory of the SK
-//! model: RS, k-step and full RSB, ground states, exact integer moments E[Z^n]), [`disorder`]
-//! (averages of ln Z/N over random instances).
+//! (posterior inference on regression models), [`rg`] (the renormalisation group as an
+//! algorithm: tensor RG for uniform and infinite lattices, the exact Kac–Ward determinant for
+//! planar grids, real-space decimation and Migdal–Kadanoff), [`estimate`] (the one result type
+//! and solver trait), [`methods`] (lookup of solvers by name), [`limits`] (the memory and time
+//! budgets every size is checked against before anything is allocated), [`replica`] (replica
+//! theory of the SK model: RS, k-step and full RSB, ground states, exact integer moments
+//! E[Z^n]), [`disorder`] (averages of ln Z/N over random instances).
 //!
 //! The library never prints: long computations report through the [`Progress`] trait, and
 //! every stochastic method takes an explicit seed.
@@ -92,6 +94,7 @@ pub mod optim;
 pub mod parallel;
 pub mod psis;
 pub mod replica;
+pub mod rg;
 pub mod rng;
 pub mod runner;
 pub mod spin_vi;

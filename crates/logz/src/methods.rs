@@ -1,7 +1,7 @@
 //! Every solver by name: the registry that `logz solve --method` and `logz compare` use.
 
 use crate::estimate::Solver;
-use crate::{exact, free_energy, mc, spin_vi, Error, Result};
+use crate::{exact, free_energy, mc, rg, spin_vi, Error, Result};
 
 /// All method names with a one-line description.
 pub const METHODS: &[(&str, &str)] = &[
@@ -52,6 +52,14 @@ pub const METHODS: &[(&str, &str)] = &[
         "van-iw",
         "stochastic: the same network's importance-weighted ln Z",
     ),
+    (
+        "trg",
+        "approximation: bond-weighted tensor RG (uniform 2^k tori, square:inf, triangular:inf)",
+    ),
+    (
+        "planar",
+        "exact: Kac–Ward determinant for zero-field open square grids (any couplings)",
+    ),
 ];
 
 /// How much work the stochastic methods do where their options are unset.
@@ -93,6 +101,8 @@ pub enum Opt {
     Net,
     /// The random seed of a stochastic method.
     Seed,
+    /// TRG: bond dimension χ.
+    Chi,
 }
 
 impl Opt {
@@ -111,6 +121,7 @@ impl Opt {
             Opt::Lr => "--lr",
             Opt::Net => "--net",
             Opt::Seed => "--seed",
+            Opt::Chi => "--chi",
         }
     }
 }
@@ -148,6 +159,7 @@ pub const TAKES: &[(&str, &[Opt])] = &[
             Opt::Seed,
         ],
     ),
+    ("trg", &[Opt::Chi]),
 ];
 
 /// The error for a name that is not in [`METHODS`]; it lists the valid names.
@@ -243,6 +255,8 @@ pub struct MethodOptions {
     pub lr: Option<f64>,
     /// A trained VAN to start from.
     pub net: Option<spin_vi::van::Made>,
+    /// See [`Opt::Chi`].
+    pub chi: Option<usize>,
 }
 
 impl MethodOptions {
@@ -260,6 +274,7 @@ impl MethodOptions {
             (self.batch.is_some(), Opt::Batch),
             (self.lr.is_some(), Opt::Lr),
             (self.net.is_some(), Opt::Net),
+            (self.chi.is_some(), Opt::Chi),
         ];
         set.iter().filter(|s| s.0).map(|s| s.1).collect()
     }
@@ -278,6 +293,8 @@ pub enum Config {
     FactorizedVi(spin_vi::FactorizedVi),
     /// Variational autoregressive network (`van` or, importance weighted, `van-iw`).
     Van(spin_vi::van::Van),
+    /// Tensor renormalisation group.
+    Trg(rg::Trg),
     /// A method without options (exact, mean field, TAP, BP, TRW…), by name.
     Fixed(&'static str),
 }
@@ -297,6 +314,7 @@ impl Config {
                 importance_weighted: name == "van-iw",
                 ..Default::default()
             }),
+            "trg" => Config::Trg(rg::Trg::default()),
             _ => match METHODS.iter().find(|m| m.0 == name) {
                 Some(m) => Config::Fixed(m.0),
                 None => return Err(unknown(name)),
@@ -340,6 +358,10 @@ impl Config {
                 init: o.net.clone().or(d.init),
                 ..d
             }),
+            Config::Trg(d) => Config::Trg(rg::Trg {
+                chi: o.chi.unwrap_or(d.chi),
+                ..d
+            }),
             fixed @ Config::Fixed(_) => fixed,
         }
     }
@@ -351,6 +373,7 @@ impl Config {
             Config::Ais(s) => Box::new(s),
             Config::FactorizedVi(s) => Box::new(s),
             Config::Van(s) => Box::new(s),
+            Config::Trg(s) => Box::new(s),
             Config::Fixed(name) => fixed_solver(name),
         }
     }
@@ -365,6 +388,7 @@ fn fixed_solver(name: &'static str) -> Box<dyn Solver + Send + Sync> {
         "tap" => Box::new(free_energy::Tap::default()),
         "bethe" => Box::new(free_energy::Bethe::default()),
         "trw" => Box::new(free_energy::Trw::default()),
+        "planar" => Box::new(rg::Planar),
         _ => exact::by_name(name).expect("every name in METHODS has a solver"),
     }
 }

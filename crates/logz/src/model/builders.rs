@@ -342,6 +342,10 @@ pub fn lattice_spec_geometry(spec: &str) -> Option<Geometry> {
 /// # Ok::<(), logz::Error>(())
 /// ```
 pub fn from_spec(spec: &str, p: &Params) -> Result<Model> {
+    // `square:inf` is no finite model: only the RG methods take it (see `rg::InfiniteLattice`).
+    if crate::rg::is_infinite_spec(spec) {
+        return Err(crate::rg::infinite_refusal(spec));
+    }
     let parts: Vec<&str> = spec.split(':').collect();
     let kind = parts[0].to_ascii_lowercase();
     let need = |k: usize| -> Result<&str> {
