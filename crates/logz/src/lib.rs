@@ -78,6 +78,7 @@ pub mod error;
 pub mod estimate;
 pub mod exact;
 pub mod io;
+pub mod learn;
 pub mod limits;
 pub mod mc;
 pub mod methods;

@@ -20,7 +20,7 @@ pub mod stats;
 pub mod thermo;
 pub mod throughput;
 
-pub use run::{sample, Algorithm, KernelChoice, SampleOptions, SampleRun, Summary};
+pub use run::{sample, sample_saving, Algorithm, KernelChoice, SampleOptions, SampleRun, Summary};
 pub use thermo::{Ais, ThermodynamicIntegration};
 
 /// A well-mixed seed for stream `index` of a computation seeded with `seed` (SplitMix64 finaliser

@@ -156,6 +156,10 @@ pub struct ChainResult {
     pub swap_rates: Vec<f64>,
     /// Mean number of clusters per sweep (cluster algorithms) or fraction of accepted flips.
     pub moves_per_sweep: f64,
+    /// Saved configurations (see [`sample_saving`]): every K-th measured sweep's state, N spins
+    /// (±1) per configuration, concatenated; empty unless asked for.
+    #[serde(skip)]
+    pub saved: Vec<i8>,
 }
 
 /// A finished sampling run.
@@ -292,6 +296,7 @@ fn run_chain<R: Rng + SeedableRng + Send>(
     kernel: Kernel,
     chain: usize,
     ladder: &[f64],
+    every: usize,
     progress: &dyn Progress,
 ) -> Result<ChainResult> {
     let seed = stream_seed(o.seed, chain as u64);
@@ -302,6 +307,9 @@ fn run_chain<R: Rng + SeedableRng + Send>(
     let mut rec = Recorder::new(m, o.sweeps, o.correlations && !lattice);
     let mut moves = 0usize;
     let mut swap_rates = Vec::new();
+    let mut saved = Vec::new();
+    // Keep the state after measured sweep t when (t − burn_in + 1) is a multiple of `every`.
+    let keep = |t: usize| every > 0 && t >= o.burn_in && (t - o.burn_in + 1).is_multiple_of(every);
     let tick = |t: usize| {
         if (t + 1).is_multiple_of(PROGRESS_BATCH) || t + 1 == total {
             progress.advance(((t % PROGRESS_BATCH) + 1) as u64);
@@ -317,6 +325,9 @@ fn run_chain<R: Rng + SeedableRng + Send>(
                     rec.energy.push(e + m.energy_offset());
                     rec.magnetization.push(mag);
                 }
+                if keep(t) {
+                    saved.extend_from_slice(&lat.spins());
+                }
                 tick(t);
             }
             spins = lat.spins();
@@ -328,6 +339,9 @@ fn run_chain<R: Rng + SeedableRng + Send>(
                 if t >= o.burn_in {
                     rec.push_state(m, &spins);
                 }
+                if keep(t) {
+                    saved.extend_from_slice(&spins);
+                }
                 tick(t);
             }
         }
@@ -338,6 +352,9 @@ fn run_chain<R: Rng + SeedableRng + Send>(
                 if t >= o.burn_in {
                     rec.push_state(m, &spins);
                 }
+                if keep(t) {
+                    saved.extend_from_slice(&spins);
+                }
                 tick(t);
             }
         }
@@ -347,6 +364,9 @@ fn run_chain<R: Rng + SeedableRng + Send>(
                 moves += sw.sweep(&mut spins, &mut rng);
                 if t >= o.burn_in {
                     rec.push_state(m, &spins);
+                }
+                if keep(t) {
+                    saved.extend_from_slice(&spins);
                 }
                 tick(t);
             }
@@ -381,6 +401,9 @@ fn run_chain<R: Rng + SeedableRng + Send>(
                 if t >= o.burn_in {
                     rec.push_state(m, &states[k - 1]);
                 }
+                if keep(t) {
+                    saved.extend_from_slice(&states[k - 1]);
+                }
                 tick(t);
             }
             swap_rates = accepted
@@ -405,6 +428,7 @@ fn run_chain<R: Rng + SeedableRng + Send>(
         final_spins: spins,
         swap_rates,
         moves_per_sweep,
+        saved,
     })
 }
 
@@ -417,7 +441,7 @@ const CHAIN_BYTES_PER_SPIN: f64 = 32.0;
 
 /// Check a run against the memory and time budgets ([`crate::limits`]) before anything is
 /// allocated: every count is multiplied in floating point, so none can wrap around.
-fn check_budget(m: &Model, o: &SampleOptions, kernel: Kernel) -> Result<()> {
+fn check_budget(m: &Model, o: &SampleOptions, kernel: Kernel, every: usize) -> Result<()> {
     let limits = crate::limits::Limits::current();
     let (n, e) = (m.n() as f64, m.num_edges() as f64);
     let chains = o.chains as f64;
@@ -433,6 +457,10 @@ fn check_budget(m: &Model, o: &SampleOptions, kernel: Kernel) -> Result<()> {
     bytes += chains * replicas * n * CHAIN_BYTES_PER_SPIN;
     if o.correlations {
         bytes += chains * 8.0 * (n + e);
+    }
+    if every > 0 {
+        // Saved configurations: one byte per spin, every `every`-th measured sweep.
+        bytes += chains * (measured / every as f64).floor() * n;
     }
     if tempering {
         // Each chain holds a copy of the model per replica (32 B per edge, 20 B per spin).
@@ -481,6 +509,30 @@ pub fn sample_with_rng<R: Rng + SeedableRng + Send>(
     o: &SampleOptions,
     progress: &dyn Progress,
 ) -> Result<SampleRun> {
+    sample_impl::<R>(m, o, 0, progress)
+}
+
+/// [`sample`] that also keeps every `every`-th measured configuration of every chain (in
+/// [`ChainResult::saved`]; [`SampleRun::configurations`] iterates over them), for learning a
+/// model back from samples or for the user's own analyses. `every` must be ≥ 1.
+pub fn sample_saving(
+    m: &Model,
+    o: &SampleOptions,
+    every: usize,
+    progress: &dyn Progress,
+) -> Result<SampleRun> {
+    if every == 0 {
+        return Err(Error::arg("the thinning interval must be at least 1 sweep"));
+    }
+    sample_impl::<Xoshiro256PlusPlus>(m, o, every, progress)
+}
+
+fn sample_impl<R: Rng + SeedableRng + Send>(
+    m: &Model,
+    o: &SampleOptions,
+    every: usize,
+    progress: &dyn Progress,
+) -> Result<SampleRun> {
     if o.sweeps < 2 {
         return Err(Error::InvalidArgument(
             "need at least 2 measured sweeps".into(),
@@ -500,7 +552,7 @@ pub fn sample_with_rng<R: Rng + SeedableRng + Send>(
         ));
     }
     let kernel = choose_kernel(m, o)?;
-    check_budget(m, o, kernel)?;
+    check_budget(m, o, kernel, every)?;
     let ladder = if o.algorithm == Algorithm::Tempering {
         ladder(m.beta(), o.replicas, o.beta_min_fraction)
     } else {
@@ -509,7 +561,7 @@ pub fn sample_with_rng<R: Rng + SeedableRng + Send>(
     progress.start(((o.burn_in + o.sweeps) * o.chains) as u64, "sweeps");
     let chains: Vec<ChainResult> = (0..o.chains)
         .into_par_iter()
-        .map(|c| run_chain::<R>(m, o, kernel, c, &ladder, progress))
+        .map(|c| run_chain::<R>(m, o, kernel, c, &ladder, every, progress))
         .collect::<Result<_>>()?;
     progress.finish();
     Ok(SampleRun {
@@ -579,6 +631,13 @@ impl Summary {
 }
 
 impl SampleRun {
+    /// The saved configurations of every chain, chain by chain, each N spins of ±1 (empty
+    /// unless the run came from [`sample_saving`]).
+    pub fn configurations(&self) -> impl Iterator<Item = &[i8]> + '_ {
+        let n = self.n.max(1);
+        self.chains.iter().flat_map(move |c| c.saved.chunks_exact(n))
+    }
+
     /// Per-spin series of every chain: e = E/N, m = M/N, |m|, m², m⁴.
     fn series(&self) -> Vec<(&'static str, Vec<Vec<f64>>)> {
         let n = self.n as f64;
