@@ -14,7 +14,8 @@
 //!   over the second half of the run (Polyak–Ruppert).
 //! - `mf`: Peterson & Anderson (1987): magnetisations from logz's naive mean field and
 //!   correlations by linear response, ⟨s_i s_j⟩ − m_i m_j = [(diag(1/(1−m²)) − J)⁻¹]_ij; its
-//!   fixed point is the naive mean-field inversion.
+//!   fixed point matches the off-diagonal correlations (close to the naive mean-field
+//!   inversion, which matches the diagonal of C⁻¹ too).
 
 use super::data::Moments;
 use super::lbfgs;

@@ -61,14 +61,102 @@ fn softplus_sigmoid(z: f64) -> (f64, f64) {
     (sp, sig)
 }
 
-/// [`softplus_sigmoid`] in single precision, for the batched inner loop (the fields are single
-/// precision there anyway; the losses are summed in double).
-#[inline]
-fn softplus_sigmoid_f32(z: f32) -> (f32, f32) {
-    let e = (-z.abs()).exp();
-    let sp = z.max(0.0) + (1.0 + e).ln();
-    let inv = 1.0 / (1.0 + e);
-    (sp, if z >= 0.0 { inv } else { e * inv })
+/// e^x for x ≤ 0 in single precision without a library call (so that loops over it
+/// vectorise): 2^(x log₂e) split into 2^n (built in the exponent bits) times 2^f, f ∈ [0, 1), by
+/// a degree-6 polynomial (relative error < 2e-7). Below −87 it returns 0.
+#[inline(always)]
+fn exp_neg(x: f32) -> f32 {
+    let t = (x * std::f32::consts::LOG2_E).max(-126.0);
+    // floor(t) for t ≤ 0 by truncation (a conversion that vectorises, unlike `floor`).
+    let ti = t as i32 as f32;
+    let n = if ti > t { ti - 1.0 } else { ti };
+    let f = t - n;
+    // Taylor coefficients of 2^f = e^{f ln 2}: (ln 2)^k / k!.
+    let p = 1.0
+        + f * (0.693_147_2
+            + f * (0.240_226_5
+                + f * (0.055_504_11
+                    + f * (0.009_618_129 + f * (0.001_333_355_8 + f * 0.000_154_035_3)))));
+    let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
+    if x < -87.0 {
+        0.0
+    } else {
+        p * scale
+    }
+}
+
+/// ln(1 + e) for e ∈ [0, 1] without a library call: with y = e/(2 + e) ∈ [0, 1/3],
+/// ln(1 + e) = 2 atanh y = 2y (1 + y²/3 + y⁴/5 + … + y¹²/13) (truncation < 1e-8 relative).
+#[inline(always)]
+fn ln_1p_unit(e: f32) -> f32 {
+    let y = e / (2.0 + e);
+    let y2 = y * y;
+    let s = 1.0
+        + y2 * (1.0 / 3.0
+            + y2 * (1.0 / 5.0
+                + y2 * (1.0 / 7.0
+                    + y2 * (1.0 / 9.0 + y2 * (1.0 / 11.0 + y2 * (1.0 / 13.0))))));
+    2.0 * y * s
+}
+
+/// Lanes of the vectorised loss loop.
+const LANES: usize = 16;
+
+/// One spin's column of a chunk: on entry `v` holds the fields Σ_j J_rj s_j (without h_r), on
+/// exit ∂L_r/∂f = −(2/M) s_r σ(−2 s_r f); returns the summed losses ln(1 + e^{−2 s_r f}) and
+/// the summed derivatives (the gradient in h_r). Single precision per element, summed in
+/// 16 lanes (so the loop vectorises) and then in double.
+fn loss_column(v: &mut [f32], s: &[f32], bias: f32, scale: f32) -> (f64, f64) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+    {
+        // SAFETY: the CPU has the features the function is compiled for.
+        return unsafe { loss_column_avx2(v, s, bias, scale) };
+    }
+    loss_column_generic(v, s, bias, scale)
+}
+
+/// [`loss_column_generic`] compiled for AVX2 + FMA (8 lanes instead of SSE2's 4).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn loss_column_avx2(v: &mut [f32], s: &[f32], bias: f32, scale: f32) -> (f64, f64) {
+    loss_column_generic(v, s, bias, scale)
+}
+
+#[inline(always)]
+fn loss_column_generic(v: &mut [f32], s: &[f32], bias: f32, scale: f32) -> (f64, f64) {
+    #[inline(always)]
+    fn one(v: &mut f32, sr: f32, bias: f32, scale: f32) -> (f32, f32) {
+        let z = -2.0 * sr * (*v + bias);
+        let e = exp_neg(-z.abs());
+        let sp = z.max(0.0) + ln_1p_unit(e);
+        let inv = 1.0 / (1.0 + e);
+        let sig = if z >= 0.0 { inv } else { e * inv };
+        let d = -scale * sr * sig;
+        *v = d;
+        (sp, d)
+    }
+    let mut loss = [0.0f32; LANES];
+    let mut grad = [0.0f32; LANES];
+    let mut vc = v.chunks_exact_mut(LANES);
+    let mut sc = s.chunks_exact(LANES);
+    for (vb, sb) in (&mut vc).zip(&mut sc) {
+        for l in 0..LANES {
+            let (sp, d) = one(&mut vb[l], sb[l], bias, scale);
+            loss[l] += sp;
+            grad[l] += d;
+        }
+    }
+    let (mut lsum, mut gsum): (f64, f64) = (
+        loss.iter().map(|&x| x as f64).sum(),
+        grad.iter().map(|&x| x as f64).sum(),
+    );
+    for (x, &sr) in vc.into_remainder().iter_mut().zip(sc.remainder()) {
+        let (sp, d) = one(x, sr, bias, scale);
+        lsum += sp as f64;
+        gsum += d as f64;
+    }
+    (lsum, gsum)
 }
 
 /// L_r and ∇L_r (entry r: ∂/∂h_r) of one spin, plainly in double precision: the reference the
@@ -149,20 +237,15 @@ pub fn batch_objective(
             let x = xt.transpose();
             let mut fld = DMatrix::<f32>::zeros(b, a);
             fld.gemm(1.0, &x, &w, 0.0);
+            let scale = (2.0 / m) as f32;
             for k in 0..a {
                 let r = active[k];
-                let (mut loss, mut bsum) = (0.0f64, 0.0f64);
-                let bk = bias[k] as f32;
-                let scale = (2.0 / m) as f32;
-                let col = fld.column_mut(k);
-                for (mu, v) in col.into_iter().enumerate() {
-                    let sr = chunk[mu * n + r] as f32;
-                    let (sp, sig) = softplus_sigmoid_f32(-2.0 * sr * (*v + bk));
-                    loss += sp as f64;
-                    let d = -scale * sr * sig;
-                    bsum += d as f64;
-                    *v = d;
-                }
+                let (loss, bsum) = loss_column(
+                    fld.column_mut(k).as_mut_slice(),
+                    x.column(r).as_slice(),
+                    bias[k] as f32,
+                    scale,
+                );
                 acc.loss[k] += loss / m;
                 acc.bias[k] += bsum;
             }
