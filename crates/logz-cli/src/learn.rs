@@ -24,10 +24,10 @@ pub struct LearnArgs {
     #[arg(long, short)]
     pub out: Option<PathBuf>,
     /// L2 penalty (plm, boltzmann: λΣJ²; mf, tap, bethe: λ added to the diagonal of C)
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub l2: Option<f64>,
     /// L1 penalty (not available yet)
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
     pub l1: f64,
     /// Which couplings to learn: complete, or a model file whose edges are the graph
     #[arg(long, default_value = "complete")]
