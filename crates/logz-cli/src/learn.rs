@@ -1,7 +1,7 @@
 //! `logz learn` (a model from samples: the inverse Ising problem) and `logz evaluate` (a model
 //! against samples and, optionally, the true model). The algorithms live in `logz::learn`.
 
-use crate::{outln, out};
+use crate::{out, outln};
 use anyhow::{anyhow, Context, Result};
 use clap::Args;
 use logz::learn::evaluate::{self, LogLikelihood, Reconstruction};
@@ -80,7 +80,12 @@ pub fn run_learn(a: &LearnArgs) -> Result<()> {
         "complete" => Graph::Complete,
         f => Graph::of(&load(Path::new(f)).context("--graph")?),
     };
-    let truth = a.truth.as_deref().map(load).transpose().context("--truth")?;
+    let truth = a
+        .truth
+        .as_deref()
+        .map(load)
+        .transpose()
+        .context("--truth")?;
     let data = Samples::read_csv(&a.samples)?;
     let mut o = LearnOptions {
         method,
@@ -117,7 +122,9 @@ pub fn run_learn(a: &LearnArgs) -> Result<()> {
         .as_ref()
         .map(|t| evaluate::reconstruction(&learned.model, t))
         .transpose()?;
-    let res = learned.residual.map(|(r, noise)| json!({"max_abs": r, "noise": noise}));
+    let res = learned
+        .residual
+        .map(|(r, noise)| json!({"max_abs": r, "noise": noise}));
     if a.json {
         let v = json!({
             "method": method.name(), "samples_file": a.samples, "n": data.n(), "samples": data.len(),
@@ -137,7 +144,11 @@ pub fn run_learn(a: &LearnArgs) -> Result<()> {
         learned.model.num_edges(),
         seconds,
         learned.iterations,
-        if learned.converged { "" } else { ", not converged" }
+        if learned.converged {
+            ""
+        } else {
+            ", not converged"
+        }
     );
     if let Some((r, noise)) = learned.residual {
         if noise > 0.0 {
@@ -183,7 +194,12 @@ pub fn run_evaluate(a: &EvaluateArgs) -> Result<()> {
             model.n()
         ));
     }
-    let truth = a.truth.as_deref().map(load).transpose().context("--truth")?;
+    let truth = a
+        .truth
+        .as_deref()
+        .map(load)
+        .transpose()
+        .context("--truth")?;
     let rec = truth
         .as_ref()
         .map(|t| evaluate::reconstruction(&model, t))

@@ -108,8 +108,7 @@ pub fn run(a: &SampleArgs) -> Result<()> {
         write_trace(p, &run)?;
     }
     if let Some(p) = &a.save {
-        let file =
-            std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?;
+        let file = std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?;
         logz::learn::write_csv(std::io::BufWriter::new(file), m.n(), run.configurations())
             .with_context(|| format!("writing {}", p.display()))?;
     }

@@ -15,8 +15,21 @@ fn sample_save_round_trips_into_learn_and_evaluate() {
         .success();
     logz()
         .args([
-            "sample", &truth, "-a", "heatbath", "--sweeps", "20000", "--burn-in", "200",
-            "--chains", "2", "--save", &csv, "--every", "4", "--json",
+            "sample",
+            &truth,
+            "-a",
+            "heatbath",
+            "--sweeps",
+            "20000",
+            "--burn-in",
+            "200",
+            "--chains",
+            "2",
+            "--save",
+            &csv,
+            "--every",
+            "4",
+            "--json",
         ])
         .assert()
         .success();
@@ -26,18 +39,34 @@ fn sample_save_round_trips_into_learn_and_evaluate() {
     let rows: Vec<&str> = lines.collect();
     // 2 chains × 20000 sweeps / 4.
     assert_eq!(rows.len(), 10000);
-    assert!(rows.iter().all(|r| r.split(',').all(|v| v == "1" || v == "-1")));
+    assert!(rows
+        .iter()
+        .all(|r| r.split(',').all(|v| v == "1" || v == "-1")));
     let v = json_of(&[
         "learn", &csv, "--method", "plm", "--graph", &truth, "--out", &model, "--truth", &truth,
         "--json",
     ]);
     let eps = v["reconstruction"]["coupling_error"].as_f64().unwrap();
     assert!(eps < 0.1, "{v}");
-    let e = json_of(&["evaluate", &model, &csv, "--truth", &truth, "--json", "--bracket"]);
+    let e = json_of(&[
+        "evaluate",
+        &model,
+        &csv,
+        "--truth",
+        &truth,
+        "--json",
+        "--bracket",
+    ]);
     let ll = &e["log_likelihood"];
     let exact = ll["exact"].as_f64().unwrap();
-    assert!(ll["lower"][0].as_f64().unwrap() <= exact && exact <= ll["upper"][0].as_f64().unwrap(), "{e}");
-    assert!(e["moment_residuals"]["correlation"].as_f64().unwrap() < 0.02, "{e}");
+    assert!(
+        ll["lower"][0].as_f64().unwrap() <= exact && exact <= ll["upper"][0].as_f64().unwrap(),
+        "{e}"
+    );
+    assert!(
+        e["moment_residuals"]["correlation"].as_f64().unwrap() < 0.02,
+        "{e}"
+    );
 }
 
 #[test]
@@ -50,8 +79,14 @@ fn learn_refuses_bad_input_in_one_line() {
     std::fs::write(&f, "").unwrap();
     fails_with(&["learn", path], "empty file");
     std::fs::write(&f, "s0,s1\n1,-1\n-1,1\n1,1\n").unwrap();
-    fails_with(&["learn", path, "--method", "nope"], "unknown learning method");
+    fails_with(
+        &["learn", path, "--method", "nope"],
+        "unknown learning method",
+    );
     fails_with(&["learn", path, "--l1", "0.1"], "--l1");
     fails_with(&["learn", path, "--l2", "-1"], "L2 penalty");
-    fails_with(&["sample", "chain:4", "--every", "0", "--save", path], "thinning");
+    fails_with(
+        &["sample", "chain:4", "--every", "0", "--save", path],
+        "thinning",
+    );
 }

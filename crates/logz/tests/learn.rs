@@ -2,6 +2,8 @@
 //! exactness, pseudo-likelihood gradients, Boltzmann moment matching, the log-likelihood bracket
 //! and the CSV reader's errors.
 
+#![allow(clippy::needless_range_loop)] // index loops mirror the formulas
+
 use logz::learn::plm::{batch_objective, spin_objective};
 use logz::learn::Samples;
 use logz::model::Model;
@@ -19,7 +21,9 @@ fn random_model(n: usize, a: f64, b: f64, seed: u64) -> Model {
             j.push(a * (2.0 * rng.random::<f64>() - 1.0));
         }
     }
-    let h = (0..n).map(|_| b * (2.0 * rng.random::<f64>() - 1.0)).collect();
+    let h = (0..n)
+        .map(|_| b * (2.0 * rng.random::<f64>() - 1.0))
+        .collect();
     Model::new(n, &edges, &j, h, 1.0).unwrap()
 }
 
@@ -28,7 +32,11 @@ fn random_model(n: usize, a: f64, b: f64, seed: u64) -> Model {
 fn exact_samples(m: &Model, count: usize, seed: u64) -> Samples {
     let n = m.n();
     let states: Vec<Vec<i8>> = (0..1usize << n)
-        .map(|k| (0..n).map(|i| if k >> i & 1 == 1 { 1 } else { -1 }).collect())
+        .map(|k| {
+            (0..n)
+                .map(|i| if k >> i & 1 == 1 { 1 } else { -1 })
+                .collect()
+        })
         .collect();
     let logw: Vec<f64> = states.iter().map(|s| -m.beta() * m.energy(s)).collect();
     let mx = logw.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
@@ -64,7 +72,10 @@ fn plm_batched_objective_matches_the_plain_one() {
         let (f, g) = spin_objective(&data, r, &params[r], 0.01);
         assert!((batch[k].0 - f).abs() < 1e-5, "{} vs {f}", batch[k].0);
         for j in 0..7 {
-            assert!((batch[k].1[j] - g[j]).abs() < 1e-5, "spin {r} coordinate {j}");
+            assert!(
+                (batch[k].1[j] - g[j]).abs() < 1e-5,
+                "spin {r} coordinate {j}"
+            );
         }
     }
 }
@@ -120,9 +131,14 @@ fn plm_gradient_matches_finite_differences() {
             let (mut up, mut down) = (p.clone(), p.clone());
             up[k] += h;
             down[k] -= h;
-            let fd = (spin_objective(&data, r, &up, 0.03).0 - spin_objective(&data, r, &down, 0.03).0)
+            let fd = (spin_objective(&data, r, &up, 0.03).0
+                - spin_objective(&data, r, &down, 0.03).0)
                 / (2.0 * h);
-            assert!((fd - g[k]).abs() < 1e-8, "spin {r} coordinate {k}: {fd} vs {}", g[k]);
+            assert!(
+                (fd - g[k]).abs() < 1e-8,
+                "spin {r} coordinate {k}: {fd} vs {}",
+                g[k]
+            );
         }
     }
 }
@@ -146,11 +162,18 @@ fn mean_field_inversion_is_exact_to_first_order_and_tap_to_second() {
         let (j, _) = invert(&exact_moments(&m), how, 0.0, &complete(6)).unwrap();
         coupling_gap(&j, &m)
     };
-    let (mf1, mf2) = (err(0.04, Inversion::MeanField), err(0.02, Inversion::MeanField));
+    let (mf1, mf2) = (
+        err(0.04, Inversion::MeanField),
+        err(0.02, Inversion::MeanField),
+    );
     let (tap1, tap2) = (err(0.04, Inversion::Tap), err(0.02, Inversion::Tap));
     // Halving the couplings divides the error by 2² (MF) and 2³ (TAP).
     assert!((3.2..4.8).contains(&(mf1 / mf2)), "MF ratio {}", mf1 / mf2);
-    assert!((6.0..10.0).contains(&(tap1 / tap2)), "TAP ratio {}", tap1 / tap2);
+    assert!(
+        (6.0..10.0).contains(&(tap1 / tap2)),
+        "TAP ratio {}",
+        tap1 / tap2
+    );
     assert!(tap2 < mf2 / 5.0);
 }
 
@@ -167,7 +190,12 @@ fn bethe_inversion_is_exact_on_a_tree() {
     for a in 0..6 {
         for b in a + 1..6 {
             all.push((a, b));
-            jc.push(edges.iter().position(|&e| e == (a, b)).map_or(0.0, |k| j[k]));
+            jc.push(
+                edges
+                    .iter()
+                    .position(|&e| e == (a, b))
+                    .map_or(0.0, |k| j[k]),
+            );
         }
     }
     let full = Model::new(6, &all, &jc, h.clone(), 1.0).unwrap();
@@ -179,7 +207,12 @@ fn bethe_inversion_is_exact_on_a_tree() {
     let (jb, hb) = invert(&exact_moments(&full), Inversion::Bethe, 0.0, &allowed).unwrap();
     assert!(coupling_gap(&jb, &m) < 1e-9, "{}", coupling_gap(&jb, &m));
     for i in 0..6 {
-        assert!((hb[i] - h[i]).abs() < 1e-9, "h[{i}] = {} vs {}", hb[i], h[i]);
+        assert!(
+            (hb[i] - h[i]).abs() < 1e-9,
+            "h[{i}] = {} vs {}",
+            hb[i],
+            h[i]
+        );
     }
     // Naive mean field is not exact there.
     let (jm, _) = invert(&exact_moments(&full), Inversion::MeanField, 0.0, &allowed).unwrap();
@@ -246,7 +279,9 @@ fn held_out_log_likelihood_is_bracketed() {
     let n = 8;
     let ln_z = (0..1usize << n)
         .map(|k| {
-            let s: Vec<i8> = (0..n).map(|i| if k >> i & 1 == 1 { 1 } else { -1 }).collect();
+            let s: Vec<i8> = (0..n)
+                .map(|i| if k >> i & 1 == 1 { 1 } else { -1 })
+                .collect();
             (-l.model.energy(&s)).exp()
         })
         .sum::<f64>()
@@ -255,14 +290,30 @@ fn held_out_log_likelihood_is_bracketed() {
     assert!((direct - exact).abs() < 1e-9);
     // The learned model explains held-out data almost as well as the truth does.
     let ll_truth = log_likelihood(&truth, &test, false).unwrap().exact.unwrap();
-    assert!(exact > ll_truth - 0.05 && exact < ll_truth + 0.05, "{exact} vs {ll_truth}");
+    assert!(
+        exact > ll_truth - 0.05 && exact < ll_truth + 0.05,
+        "{exact} vs {ll_truth}"
+    );
 }
 
 #[test]
 fn learning_on_a_graph_keeps_other_couplings_zero() {
-    let truth = Model::new(5, &[(0, 1), (1, 2), (2, 3), (3, 4)], &[0.5, -0.4, 0.6, 0.3], vec![0.1; 5], 1.0).unwrap();
+    let truth = Model::new(
+        5,
+        &[(0, 1), (1, 2), (2, 3), (3, 4)],
+        &[0.5, -0.4, 0.6, 0.3],
+        vec![0.1; 5],
+        1.0,
+    )
+    .unwrap();
     let data = exact_samples(&truth, 4000, 14);
-    for method in [Method::MeanField, Method::Tap, Method::Bethe, Method::Plm, Method::Boltzmann(Expectations::Exact)] {
+    for method in [
+        Method::MeanField,
+        Method::Tap,
+        Method::Bethe,
+        Method::Plm,
+        Method::Boltzmann(Expectations::Exact),
+    ] {
         let o = LearnOptions {
             method,
             graph: Graph::of(&truth),
@@ -270,7 +321,10 @@ fn learning_on_a_graph_keeps_other_couplings_zero() {
         };
         let l = learn(&data, &o).unwrap();
         assert_eq!(l.model.num_edges(), 4, "{method:?}");
-        let e = reconstruction(&l.model, &truth).unwrap().coupling_error.unwrap();
+        let e = reconstruction(&l.model, &truth)
+            .unwrap()
+            .coupling_error
+            .unwrap();
         // Naive mean field and TAP are biased at these couplings; Bethe is exact on a tree,
         // and the likelihood methods are consistent.
         let cap = match method {
@@ -286,7 +340,9 @@ fn pcd_and_mean_field_boltzmann_learners() {
     let truth = random_model(6, 0.4, 0.2, 15);
     let data = exact_samples(&truth, 20000, 16);
     let mo = data.moments();
-    let edges: Vec<(usize, usize)> = (0..6).flat_map(|a| (a + 1..6).map(move |b| (a, b))).collect();
+    let edges: Vec<(usize, usize)> = (0..6)
+        .flat_map(|a| (a + 1..6).map(move |b| (a, b)))
+        .collect();
     let o = BoltzmannOptions {
         expectations: Expectations::Pcd,
         steps: 600,
@@ -295,7 +351,12 @@ fn pcd_and_mean_field_boltzmann_learners() {
     };
     let f = boltzmann::fit(&mo, &edges, &[], &o, None).unwrap();
     // Model moments from PCD match the data within a few sampling errors.
-    assert!(f.residual < 5.0 * f.residual_noise.max(0.01), "{} vs {}", f.residual, f.residual_noise);
+    assert!(
+        f.residual < 5.0 * f.residual_noise.max(0.01),
+        "{} vs {}",
+        f.residual,
+        f.residual_noise
+    );
     let exact = boltzmann::fit(&mo, &edges, &[], &BoltzmannOptions::default(), None).unwrap();
     let gap = (&f.j - &exact.j).norm() / exact.j.norm();
     assert!(gap < 0.2, "PCD vs exact MLE: relative gap {gap}");
@@ -314,7 +375,10 @@ fn pcd_and_mean_field_boltzmann_learners() {
     let (jmf, _) = invert(&mo, Inversion::MeanField, 0.0, &complete(6)).unwrap();
     assert!(f.converged, "residual {}", f.residual);
     let gap = (&f.j - &jmf).norm() / jmf.norm();
-    assert!(gap < 0.1, "Peterson–Anderson vs naive mean field: relative gap {gap}");
+    assert!(
+        gap < 0.1,
+        "Peterson–Anderson vs naive mean field: relative gap {gap}"
+    );
 }
 
 #[test]
@@ -349,11 +413,28 @@ fn a_constant_column_gives_a_note_and_finite_parameters() {
         })
         .collect();
     let data = Samples::from_rows(5, rows.iter().map(|r| r.as_slice())).unwrap();
-    assert!(data.notes.iter().any(|n| n.contains("'s4' never changes")), "{:?}", data.notes);
-    for method in [Method::MeanField, Method::Tap, Method::Bethe, Method::Plm, Method::Boltzmann(Expectations::Exact)] {
-        let o = LearnOptions { method, ..Default::default() };
+    assert!(
+        data.notes.iter().any(|n| n.contains("'s4' never changes")),
+        "{:?}",
+        data.notes
+    );
+    for method in [
+        Method::MeanField,
+        Method::Tap,
+        Method::Bethe,
+        Method::Plm,
+        Method::Boltzmann(Expectations::Exact),
+    ] {
+        let o = LearnOptions {
+            method,
+            ..Default::default()
+        };
         let l = learn(&data, &o).unwrap();
-        assert!(l.h.iter().all(|h| h.is_finite()) && l.h[4] > 3.0, "{method:?}: {:?}", l.h);
+        assert!(
+            l.h.iter().all(|h| h.is_finite()) && l.h[4] > 3.0,
+            "{method:?}: {:?}",
+            l.h
+        );
         assert!((0..4).all(|i| l.j[(i, 4)] == 0.0));
     }
 }

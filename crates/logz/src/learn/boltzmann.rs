@@ -160,9 +160,9 @@ fn max_abs_diff(a: &[f64], b: &[f64]) -> f64 {
 fn exact_moments(model: &Model) -> Result<(f64, Vec<f64>)> {
     let est = Exact.solve(model)?;
     let mut t = est.magnetization.clone();
-    let cor = est.edge_correlation.ok_or_else(|| {
-        Error::Numerical("the exact method returned no edge correlations".into())
-    })?;
+    let cor = est
+        .edge_correlation
+        .ok_or_else(|| Error::Numerical("the exact method returned no edge correlations".into()))?;
     t.extend(cor);
     Ok((est.ln_z, t))
 }

@@ -107,10 +107,7 @@ impl Samples {
                         return Err(parse_err(
                             file,
                             no,
-                            format!(
-                                "column '{}': value '{other}' is not -1/1 or 0/1",
-                                names[k]
-                            ),
+                            format!("column '{}': value '{other}' is not -1/1 or 0/1", names[k]),
                         ))
                     }
                 };
@@ -128,9 +125,7 @@ impl Samples {
             return Err(parse_err(
                 file,
                 a.max(b),
-                format!(
-                    "the file mixes -1 (line {a}) and 0 (line {b}): use either -1/1 or 0/1"
-                ),
+                format!("the file mixes -1 (line {a}) and 0 (line {b}): use either -1/1 or 0/1"),
             ));
         }
         if spins.is_empty() {

@@ -89,7 +89,11 @@ pub struct LogLikelihood {
 /// ℓ of `data` under `model`: exact if an exact method applies, else bracketed by mean field
 /// (upper bound on ℓ) and TRW (lower bound on ℓ). With `bracket_always`, the bracket is
 /// computed even when ln Z is exact (to check it).
-pub fn log_likelihood(model: &Model, data: &Samples, bracket_always: bool) -> Result<LogLikelihood> {
+pub fn log_likelihood(
+    model: &Model,
+    data: &Samples,
+    bracket_always: bool,
+) -> Result<LogLikelihood> {
     if model.n() != data.n() {
         return Err(Error::arg(format!(
             "the model has {} spins, the samples {}",

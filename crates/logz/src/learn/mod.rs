@@ -197,13 +197,15 @@ pub fn learn(data: &Samples, o: &LearnOptions) -> Result<Learned> {
         &format!("learning {n} spins (dense {n}×{n} matrices)"),
         8.0 * 8.0 * (n as f64).powi(2),
     )?;
-    let mo = data.moments();
-    let clamp = mo.clamp();
+    // A column that never changes is its first value throughout.
+    let clamp = 1.0 - 1.0 / data.len().max(2) as f64;
     let fixed: Vec<(usize, f64)> = data
         .constant_columns()
         .into_iter()
-        .map(|i| (i, (mo.mean[i].signum() * clamp).atanh()))
+        .map(|i| (i, (data.row(0)[i] as f64 * clamp).atanh()))
         .collect();
+    // Pseudo-likelihood works on the samples themselves; the others on their moments.
+    let moments = || data.moments();
     let allowed = allowed(n, &o.graph, &fixed)?;
     let mut notes = data.notes.clone();
     let l2 = |default: f64| o.l2.unwrap_or(default);
@@ -214,7 +216,7 @@ pub fn learn(data: &Samples, o: &LearnOptions) -> Result<Learned> {
                 Method::Tap => invert::Inversion::Tap,
                 _ => invert::Inversion::Bethe,
             };
-            let (j, mut h) = invert::invert(&mo, how, l2(0.0), &allowed)?;
+            let (j, mut h) = invert::invert(&moments(), how, l2(0.0), &allowed)?;
             for &(i, hi) in &fixed {
                 h[i] = hi;
             }
@@ -244,7 +246,7 @@ pub fn learn(data: &Samples, o: &LearnOptions) -> Result<Learned> {
                 l2: l2(o.boltzmann.l2),
                 ..o.boltzmann.clone()
             };
-            let f = boltzmann::fit(&mo, &edges, &fixed, &bo, None)?;
+            let f = boltzmann::fit(&moments(), &edges, &fixed, &bo, None)?;
             if !f.converged {
                 notes.push(format!(
                     "boltzmann/{}: stopped after {} steps with moment residual {:.2e} > {:.0e}",

@@ -73,7 +73,7 @@ fn exp_neg(x: f32) -> f32 {
     let f = t - n;
     // Taylor coefficients of 2^f = e^{f ln 2}: (ln 2)^k / k!.
     let p = 1.0
-        + f * (0.693_147_2
+        + f * (std::f32::consts::LN_2
             + f * (0.240_226_5
                 + f * (0.055_504_11
                     + f * (0.009_618_129 + f * (0.001_333_355_8 + f * 0.000_154_035_3)))));
@@ -94,8 +94,7 @@ fn ln_1p_unit(e: f32) -> f32 {
     let s = 1.0
         + y2 * (1.0 / 3.0
             + y2 * (1.0 / 5.0
-                + y2 * (1.0 / 7.0
-                    + y2 * (1.0 / 9.0 + y2 * (1.0 / 11.0 + y2 * (1.0 / 13.0))))));
+                + y2 * (1.0 / 7.0 + y2 * (1.0 / 9.0 + y2 * (1.0 / 11.0 + y2 * (1.0 / 13.0))))));
     2.0 * y * s
 }
 
@@ -108,8 +107,7 @@ const LANES: usize = 16;
 /// 16 lanes (so the loop vectorises) and then in double.
 fn loss_column(v: &mut [f32], s: &[f32], bias: f32, scale: f32) -> (f64, f64) {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-    {
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
         // SAFETY: the CPU has the features the function is compiled for.
         return unsafe { loss_column_avx2(v, s, bias, scale) };
     }
@@ -213,13 +211,17 @@ pub fn batch_objective(
     let n = data.n();
     let a = active.len();
     let m = data.len() as f64;
-    let w = DMatrix::<f32>::from_fn(n, a, |j, k| {
-        if j == active[k] {
-            0.0
-        } else {
-            p[k][j] as f32
-        }
-    });
+    let w = DMatrix::<f32>::from_fn(
+        n,
+        a,
+        |j, k| {
+            if j == active[k] {
+                0.0
+            } else {
+                p[k][j] as f32
+            }
+        },
+    );
     let bias: Vec<f64> = (0..a).map(|k| p[k][active[k]]).collect();
     let rows = chunk_rows(n);
     let zero = || Acc {
@@ -332,7 +334,12 @@ pub fn fit(
     while !active.is_empty() {
         let trials: Vec<Vec<f64>> = active
             .iter()
-            .map(|&r| solvers[r].as_ref().map(|l| l.trial().to_vec()).unwrap_or_default())
+            .map(|&r| {
+                solvers[r]
+                    .as_ref()
+                    .map(|l| l.trial().to_vec())
+                    .unwrap_or_default()
+            })
             .collect();
         let refs: Vec<&[f64]> = trials.iter().map(|t| t.as_slice()).collect();
         let res = batch_objective(data, &active, &refs, o.l2);

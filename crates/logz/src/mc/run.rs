@@ -635,7 +635,9 @@ impl SampleRun {
     /// unless the run came from [`sample_saving`]).
     pub fn configurations(&self) -> impl Iterator<Item = &[i8]> + '_ {
         let n = self.n.max(1);
-        self.chains.iter().flat_map(move |c| c.saved.chunks_exact(n))
+        self.chains
+            .iter()
+            .flat_map(move |c| c.saved.chunks_exact(n))
     }
 
     /// Per-spin series of every chain: e = E/N, m = M/N, |m|, m², m⁴.
