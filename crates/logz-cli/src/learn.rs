@@ -125,12 +125,18 @@ pub fn run_learn(a: &LearnArgs) -> Result<()> {
     let res = learned
         .residual
         .map(|(r, noise)| json!({"max_abs": r, "noise": noise}));
+    // The training log-likelihood, when ln Z is cheap (exact for small models).
+    let ll = if data.n() <= EVALUATE_MAX_SPINS {
+        Some(evaluate::log_likelihood(&learned.model, &data, false)?)
+    } else {
+        None
+    };
     if a.json {
         let v = json!({
             "method": method.name(), "samples_file": a.samples, "n": data.n(), "samples": data.len(),
             "edges": learned.model.num_edges(), "seconds": seconds, "iterations": learned.iterations,
             "converged": learned.converged, "moment_residual": res, "out": a.out,
-            "reconstruction": rec, "notes": learned.notes,
+            "reconstruction": rec, "training_log_likelihood": ll, "notes": learned.notes,
         });
         outln!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(());
@@ -160,6 +166,10 @@ pub fn run_learn(a: &LearnArgs) -> Result<()> {
     if let Some(r) = &rec {
         print_reconstruction(r);
     }
+    if let Some(ll) = &ll {
+        out!("training data: ");
+        print_log_likelihood(ll);
+    }
     if let Some(p) = &a.out {
         outln!("wrote {}", p.display());
     }
@@ -168,6 +178,9 @@ pub fn run_learn(a: &LearnArgs) -> Result<()> {
     }
     Ok(())
 }
+
+/// `learn` prints the training log-likelihood for models up to this size (exact ln Z is cheap).
+const EVALUATE_MAX_SPINS: usize = 20;
 
 fn fmt_opt(x: Option<f64>) -> String {
     x.map_or("-".into(), |v| format!("{v:.4}"))
