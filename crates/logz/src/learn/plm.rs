@@ -104,7 +104,7 @@ const LANES: usize = 16;
 /// One spin's column of a chunk: on entry `v` holds the fields Σ_j J_rj s_j (without h_r), on
 /// exit ∂L_r/∂f = −(2/M) s_r σ(−2 s_r f); returns the summed losses ln(1 + e^{−2 s_r f}) and
 /// the summed derivatives (the gradient in h_r). Single precision per element, summed in
-/// 16 lanes (so the loop vectorises) and then in double.
+/// 16 double-precision lanes (so the loop vectorises).
 fn loss_column(v: &mut [f32], s: &[f32], bias: f32, scale: f32) -> (f64, f64) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
@@ -134,21 +134,20 @@ fn loss_column_generic(v: &mut [f32], s: &[f32], bias: f32, scale: f32) -> (f64,
         *v = d;
         (sp, d)
     }
-    let mut loss = [0.0f32; LANES];
-    let mut grad = [0.0f32; LANES];
+    // Double-precision lanes: the line search compares losses that differ by ~1e-8 relative
+    // near the optimum, below what single-precision sums resolve.
+    let mut loss = [0.0f64; LANES];
+    let mut grad = [0.0f64; LANES];
     let mut vc = v.chunks_exact_mut(LANES);
     let mut sc = s.chunks_exact(LANES);
     for (vb, sb) in (&mut vc).zip(&mut sc) {
         for l in 0..LANES {
             let (sp, d) = one(&mut vb[l], sb[l], bias, scale);
-            loss[l] += sp;
-            grad[l] += d;
+            loss[l] += sp as f64;
+            grad[l] += d as f64;
         }
     }
-    let (mut lsum, mut gsum): (f64, f64) = (
-        loss.iter().map(|&x| x as f64).sum(),
-        grad.iter().map(|&x| x as f64).sum(),
-    );
+    let (mut lsum, mut gsum): (f64, f64) = (loss.iter().sum(), grad.iter().sum());
     for (x, &sr) in vc.into_remainder().iter_mut().zip(sc.remainder()) {
         let (sp, d) = one(x, sr, bias, scale);
         lsum += sp as f64;
