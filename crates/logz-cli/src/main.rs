@@ -7,6 +7,7 @@ mod bench;
 mod bench_blr;
 mod compare;
 mod fit;
+mod learn;
 mod meanfield;
 mod plot;
 mod progress;
@@ -179,6 +180,10 @@ enum Cmd {
     Meanfield(meanfield::MeanFieldArgs),
     /// Run a Markov chain sampler and report observables with error bars
     Sample(sample::SampleArgs),
+    /// Learn a model from samples (inverse Ising): mf, tap, bethe, plm, boltzmann
+    Learn(learn::LearnArgs),
+    /// Judge a model on samples: errors against a truth, moment residuals, log-likelihood
+    Evaluate(learn::EvaluateArgs),
     /// Write a synthetic data set (CSV)
     Data(fit::DataArgs),
     /// Posterior inference for a regression model on a CSV file: exact, ADVI, BBVI, SVI, HMC
@@ -389,6 +394,8 @@ fn run_cmd(cmd: Cmd) -> Result<()> {
         Cmd::Meanfield(args) => meanfield::run(&args)?,
         Cmd::Sample(args) => sample::run(&args)?,
         Cmd::Bench(args) => bench::run(&args)?,
+        Cmd::Learn(args) => learn::run_learn(&args)?,
+        Cmd::Evaluate(args) => learn::run_evaluate(&args)?,
         Cmd::Data(args) => fit::run_data(&args)?,
         Cmd::TrainVan(args) => van::run(&args)?,
         Cmd::Fit(args) => fit::run_fit(&args)?,

@@ -8,7 +8,7 @@ use anyhow::{anyhow, Context, Result};
 use clap::Args;
 use logz::estimate::ErrorBar;
 use logz::exact::reference::exact_observables;
-use logz::mc::{sample, Algorithm, KernelChoice, SampleOptions, SampleRun, Summary};
+use logz::mc::{sample, sample_saving, Algorithm, KernelChoice, SampleOptions, SampleRun, Summary};
 use logz::{Geometry, Model};
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -46,6 +46,13 @@ pub struct SampleArgs {
     /// Draw the final state of chain 0 (square lattices, PNG)
     #[arg(long)]
     pub snapshot: Option<PathBuf>,
+    /// Write configurations (CSV: header s0,…,s{N-1}, one sample of −1/1 per line), every
+    /// `--every`-th measured sweep of every chain, for `logz learn`
+    #[arg(long)]
+    pub save: Option<PathBuf>,
+    /// Thinning of --save: keep one configuration every K measured sweeps
+    #[arg(long, default_value_t = 1, requires = "save")]
+    pub every: usize,
     #[arg(long)]
     pub json: bool,
     #[arg(long, short)]
@@ -79,7 +86,10 @@ pub fn run(a: &SampleArgs) -> Result<()> {
     };
     let bar = Bar::new(a.quiet || a.json);
     let t0 = std::time::Instant::now();
-    let run = sample(m, &o, &crate::runner(&bar))?;
+    let run = match a.save {
+        Some(_) => sample_saving(m, &o, a.every, &crate::runner(&bar))?,
+        None => sample(m, &o, &crate::runner(&bar))?,
+    };
     let seconds = t0.elapsed().as_secs_f64();
     bar.clear();
     let summary = run.summary();
@@ -96,6 +106,11 @@ pub fn run(a: &SampleArgs) -> Result<()> {
     let rate = attempts / seconds / 1e9;
     if let Some(p) = &a.trace {
         write_trace(p, &run)?;
+    }
+    if let Some(p) = &a.save {
+        let file = std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?;
+        logz::learn::write_csv(std::io::BufWriter::new(file), m.n(), run.configurations())
+            .with_context(|| format!("writing {}", p.display()))?;
     }
     if let Some(p) = &a.snapshot {
         write_snapshot(p, m, &run.chains[0].final_spins)?;

@@ -85,6 +85,7 @@ pub mod estimate;
 pub mod exact;
 pub mod free_energy;
 pub mod io;
+pub mod learn;
 pub mod limits;
 pub mod mc;
 pub mod methods;

@@ -22,5 +22,5 @@ pub mod throughput;
 pub mod ti;
 
 pub use ais::Ais;
-pub use run::{sample, Algorithm, KernelChoice, SampleOptions, SampleRun, Summary};
+pub use run::{sample, sample_saving, Algorithm, KernelChoice, SampleOptions, SampleRun, Summary};
 pub use ti::ThermodynamicIntegration;

@@ -158,6 +158,10 @@ pub struct ChainResult {
     pub swap_rates: Vec<f64>,
     /// Mean number of clusters per sweep (cluster algorithms) or fraction of accepted flips.
     pub moves_per_sweep: f64,
+    /// Saved configurations (see [`sample_saving`]): every K-th measured sweep's state, N spins
+    /// (±1) per configuration, concatenated; empty unless asked for.
+    #[serde(skip)]
+    pub saved: Vec<i8>,
 }
 
 /// A finished sampling run.
@@ -297,6 +301,7 @@ fn run_chain<R: Rng + SeedableRng + Send>(
     kernel: Kernel,
     chain: usize,
     ladder: &[f64],
+    every: usize,
     runner: &Runner,
 ) -> Result<ChainResult> {
     let seed = stream_seed(o.seed, chain as u64);
@@ -307,6 +312,9 @@ fn run_chain<R: Rng + SeedableRng + Send>(
     let mut rec = Recorder::new(m, o.sweeps, o.correlations && !lattice);
     let mut moves = 0usize;
     let mut swap_rates = Vec::new();
+    let mut saved = Vec::new();
+    // Keep the state after measured sweep t when (t − burn_in + 1) is a multiple of `every`.
+    let keep = |t: usize| every > 0 && t >= o.burn_in && (t - o.burn_in + 1).is_multiple_of(every);
     // Progress and the run's budget, every PROGRESS_BATCH sweeps: true means stop now (the
     // samples so far are kept; `sample` trims the chains to a common length).
     // Chain 0 reports to the runner's observers; the others only poll the budget.
@@ -333,6 +341,9 @@ fn run_chain<R: Rng + SeedableRng + Send>(
                     rec.energy.push(e + m.energy_offset());
                     rec.magnetization.push(mag);
                 }
+                if keep(t) {
+                    saved.extend_from_slice(&lat.spins());
+                }
                 if tick(t) {
                     break;
                 }
@@ -346,6 +357,9 @@ fn run_chain<R: Rng + SeedableRng + Send>(
                 if t >= o.burn_in {
                     rec.push_state(m, &spins);
                 }
+                if keep(t) {
+                    saved.extend_from_slice(&spins);
+                }
                 if tick(t) {
                     break;
                 }
@@ -358,6 +372,9 @@ fn run_chain<R: Rng + SeedableRng + Send>(
                 if t >= o.burn_in {
                     rec.push_state(m, &spins);
                 }
+                if keep(t) {
+                    saved.extend_from_slice(&spins);
+                }
                 if tick(t) {
                     break;
                 }
@@ -369,6 +386,9 @@ fn run_chain<R: Rng + SeedableRng + Send>(
                 moves += sw.sweep(&mut spins, &mut rng);
                 if t >= o.burn_in {
                     rec.push_state(m, &spins);
+                }
+                if keep(t) {
+                    saved.extend_from_slice(&spins);
                 }
                 if tick(t) {
                     break;
@@ -405,6 +425,9 @@ fn run_chain<R: Rng + SeedableRng + Send>(
                 if t >= o.burn_in {
                     rec.push_state(m, &states[k - 1]);
                 }
+                if keep(t) {
+                    saved.extend_from_slice(&states[k - 1]);
+                }
                 if tick(t) {
                     break;
                 }
@@ -431,6 +454,7 @@ fn run_chain<R: Rng + SeedableRng + Send>(
         final_spins: spins,
         swap_rates,
         moves_per_sweep,
+        saved,
     })
 }
 
@@ -443,7 +467,7 @@ const CHAIN_BYTES_PER_SPIN: f64 = 32.0;
 
 /// Check a run against the memory and time budgets ([`crate::limits`]) before anything is
 /// allocated: every count is multiplied in floating point, so none can wrap around.
-fn check_budget(m: &Model, o: &SampleOptions, kernel: Kernel) -> Result<()> {
+fn check_budget(m: &Model, o: &SampleOptions, kernel: Kernel, every: usize) -> Result<()> {
     let limits = crate::limits::Limits::current();
     let (n, e) = (m.n() as f64, m.num_edges() as f64);
     let chains = o.chains as f64;
@@ -459,6 +483,10 @@ fn check_budget(m: &Model, o: &SampleOptions, kernel: Kernel) -> Result<()> {
     bytes += chains * replicas * n * CHAIN_BYTES_PER_SPIN;
     if o.correlations {
         bytes += chains * 8.0 * (n + e);
+    }
+    if every > 0 {
+        // Saved configurations: one byte per spin, every `every`-th measured sweep.
+        bytes += chains * (measured / every as f64).floor() * n;
     }
     if tempering {
         // Each chain holds a copy of the model per replica (32 B per edge, 20 B per spin).
@@ -507,6 +535,30 @@ pub fn sample_with_rng<R: Rng + SeedableRng + Send>(
     o: &SampleOptions,
     runner: &Runner,
 ) -> Result<SampleRun> {
+    sample_impl::<R>(m, o, 0, runner)
+}
+
+/// [`sample`] that also keeps every `every`-th measured configuration of every chain (in
+/// [`ChainResult::saved`]; [`SampleRun::configurations`] iterates over them), for learning a
+/// model back from samples or for the user's own analyses. `every` must be ≥ 1.
+pub fn sample_saving(
+    m: &Model,
+    o: &SampleOptions,
+    every: usize,
+    runner: &Runner,
+) -> Result<SampleRun> {
+    if every == 0 {
+        return Err(Error::arg("the thinning interval must be at least 1 sweep"));
+    }
+    sample_impl::<Xoshiro256PlusPlus>(m, o, every, runner)
+}
+
+fn sample_impl<R: Rng + SeedableRng + Send>(
+    m: &Model,
+    o: &SampleOptions,
+    every: usize,
+    runner: &Runner,
+) -> Result<SampleRun> {
     if o.sweeps < 2 {
         return Err(Error::InvalidArgument(
             "need at least 2 measured sweeps".into(),
@@ -526,7 +578,7 @@ pub fn sample_with_rng<R: Rng + SeedableRng + Send>(
         ));
     }
     let kernel = choose_kernel(m, o)?;
-    check_budget(m, o, kernel)?;
+    check_budget(m, o, kernel, every)?;
     let ladder = if o.algorithm == Algorithm::Tempering {
         ladder(m.beta(), o.replicas, o.beta_min_fraction)
     } else {
@@ -535,7 +587,7 @@ pub fn sample_with_rng<R: Rng + SeedableRng + Send>(
     runner.start(((o.burn_in + o.sweeps) * o.chains) as u64, "sweeps");
     let mut chains: Vec<ChainResult> = (0..o.chains)
         .into_par_iter()
-        .map(|c| run_chain::<R>(m, o, kernel, c, &ladder, runner))
+        .map(|c| run_chain::<R>(m, o, kernel, c, &ladder, every, runner))
         .collect::<Result<_>>()?;
     runner.finish();
     let termination = match runner.stopped() {
@@ -648,6 +700,15 @@ impl Summary {
 }
 
 impl SampleRun {
+    /// The saved configurations of every chain, chain by chain, each N spins of ±1 (empty
+    /// unless the run came from [`sample_saving`]).
+    pub fn configurations(&self) -> impl Iterator<Item = &[i8]> + '_ {
+        let n = self.n.max(1);
+        self.chains
+            .iter()
+            .flat_map(move |c| c.saved.chunks_exact(n))
+    }
+
     /// Per-spin series of every chain: e = E/N, m = M/N, |m|, m², m⁴.
     fn series(&self) -> Vec<(&'static str, Vec<Vec<f64>>)> {
         let n = self.n as f64;

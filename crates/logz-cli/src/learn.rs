@@ -1,0 +1,271 @@
+//! `logz learn` (a model from samples: the inverse Ising problem) and `logz evaluate` (a model
+//! against samples and, optionally, the true model). The algorithms live in `logz::learn`.
+
+use crate::{out, outln};
+use anyhow::{anyhow, Context, Result};
+use clap::Args;
+use logz::learn::evaluate::{self, LogLikelihood, Reconstruction};
+use logz::learn::{Expectations, Graph, LearnOptions, Method, Samples};
+use logz::Model;
+use serde_json::json;
+use std::path::{Path, PathBuf};
+
+#[derive(Args, Debug)]
+pub struct LearnArgs {
+    /// Samples (CSV: optional header, one configuration of -1/1 or 0/1 per line)
+    pub samples: PathBuf,
+    /// mf, tap, bethe, plm or boltzmann
+    #[arg(long, short, default_value = "plm")]
+    pub method: String,
+    /// boltzmann: model expectations from exact, pcd or mf
+    #[arg(long, default_value = "exact")]
+    pub expectations: String,
+    /// Write the learned model (logz JSON, β = 1)
+    #[arg(long, short)]
+    pub out: Option<PathBuf>,
+    /// L2 penalty (plm, boltzmann: λΣJ²; mf, tap, bethe: λ added to the diagonal of C)
+    #[arg(long, allow_hyphen_values = true)]
+    pub l2: Option<f64>,
+    /// L1 penalty (not available yet)
+    #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
+    pub l1: f64,
+    /// Which couplings to learn: complete, or a model file whose edges are the graph
+    #[arg(long, default_value = "complete")]
+    pub graph: String,
+    /// A true model (JSON or UAI) to print the reconstruction errors against
+    #[arg(long)]
+    pub truth: Option<PathBuf>,
+    /// boltzmann: L-BFGS steps (exact) or parameter steps (pcd, mf)
+    #[arg(long)]
+    pub steps: Option<usize>,
+    /// boltzmann/pcd: persistent chains
+    #[arg(long)]
+    pub chains: Option<usize>,
+    /// boltzmann/pcd: heat-bath sweeps per step
+    #[arg(long)]
+    pub sweeps: Option<usize>,
+    /// boltzmann/pcd, mf: learning rate
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// boltzmann/pcd: seed of the chains
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct EvaluateArgs {
+    /// The model (JSON or UAI)
+    pub model: PathBuf,
+    /// Samples to evaluate it on (CSV), e.g. held out from learning
+    pub samples: PathBuf,
+    /// The true model, for the reconstruction errors ε_J and of the fields
+    #[arg(long)]
+    pub truth: Option<PathBuf>,
+    /// Compute the mean-field / TRW bracket on the log-likelihood even when ln Z is exact
+    #[arg(long)]
+    pub bracket: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn load(p: &Path) -> Result<Model> {
+    Ok(logz::io::load(p, None)?.model)
+}
+
+pub fn run_learn(a: &LearnArgs) -> Result<()> {
+    let method = Method::parse(&a.method, Expectations::parse(&a.expectations)?)?;
+    let graph = match a.graph.as_str() {
+        "complete" => Graph::Complete,
+        f => Graph::of(&load(Path::new(f)).context("--graph")?),
+    };
+    let truth = a
+        .truth
+        .as_deref()
+        .map(load)
+        .transpose()
+        .context("--truth")?;
+    let data = Samples::read_csv(&a.samples)?;
+    let mut o = LearnOptions {
+        method,
+        l2: a.l2,
+        l1: a.l1,
+        graph,
+        ..Default::default()
+    };
+    let b = &mut o.boltzmann;
+    b.seed = a.seed;
+    if let Some(s) = a.steps {
+        b.steps = s;
+    }
+    if let Some(c) = a.chains {
+        b.chains = c;
+    }
+    if let Some(s) = a.sweeps {
+        b.sweeps = s;
+    }
+    if let Some(lr) = a.lr {
+        if !(lr.is_finite() && lr > 0.0) {
+            return Err(anyhow!("--lr must be a finite number > 0, got {lr}"));
+        }
+        b.lr = lr;
+    }
+    let t0 = std::time::Instant::now();
+    let learned = logz::learn::learn(&data, &o)?;
+    let seconds = t0.elapsed().as_secs_f64();
+    if let Some(p) = &a.out {
+        std::fs::write(p, logz::io::json::write(&learned.model))
+            .with_context(|| format!("writing {}", p.display()))?;
+    }
+    let rec = truth
+        .as_ref()
+        .map(|t| evaluate::reconstruction(&learned.model, t))
+        .transpose()?;
+    let res = learned
+        .residual
+        .map(|(r, noise)| json!({"max_abs": r, "noise": noise}));
+    // The training log-likelihood, when ln Z is cheap (exact for small models).
+    let ll = if data.n() <= EVALUATE_MAX_SPINS {
+        Some(evaluate::log_likelihood(&learned.model, &data, false)?)
+    } else {
+        None
+    };
+    if a.json {
+        let v = json!({
+            "method": method.name(), "samples_file": a.samples, "n": data.n(), "samples": data.len(),
+            "edges": learned.model.num_edges(), "seconds": seconds, "iterations": learned.iterations,
+            "converged": learned.converged, "moment_residual": res, "out": a.out,
+            "reconstruction": rec, "training_log_likelihood": ll, "notes": learned.notes,
+        });
+        outln!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(());
+    }
+    outln!(
+        "{} on {}: {} spins, {} samples, {} couplings learned in {:.3} s ({} iterations{})",
+        method.name(),
+        a.samples.display(),
+        data.n(),
+        data.len(),
+        learned.model.num_edges(),
+        seconds,
+        learned.iterations,
+        if learned.converged {
+            ""
+        } else {
+            ", not converged"
+        }
+    );
+    if let Some((r, noise)) = learned.residual {
+        if noise > 0.0 {
+            outln!("moment matching: max |<ss>_data - <ss>_model| = {r:.3e} (sampling noise ~{noise:.1e})");
+        } else {
+            outln!("moment matching: max |<ss>_data - <ss>_model| = {r:.3e}");
+        }
+    }
+    if let Some(r) = &rec {
+        print_reconstruction(r);
+    }
+    if let Some(ll) = &ll {
+        out!("training data: ");
+        print_log_likelihood(ll);
+    }
+    if let Some(p) = &a.out {
+        outln!("wrote {}", p.display());
+    }
+    for n in &learned.notes {
+        outln!("note: {n}");
+    }
+    Ok(())
+}
+
+/// `learn` prints the training log-likelihood for models up to this size (exact ln Z is cheap).
+const EVALUATE_MAX_SPINS: usize = 20;
+
+fn fmt_opt(x: Option<f64>) -> String {
+    x.map_or("-".into(), |v| format!("{v:.4}"))
+}
+
+fn print_reconstruction(r: &Reconstruction) {
+    outln!(
+        "vs truth: coupling error eps_J = {} (rms {:.4e}), field error {} (rms {:.4e})",
+        fmt_opt(r.coupling_error),
+        r.coupling_rms,
+        fmt_opt(r.field_error),
+        r.field_rms
+    );
+}
+
+pub fn run_evaluate(a: &EvaluateArgs) -> Result<()> {
+    let model = load(&a.model)?;
+    let data = Samples::read_csv(&a.samples)?;
+    if data.n() != model.n() {
+        return Err(anyhow!(
+            "{}: {} columns, but the model has {} spins",
+            a.samples.display(),
+            data.n(),
+            model.n()
+        ));
+    }
+    let truth = a
+        .truth
+        .as_deref()
+        .map(load)
+        .transpose()
+        .context("--truth")?;
+    let rec = truth
+        .as_ref()
+        .map(|t| evaluate::reconstruction(&model, t))
+        .transpose()?;
+    let res = evaluate::residuals(&model, &data)?;
+    let ll = evaluate::log_likelihood(&model, &data, a.bracket)?;
+    if a.json {
+        let v = json!({
+            "model": a.model, "samples_file": a.samples, "n": model.n(), "samples": data.len(),
+            "reconstruction": rec,
+            "moment_residuals": res.map(|(m, c)| json!({"mean": m, "correlation": c})),
+            "log_likelihood": ll, "notes": data.notes,
+        });
+        outln!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(());
+    }
+    outln!(
+        "{} ({} spins) on {} ({} samples)",
+        a.model.display(),
+        model.n(),
+        a.samples.display(),
+        data.len()
+    );
+    if let Some(r) = &rec {
+        print_reconstruction(r);
+    }
+    match res {
+        Some((m, c)) => outln!(
+            "moment residuals (exact model moments): max |d<s_i>| = {m:.3e}, max |d<s_i s_j>| = {c:.3e}"
+        ),
+        None => outln!("moment residuals: no exact method applies to this model"),
+    }
+    print_log_likelihood(&ll);
+    for n in data.notes.iter().chain(&ll.notes) {
+        outln!("note: {n}");
+    }
+    out!("");
+    Ok(())
+}
+
+fn print_log_likelihood(ll: &LogLikelihood) {
+    if let Some(x) = ll.exact {
+        outln!("average log-likelihood: {x:.6} (exact ln Z)");
+    }
+    let lo = ll
+        .lower
+        .as_ref()
+        .map_or("-inf".to_string(), |(v, m)| format!("{v:.6} ({m})"));
+    let hi = ll
+        .upper
+        .as_ref()
+        .map_or("+inf".to_string(), |(v, m)| format!("{v:.6} ({m})"));
+    if ll.lower.is_some() || ll.upper.is_some() {
+        outln!("average log-likelihood in [{lo}, {hi}] (bounds on ln Z)");
+    }
+}
