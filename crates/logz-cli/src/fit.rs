@@ -176,6 +176,7 @@ pub fn run_fit(a: &FitArgs) -> Result<()> {
             "exact_mean": exact.as_ref().map(|e| e.0.clone()),
             "exact_sd": exact.as_ref().map(|e| e.1.clone()),
             "steps": report.steps, "converged": report.converged,
+            "termination": report.termination.label(),
             "seconds": report.seconds, "notes": report.notes,
         });
         outln!("{}", serde_json::to_string_pretty(&v)?);
@@ -236,12 +237,9 @@ pub fn run_fit(a: &FitArgs) -> Result<()> {
         outln!("PSIS ln p(y) {p:.6}");
     }
     if let Some(k) = report.khat {
-        let verdict = if k < 0.5 {
-            "good"
-        } else if k < 0.7 {
-            "ok"
-        } else {
-            "bad: q misses posterior mass"
+        let verdict = match logz::psis::verdict(k, logz::bayes::fit::IMPORTANCE_DRAWS) {
+            "bad" => "bad: q misses posterior mass",
+            v => v,
         };
         outln!("PSIS k̂       {k:.3} ({verdict})");
     }
@@ -251,6 +249,9 @@ pub fn run_fit(a: &FitArgs) -> Result<()> {
             report.steps,
             report.converged
         );
+        if report.termination.interrupted() {
+            outln!("stopped      {}", report.termination.label());
+        }
     }
     for n in &report.notes {
         outln!("note         {n}");

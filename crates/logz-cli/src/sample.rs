@@ -99,10 +99,10 @@ pub fn run(a: &SampleArgs) -> Result<()> {
         reference.abs_magnetization,
         reference.ln_z,
     );
-    let attempts = (a.sweeps as f64 + a.burn_in as f64)
-        * a.chains as f64
-        * m.n() as f64
-        * run.ladder.len() as f64;
+    // What ran: after a time limit the chains are trimmed to the sweeps all of them measured.
+    let (chains, sweeps) = (run.chains.len(), run.chains[0].energy.len());
+    let attempts =
+        (sweeps as f64 + a.burn_in as f64) * chains as f64 * m.n() as f64 * run.ladder.len() as f64;
     let rate = attempts / seconds / 1e9;
     if let Some(p) = &a.trace {
         write_trace(p, &run)?;
@@ -126,7 +126,8 @@ pub fn run(a: &SampleArgs) -> Result<()> {
             .collect();
         let v = json!({
             "algorithm": algorithm.name(), "kernel": run.kernel, "model": a.model.model,
-            "n": m.n(), "beta": m.beta(), "chains": a.chains, "sweeps": a.sweeps,
+            "n": m.n(), "beta": m.beta(), "chains": chains, "sweeps": sweeps,
+            "termination": run.termination.label(),
             "burn_in": a.burn_in, "seconds": seconds, "flip_attempts_per_ns": rate,
             "observables": obs, "notes": summary.notes,
             "swap_rates": run.chains[0].swap_rates,
@@ -159,12 +160,18 @@ fn print_table(
         run.n,
         run.beta,
         run.kernel,
-        a.chains,
-        a.sweeps,
+        run.chains.len(),
+        run.chains[0].energy.len(),
         a.burn_in,
         seconds,
         rate
     );
+    if run.termination.interrupted() {
+        outln!(
+            "stopped: {} — the chains are trimmed to the sweeps every one of them measured",
+            run.termination.label()
+        );
+    }
     outln!(
         "{:<16} {:>14} {:>11} {:>9} {:>10} {:>7} {:>14} {:>7}",
         "observable",

@@ -49,17 +49,25 @@ pub fn run(a: &TrainVanArgs) -> Result<()> {
                 "elbo": report.elbo, "elbo_std_err": ErrorBar(report.elbo_std_err),
                 "iw_ln_z": report.iw_ln_z, "iw_std_err": ErrorBar(report.iw_std_err), "ess": report.ess,
                 "exact_ln_z": exact, "seconds": report.seconds, "out": a.out,
+                "steps": report.steps, "termination": report.termination.label(),
             }))?
         );
         return Ok(());
     }
     outln!(
-        "VAN on {} ({} spins, β = {}), {:.1} s",
+        "VAN on {} ({} spins, β = {}), {} steps, {:.1} s",
         a.model.model,
         m.n(),
         m.beta(),
+        report.steps,
         report.seconds
     );
+    if report.termination.interrupted() {
+        outln!(
+            "stopped: {} — the network so far is evaluated and saved; resume with --net",
+            report.termination.label()
+        );
+    }
     outln!(
         "ELBO                 {:.6} ± {:.2e}   (stochastic lower bound)",
         report.elbo,

@@ -57,8 +57,9 @@
 //!
 //! [`model`] (the Ising model and builders), [`io`] (UAI and JSON files), [`exact`] (ground
 //! truth), [`free_energy`] (mean field, TAP, Bethe, TRW), [`mc`] (samplers, observables with error
-//! bars, thermodynamic integration and annealed importance sampling), [`vi`] (stochastic
-//! variational inference: black-box VI and variational autoregressive networks), [`bayes`]
+//! bars, thermodynamic integration and annealed importance sampling), [`spin_vi`] (stochastic
+//! variational inference for spins: black-box VI and variational autoregressive networks),
+//! [`advi`] (the Gaussian ADVI engine), [`bayes`]
 //! (posterior inference on regression models), [`rg`] (the renormalisation group as an
 //! algorithm: tensor RG for uniform and infinite lattices, the exact Kac–Ward determinant for
 //! planar grids, real-space decimation and Migdal–Kadanoff), [`estimate`] (the one result type

@@ -11,7 +11,7 @@
 //! falls more slowly than 1/√S); beyond that the importance estimates — and the ELBO's claim
 //! that q is close to p — should not be trusted. The tail weights are then replaced by the
 //! fitted quantiles (capped at the largest raw weight), which lowers the variance of the
-//! smoothed estimate of ln E_q[w].
+//! smoothed estimate of ln E_q\[w\].
 //!
 //! A leaf module: plain slices of log weights in, numbers out.
 
@@ -23,7 +23,7 @@ pub struct Psis {
     /// The Pareto shape of the weights' upper tail (NaN when there are fewer than 10 draws or
     /// the tail is flat).
     pub khat: f64,
-    /// ln of the mean of the smoothed weights: the PSIS estimate of ln E_q[w] (for w = p(x,z)/q(z),
+    /// ln of the mean of the smoothed weights: the PSIS estimate of ln E_q\[w\] (for w = p(x,z)/q(z),
     /// the log evidence; for spins, ln Z).
     pub ln_mean: f64,
     /// The k̂ threshold below which the estimate is usable with S draws:
@@ -34,15 +34,29 @@ pub struct Psis {
 }
 
 impl Psis {
-    /// "good" (k̂ < 0.5), "ok" (below [`Psis::threshold`]) or "bad".
+    /// "good" (k̂ < 0.5), "ok" (below [`Psis::threshold`]), "bad", or "unknown" (too few
+    /// draws to fit a tail).
     pub fn verdict(&self) -> &'static str {
-        if self.khat < 0.5 {
-            "good"
-        } else if self.khat < self.threshold {
-            "ok"
-        } else {
-            "bad"
-        }
+        verdict(self.khat, self.draws)
+    }
+}
+
+/// The verdict on a k̂ from `draws` draws: "good" below 0.5, "ok" below
+/// min(1 − 1/log₁₀ S, 0.7), "bad" above, "unknown" for NaN.
+pub fn verdict(khat: f64, draws: usize) -> &'static str {
+    let threshold = if draws > 1 {
+        (1.0 - 1.0 / (draws as f64).log10()).min(0.7)
+    } else {
+        0.0
+    };
+    if khat.is_nan() {
+        "unknown"
+    } else if khat < 0.5 {
+        "good"
+    } else if khat < threshold {
+        "ok"
+    } else {
+        "bad"
     }
 }
 

@@ -13,8 +13,10 @@
 //! a gradient step, a window of steps) with what it knows — the objective, the change, the
 //! current parameters. When the answer is `Some(reason)` the method stops and returns the *best
 //! answer so far with its honest kind*: a mean-field ELBO at any magnetisation is still a lower
-//! bound; a TRW value before convergence is not an upper bound any more and says so
-//! (`approximation`); a sampler stopped early reports the samples it has with their error bars.
+//! bound; TRW messages before convergence give no bound, so TRW falls back to its
+//! spanning-forest mixture bound (still an upper bound); a VAN stopped early is evaluated at the
+//! target β (still a stochastic lower bound); a sampler, TI or AIS stopped early reports the
+//! samples it has with their error bars.
 //! Parallel workers (chains, annealing runs, TI ladders) poll [`Runner::interrupted`] instead,
 //! which is cheap and never calls observers.
 //!
@@ -37,7 +39,7 @@
 //! ```
 
 use crate::error::Result;
-use crate::estimate::{Estimate, EstimateKind, NoProgress, Progress, Solver};
+use crate::estimate::{Estimate, NoProgress, Progress, Solver};
 use crate::model::Model;
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -344,7 +346,10 @@ impl<'a> Runner<'a> {
         let mut e = solver.solve_with(m, self)?.checked(solver.name())?;
         e.mark_undefined_error();
         e.diagnostics.seconds = t0.elapsed().as_secs_f64();
-        if let Some(t) = self.stopped() {
+        // The method records how its run ended; one that was cut short gets the note (an exact
+        // method that never looks at the runner stays `completed`).
+        if e.diagnostics.termination.interrupted() {
+            let t = e.diagnostics.termination;
             e.interrupted_by(t);
         }
         Ok(e)
@@ -395,16 +400,6 @@ pub fn ended(converged: bool, stopped: Option<Termination>) -> Termination {
         (true, _) => Termination::Converged,
         (false, Some(t)) => t,
         (false, None) => Termination::MaxIterations,
-    }
-}
-
-/// `Kind` helper for methods whose bound holds only at convergence (TRW): the kind to report
-/// after stopping with `t`.
-pub fn bound_if_converged(kind: EstimateKind, t: Termination) -> EstimateKind {
-    if t == Termination::Converged {
-        kind
-    } else {
-        EstimateKind::Approximation
     }
 }
 

@@ -1,7 +1,7 @@
 //! How good is a fitted Gaussian q? Importance weights w(z) = p(x, z)/q(z) at draws z ~ q give
 //! three answers beside the ELBO:
 //!
-//! - the **CUBO** (χ upper bound, Dieng et al. 2017): CUBO₂ = ½ ln E_q[w²] ≥ ln p(x). With the
+//! - the **CUBO** (χ upper bound, Dieng et al. 2017): CUBO₂ = ½ ln E_q\[w²\] ≥ ln p(x). With the
 //!   ELBO = E_q[ln w] ≤ ln p(x) it *brackets* the evidence — the same bracket logz gives for ln Z
 //!   (mean field below, TRW above). Estimated by ½ ln mean(w²) over S draws: the logarithm of a
 //!   mean is biased low by O(1/S), so with few draws or heavy-tailed weights the estimate can fall

@@ -13,7 +13,7 @@ use crate::advi::importance::importance;
 use crate::advi::{self, Estimator, Family, Optimizer, ViOptions};
 use crate::error::{Error, Result};
 use crate::estimate::Progress;
-use crate::runner::Runner;
+use crate::runner::{Runner, Termination};
 use serde::Serialize;
 use std::path::Path;
 
@@ -132,7 +132,7 @@ pub struct FitReport {
     pub elbo_std_err: Option<f64>,
     /// Exact ln p(y) of the raw data (linear models; `None` for logistic regression).
     pub ln_evidence: Option<f64>,
-    /// CUBO₂ = ½ ln E_q[w²], a stochastic upper bound on ln p(y) (ADVI-family fits; see
+    /// CUBO₂ = ½ ln E_q\[w²\], a stochastic upper bound on ln p(y) (ADVI-family fits; see
     /// [`crate::advi::importance`]).
     pub cubo: Option<f64>,
     /// Monte Carlo standard error of `cubo`.
@@ -147,6 +147,8 @@ pub struct FitReport {
     pub steps: usize,
     /// VI: whether the windowed ELBO settled; HMC: whether every R̂ < 1.01; exact: true.
     pub converged: bool,
+    /// Why the fit stopped (ADVI-family fits; `completed` for the others).
+    pub termination: Termination,
     /// Wall-clock time of the fit in seconds.
     pub seconds: f64,
     /// Human-readable remarks (diagnostics, warnings).
@@ -236,6 +238,7 @@ pub fn fit(data: &Dataset, kind: ModelKind, o: &FitOptions, runner: &Runner) -> 
         trace: Vec::new(),
         steps: 0,
         converged: true,
+        termination: Termination::Completed,
         seconds: 0.0,
         notes: Vec::new(),
     };
@@ -328,6 +331,7 @@ pub fn fit(data: &Dataset, kind: ModelKind, o: &FitOptions, runner: &Runner) -> 
                 .collect();
             report.steps = r.steps;
             report.converged = r.converged;
+            report.termination = r.termination;
             if !r.converged {
                 report.notes.push(format!(
                     "the windowed ELBO had not settled after {} steps",
@@ -520,6 +524,7 @@ pub fn fit_streamed(
         trace: Vec::new(),
         steps: 0,
         converged: true,
+        termination: Termination::Completed,
         seconds: 0.0,
         notes: vec![format!("streamed in chunks of {chunk} rows")],
     };

@@ -219,7 +219,7 @@ impl Solver for Ais {
             let tol = 2.0 * (next.std_err.powi(2) + prev.std_err.powi(2)).sqrt();
             // Agreement means little while a few runs carry all the weight (wide error bars
             // agree easily): the weights must also be spread over ≥ 10% of the runs.
-            let spread = next.ess >= 0.1 * self.runs as f64;
+            let spread = next.ess >= 0.1 * next.runs as f64;
             prev = next;
             if diff.abs() <= tol && spread {
                 agreed = true;
@@ -237,8 +237,8 @@ impl Solver for Ais {
         };
         let std_err = (prev.std_err.powi(2) + left * left).sqrt();
         let mut e = Estimate::new(prev.ln_z, EstimateKind::Stochastic { std_err }, "ais");
-        e.diagnostics.iterations = steps * self.runs;
-        let r = self.runs as f64;
+        e.diagnostics.iterations = steps * prev.runs;
+        let r = prev.runs as f64;
         e.diagnostics.converged = agreed && prev.ess >= 0.1 * r;
         e.diagnostics.termination = match runner.stopped() {
             Some(why) => why,
@@ -254,10 +254,10 @@ impl Solver for Ais {
         e.diagnostics.notes.push(format!(
             "{} runs × {steps} annealing steps ({}Metropolis); weight ESS {:.1} of {}; change from \
              half the steps {diff:.3e}",
-            self.runs,
+            prev.runs,
             if cluster { "Swendsen–Wang + " } else { "" },
             prev.ess,
-            self.runs
+            prev.runs
         ));
         if last.is_none() && self.doublings > 0 {
             e.diagnostics.notes.push(format!(

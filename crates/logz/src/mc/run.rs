@@ -312,6 +312,8 @@ fn run_chain<R: Rng + SeedableRng + Send>(
     let mut rec = Recorder::new(m, o.sweeps, o.correlations && !lattice);
     let mut moves = 0usize;
     let mut swap_rates = Vec::new();
+    // Sweeps actually run (fewer than planned when the runner stopped the chain).
+    let mut ran = 0usize;
     let mut saved = Vec::new();
     // Keep the state after measured sweep t when (t − burn_in + 1) is a multiple of `every`.
     let keep = |t: usize| every > 0 && t >= o.burn_in && (t - o.burn_in + 1).is_multiple_of(every);
@@ -344,6 +346,7 @@ fn run_chain<R: Rng + SeedableRng + Send>(
                 if keep(t) {
                     saved.extend_from_slice(&lat.spins());
                 }
+                ran = t + 1;
                 if tick(t) {
                     break;
                 }
@@ -360,6 +363,7 @@ fn run_chain<R: Rng + SeedableRng + Send>(
                 if keep(t) {
                     saved.extend_from_slice(&spins);
                 }
+                ran = t + 1;
                 if tick(t) {
                     break;
                 }
@@ -375,6 +379,7 @@ fn run_chain<R: Rng + SeedableRng + Send>(
                 if keep(t) {
                     saved.extend_from_slice(&spins);
                 }
+                ran = t + 1;
                 if tick(t) {
                     break;
                 }
@@ -390,6 +395,7 @@ fn run_chain<R: Rng + SeedableRng + Send>(
                 if keep(t) {
                     saved.extend_from_slice(&spins);
                 }
+                ran = t + 1;
                 if tick(t) {
                     break;
                 }
@@ -428,6 +434,7 @@ fn run_chain<R: Rng + SeedableRng + Send>(
                 if keep(t) {
                     saved.extend_from_slice(&states[k - 1]);
                 }
+                ran = t + 1;
                 if tick(t) {
                     break;
                 }
@@ -440,9 +447,9 @@ fn run_chain<R: Rng + SeedableRng + Send>(
             spins = states.pop().unwrap_or_default();
         }
     }
-    let norm = (total.max(1) * m.n().max(1)) as f64;
+    let norm = (ran.max(1) * m.n().max(1)) as f64;
     let moves_per_sweep = match kernel {
-        Kernel::Wolff | Kernel::Sw => moves as f64 / total.max(1) as f64,
+        Kernel::Wolff | Kernel::Sw => moves as f64 / ran.max(1) as f64,
         Kernel::Tempering => moves as f64 / (norm * ladder.len() as f64),
         _ => moves as f64 / norm,
     };

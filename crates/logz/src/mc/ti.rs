@@ -372,6 +372,9 @@ impl Window {
     }
 }
 
+/// A ladder's λ = 1 sums: per spin, per edge, energy and |m|.
+type Sums = (Vec<f64>, Vec<f64>, f64, f64);
+
 /// After a run stopped early the ladders have swept different numbers of times (with fewer
 /// threads than ladders, the last may not have started): drop those with fewer than 20 measured
 /// sweeps, keep the sweeps all the others did (the integrand traces are cut, the λ = 1 sums
@@ -435,6 +438,10 @@ impl Solver for ThermodynamicIntegration {
         let mut run = self.clone();
         let mut pilots = Vec::new();
         while run.rungs < self.max_rungs {
+            if runner.interrupted().is_some() {
+                // No time to choose: keep the rungs so far (the main run reports the timeout).
+                break;
+            }
             let pilot = ThermodynamicIntegration {
                 sweeps: 200,
                 burn_in: 50,
@@ -442,6 +449,10 @@ impl Solver for ThermodynamicIntegration {
             };
             let mut l = pilot.ladder(m, 0, cluster)?;
             l.run(m, pilot.burn_in + pilot.sweeps, 0, &runner.child());
+            if runner.interrupted().is_some() {
+                // A pilot cut short measures nothing reliable.
+                break;
+            }
             let min_swap = l.min_swap();
             pilots.push(format!(
                 "{} rungs: lowest swap rate {min_swap:.2}",
@@ -466,6 +477,11 @@ impl Solver for ThermodynamicIntegration {
         let mut extended = Vec::new();
         let mut history = Vec::new();
         let mut stopped = None;
+        // The previous complete measurement window and each ladder's λ = 1 sums over it: the
+        // fallback when a doubling round is cut short.
+        let mut previous: Option<(usize, usize, Vec<Sums>)> = None;
+        // Sweeps behind the λ = 1 sums (the measurement window unless a fallback was taken).
+        let mut obs_sweeps = None;
         let window = loop {
             runner.start(((until - ladders[0].t) * run.chains) as u64, "sweeps");
             ladders
@@ -473,9 +489,28 @@ impl Solver for ThermodynamicIntegration {
                 .for_each(|l| l.run(m, until, from, runner));
             runner.finish();
             if let Some(why) = runner.stopped() {
-                until = trim_ladders(&mut ladders, from, why)?;
                 stopped = Some(why);
-                break Window::of(&ladders, from);
+                match previous.take() {
+                    None => {
+                        until = trim_ladders(&mut ladders, from, why)?;
+                        break Window::of(&ladders, from);
+                    }
+                    Some((prev_from, prev_until, sums)) => {
+                        // A doubling round cut short: every ladder finished the previous round,
+                        // so the integral uses [prev_from, t) with t the sweeps all ladders did,
+                        // and the observables the previous window's sums.
+                        let t = ladders.iter().map(|l| l.t).min().unwrap_or(prev_until);
+                        for (l, s) in ladders.iter_mut().zip(sums) {
+                            l.fine.truncate(t);
+                            l.coarse.truncate(t);
+                            l.t = t;
+                            (l.spin, l.edge, l.energy, l.abs_m) = s;
+                        }
+                        obs_sweeps = Some(prev_until - prev_from);
+                        (from, until) = (prev_from, t);
+                        break Window::of(&ladders, from);
+                    }
+                }
             }
             let w = Window::of(&ladders, from);
             if w.settled() || extended.len() >= run.extensions {
@@ -489,6 +524,14 @@ impl Solver for ThermodynamicIntegration {
                 if w.disagree() { "disagree" } else { "agree" }
             ));
             history.push(w.pooled.mean);
+            previous = Some((
+                from,
+                until,
+                ladders
+                    .iter()
+                    .map(|l| (l.spin.clone(), l.edge.clone(), l.energy, l.abs_m))
+                    .collect(),
+            ));
             (from, until) = (until, 2 * until);
         };
         let Window {
@@ -509,7 +552,7 @@ impl Solver for ThermodynamicIntegration {
         let moving = if settled { 0.0 } else { residual(&history) };
         let std_err = (stat * stat + quad * quad + moving * moving).sqrt();
         let measured = until - from;
-        let ns = (measured * ladders.len()) as f64;
+        let ns = (obs_sweeps.unwrap_or(measured) * ladders.len()) as f64;
         let sum = |f: &dyn for<'x> Fn(&'x Ladder<'_>) -> &'x Vec<f64>| -> Vec<f64> {
             let mut acc = vec![0.0; f(&ladders[0]).len()];
             for l in &ladders {

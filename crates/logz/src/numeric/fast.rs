@@ -6,7 +6,8 @@
 //! arithmetic; tanh from that exp (absolute error below 5e-16). The `FMA` parameter selects fused
 //! multiply–add for the AVX2+FMA code paths, whose dispatch follows [`simd_path`].
 
-/// The code path of the vectorised kernels ([`LatticeMf::sweep`], [`LatticeBp::iterate`]).
+/// The code path of the vectorised kernels ([`crate::free_energy::lattice::LatticeMf::sweep`],
+/// [`crate::free_energy::lattice::LatticeBp::iterate`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SimdPath {
     /// Plain code, any CPU.

@@ -9,7 +9,7 @@ pub const TRIANGULAR_BETA_C: f64 = 0.274_653_072_167_027_1;
 /// ln Z per spin of the infinite ferromagnetic triangular lattice at K = βJ ≥ 0, h = 0
 /// (Houtappel 1950):
 ///
-/// −βf = ln 2 + (1/8π²) ∫∫_{[0,2π]²} ln[c³ + s³ − s(cos ω₁ + cos ω₂ + cos(ω₁ + ω₂))] dω₁dω₂,
+/// −βf = ln 2 + (1/8π²) ∫∫_{\[0,2π\]²} ln[c³ + s³ − s(cos ω₁ + cos ω₂ + cos(ω₁ + ω₂))] dω₁dω₂,
 /// c = cosh 2K, s = sinh 2K. With cos ω₂ + cos(ω₁ + ω₂) = 2cos(ω₁/2) cos(ω₂ + ω₁/2) the inner
 /// integral is ∫_0^{2π} ln(A − B cos φ) dφ = 2π ln[(A + √(A² − B²))/2], leaving
 /// −βf = ln 2 + (1/2π) ∫_0^π ln[(A + √(A² − B²))/2] dω₁, A = c³ + s³ − s cos ω₁,

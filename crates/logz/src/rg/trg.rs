@@ -26,7 +26,7 @@
 //! normalised tensor reaches a fixed point (g_n stops changing), the rest of the series sums to
 //! ln g_n / 2ⁿ. Truncation is the only approximation: the discarded weight
 //! Σ_{a>χ} s_a² / Σ_a s_a² of each SVD is recorded, and the error of ln Z is estimated by a
-//! second run at a smaller χ (see [`Trg`]): an estimate, not a bound.
+//! second run at a smaller χ (see [`super::Trg`]): an estimate, not a bound.
 
 use crate::error::{Error, Result};
 use crate::limits;

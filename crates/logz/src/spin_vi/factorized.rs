@@ -208,7 +208,14 @@ impl FactorizedVi {
             done = t + 1;
             if done % 50 == 0 {
                 runner.advance(50);
-                if let Some(why) = runner.iterate(Iteration::new("bbvi", done)) {
+                // Start 0 reports to the observers; the others only poll the budget (so an
+                // observer is never called from two rayon workers at once).
+                let why = if k == 0 {
+                    runner.iterate(Iteration::new("bbvi", done))
+                } else {
+                    runner.interrupted()
+                };
+                if let Some(why) = why {
                     stopped = Some(why);
                     break;
                 }
