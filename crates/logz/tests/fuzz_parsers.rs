@@ -506,6 +506,10 @@ fn checkpoint_seeds() -> Vec<Vec<u8>> {
                     seconds: 0.1,
                     steps: 10,
                     termination: logz::runner::Termination::Completed,
+                    cubo: 1.3,
+                    cubo_std_err: 0.1,
+                    khat: 0.3,
+                    psis_ln_z: 1.15,
                 },
                 exact_ln_z: Some(1.2),
             };

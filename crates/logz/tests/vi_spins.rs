@@ -6,6 +6,7 @@ use common::{assert_sigma, assert_within};
 use logz::exact::Exact;
 use logz::free_energy::MeanField;
 use logz::model::builders::{random_model, sherrington_kirkpatrick, square, triangular, Params};
+use logz::runner::Runner;
 use logz::spin_vi::van::Van;
 use logz::spin_vi::FactorizedVi;
 use logz::{EstimateKind, Solver};
@@ -290,4 +291,74 @@ fn van_on_a_critical_torus_beats_bethe_by_an_order_of_magnitude() {
     );
     assert!(rel < 2e-3, "ELBO relative error {rel}");
     assert!(rel < rel_bethe / 5.0, "VAN {rel} vs Bethe {rel_bethe}");
+}
+
+#[test]
+fn van_cubo_closes_the_bracket_and_khat_judges_the_network() {
+    let m = square(
+        4,
+        4,
+        true,
+        &Params {
+            beta: logz::exact::closed::SQUARE_BETA_C,
+            ..Params::default()
+        },
+    )
+    .unwrap();
+    let exact = Exact.solve(&m).unwrap().ln_z;
+    let (_, r) = Van {
+        steps: 600,
+        ..Van::default()
+    }
+    .train(&m, &Runner::new())
+    .unwrap();
+    // ELBO ≤ ln Z ≤ CUBO, each within 3σ, with σ capped; a trained network is a good proposal.
+    assert_sigma("CUBO", r.cubo_std_err, 1e-2);
+    assert!(
+        r.elbo <= exact + 3.0 * r.elbo_std_err,
+        "{} vs {exact}",
+        r.elbo
+    );
+    assert!(
+        r.cubo >= exact - 3.0 * r.cubo_std_err,
+        "CUBO {} vs {exact}",
+        r.cubo
+    );
+    assert!(r.cubo - exact < 0.05, "CUBO {} vs {exact}", r.cubo);
+    // 4×4 spins: 10⁴ draws revisit the same configurations, the weights tie and k̂ is unknown
+    // (NaN) rather than an artefact of the ties.
+    assert!(r.khat.is_nan() || r.khat < 0.7, "k̂ = {}", r.khat);
+    assert!(
+        (r.psis_ln_z - exact).abs() < 0.02,
+        "PSIS {} vs {exact}",
+        r.psis_ln_z
+    );
+    // 8×8 spins: no ties. A barely trained network is a poor proposal at β_c and k̂ says so;
+    // training lowers it.
+    let m = square(
+        8,
+        8,
+        true,
+        &Params {
+            beta: logz::exact::closed::SQUARE_BETA_C,
+            ..Params::default()
+        },
+    )
+    .unwrap();
+    let khat = |steps| {
+        Van {
+            steps,
+            ..Van::default()
+        }
+        .train(&m, &Runner::new())
+        .unwrap()
+        .1
+        .khat
+    };
+    let (poor, better) = (khat(20), khat(600));
+    assert!(poor > 0.7, "k̂ after 20 steps = {poor}");
+    assert!(
+        better < poor,
+        "k̂ {better} after 600 steps vs {poor} after 20"
+    );
 }

@@ -123,12 +123,31 @@ pub struct VanReport {
     /// Training steps taken (fewer than planned when the runner stopped training).
     #[serde(default)]
     pub steps: usize,
+    /// CUBO₂ = ½ ln mean(w²) of the importance weights w = e^{−βE}/q: a stochastic upper
+    /// bound on ln Z (the log of a sample mean is biased low by O(1/S)).
+    #[serde(default)]
+    pub cubo: f64,
+    /// Jackknife standard error of `cubo`.
+    #[serde(default, with = "crate::estimate::error_bar")]
+    pub cubo_std_err: f64,
+    /// PSIS k̂ of the importance weights (< 0.5: q covers the Boltzmann distribution well;
+    /// > 0.7: the importance-weighted ln Z is not to be trusted). NaN when not computed.
+    #[serde(default = "nan")]
+    pub khat: f64,
+    /// PSIS estimate of ln Z.
+    #[serde(default)]
+    pub psis_ln_z: f64,
     /// Why training stopped: `completed` (all planned steps), `timeout` or `stopped`.
     #[serde(default)]
     pub termination: Termination,
 }
 
 const CHUNK: usize = 32;
+
+/// Serde default of fields absent from older checkpoints.
+fn nan() -> f64 {
+    f64::NAN
+}
 
 /// The mirrored state −s of a z2 draw with its activations, and π = q(s)/(q(s) + q(−s)).
 struct Mirror {
@@ -403,7 +422,16 @@ pub fn evaluate(
     // Bias-corrected ln mean of the weights with an error bar that sees the heavy tail.
     let (jack, jack_se) = crate::stats::log_mean_exp_jackknife(&vals, 20);
     let (wm, wv) = crate::stats::mean_var(&w);
+    // The other side of the bracket and a verdict on q: CUBO₂ = ½ ln E_q[w²] ≥ ln Z (in
+    // expectation of the mean inside the log), and the PSIS tail index of the weights.
+    let twice: Vec<f64> = vals.iter().map(|v| 2.0 * v).collect();
+    let (ln_m2, se_m2) = crate::stats::log_mean_exp_jackknife(&twice, 20);
+    let p = crate::psis::psis(&vals);
     Ok(VanReport {
+        cubo: 0.5 * ln_m2,
+        cubo_std_err: 0.5 * se_m2,
+        khat: p.khat,
+        psis_ln_z: p.ln_mean,
         elbo: mean,
         elbo_std_err: (var / (k - 1.0)).sqrt(),
         iw_ln_z: jack,
@@ -454,6 +482,20 @@ impl Solver for Van {
                 r.ess, r.samples
             ));
         }
+        e.diagnostics.notes.push(format!(
+            "CUBO₂ {:.6} ± {:.2e} (a stochastic upper bound on ln Z: ELBO ≤ ln Z ≤ CUBO); PSIS ln Z \
+             {:.6}; PSIS k̂ {:.2} ({}: {})",
+            r.cubo,
+            r.cubo_std_err,
+            r.psis_ln_z,
+            r.khat,
+            crate::psis::verdict(r.khat, r.samples),
+            match crate::psis::verdict(r.khat, r.samples) {
+                "good" | "ok" => "the importance-weighted ln Z is trustworthy",
+                "bad" => "q misses mass of the Boltzmann distribution: distrust the importance-weighted ln Z",
+                _ => "the weights tie (configurations drawn repeatedly) or are too few: no tail to judge",
+            }
+        ));
         e.diagnostics.notes.push(format!(
             "MADE depth {} width {}{}; {} steps × {} samples; ELBO {:.6} ± {:.2e}, importance-weighted ln Z {:.6} ± {:.2e} (ESS {:.0} of {})",
             net.depth,
