@@ -465,6 +465,12 @@ fn ti_and_ais_bracket_exact_ln_z_on_random_models() {
         }
         .solve(&m)
         .unwrap();
+        // The weights' tail is judged (PSIS k̂) beside their ESS.
+        assert!(
+            ais.diagnostics.notes.iter().any(|n| n.contains("PSIS k̂")),
+            "{:?}",
+            ais.diagnostics.notes
+        );
         // Measured σ (ln Z ≈ 17–23): TI 1.1e-2 to 1.7e-2, AIS 2.1e-2 to 5.1e-2.
         for (e, cap) in [(&ti, 0.05), (&ais, 0.15)] {
             let EstimateKind::Stochastic { std_err } = e.kind else {

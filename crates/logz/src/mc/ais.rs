@@ -92,6 +92,8 @@ struct AisPass {
     ess: f64,
     /// Runs finished (fewer than planned when the runner stopped the pass).
     runs: usize,
+    /// PSIS k̂ of the annealing weights (NaN with fewer than 10 runs or tied weights).
+    khat: f64,
 }
 
 impl Ais {
@@ -137,6 +139,7 @@ impl Ais {
         let (ln_mean, jack_se) = stats::log_mean_exp_jackknife(&log_w, 16);
         let delta = sd / (r.sqrt() * mean);
         Ok(AisPass {
+            khat: crate::psis::psis(&log_w).khat,
             runs: log_w.len(),
             ln_z: ln_z0(m) + ln_mean,
             std_err: if ess < 0.1 * r {
@@ -252,12 +255,14 @@ impl Solver for Ais {
             ));
         }
         e.diagnostics.notes.push(format!(
-            "{} runs × {steps} annealing steps ({}Metropolis); weight ESS {:.1} of {}; change from \
-             half the steps {diff:.3e}",
+            "{} runs × {steps} annealing steps ({}Metropolis); weight ESS {:.1} of {}; PSIS k̂ of \
+             the weights {:.2} ({}); change from half the steps {diff:.3e}",
             prev.runs,
             if cluster { "Swendsen–Wang + " } else { "" },
             prev.ess,
-            prev.runs
+            prev.runs,
+            prev.khat,
+            crate::psis::verdict(prev.khat, prev.runs)
         ));
         if last.is_none() && self.doublings > 0 {
             e.diagnostics.notes.push(format!(
