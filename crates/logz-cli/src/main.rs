@@ -110,6 +110,10 @@ pub struct MethodArgs {
     /// trg: bond dimension χ ≥ 2 (default 24)
     #[arg(long)]
     pub chi: Option<usize>,
+    /// ti: save after every measurement round to this file and resume from it if it exists
+    /// (a run stopped by --time-limit continues where it left off)
+    #[arg(long)]
+    pub checkpoint: Option<PathBuf>,
 }
 
 impl MethodArgs {
@@ -129,6 +133,7 @@ impl MethodArgs {
             batch: self.batch,
             lr: self.lr,
             chi: self.chi,
+            checkpoint: self.checkpoint.clone(),
             ..Default::default()
         };
         // Refuse options none of the methods takes before reading a --net file.

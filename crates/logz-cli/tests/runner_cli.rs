@@ -44,3 +44,30 @@ fn runs_within_their_budget_say_how_they_ended() {
     let v = json_of(&["solve", "square:4", "-m", "exact", "--json"]);
     assert_eq!(v["termination"], "completed", "{v}");
 }
+
+#[test]
+fn ti_checkpoint_resumes_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let ck = dir.path().join("ti.json");
+    let ck = ck.to_str().unwrap();
+    let args = [
+        "solve",
+        "square:4",
+        "-m",
+        "ti",
+        "--sweeps",
+        "200",
+        "--checkpoint",
+        ck,
+        "--json",
+    ];
+    let first = json_of(&args);
+    let again = json_of(&args);
+    assert_eq!(first["ln_z"], again["ln_z"]);
+    let notes = again["notes"].to_string();
+    assert!(notes.contains("resumed from"), "{notes}");
+    common::refused(
+        &["solve", "square:4", "-m", "mf", "--checkpoint", ck],
+        &["--checkpoint", "mf"],
+    );
+}

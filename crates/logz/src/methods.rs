@@ -103,6 +103,8 @@ pub enum Opt {
     Seed,
     /// TRG: bond dimension χ.
     Chi,
+    /// TI: save after every measurement round and resume from this file.
+    Checkpoint,
 }
 
 impl Opt {
@@ -122,6 +124,7 @@ impl Opt {
             Opt::Net => "--net",
             Opt::Seed => "--seed",
             Opt::Chi => "--chi",
+            Opt::Checkpoint => "--checkpoint",
         }
     }
 }
@@ -131,7 +134,14 @@ impl Opt {
 pub const TAKES: &[(&str, &[Opt])] = &[
     (
         "ti",
-        &[Opt::Sweeps, Opt::BurnIn, Opt::Rungs, Opt::Chains, Opt::Seed],
+        &[
+            Opt::Sweeps,
+            Opt::BurnIn,
+            Opt::Rungs,
+            Opt::Chains,
+            Opt::Checkpoint,
+            Opt::Seed,
+        ],
     ),
     ("ais", &[Opt::Steps, Opt::Runs, Opt::Seed]),
     ("bbvi", &[Opt::Steps, Opt::Batch, Opt::Lr, Opt::Seed]),
@@ -257,6 +267,8 @@ pub struct MethodOptions {
     pub net: Option<spin_vi::van::Made>,
     /// See [`Opt::Chi`].
     pub chi: Option<usize>,
+    /// See [`Opt::Checkpoint`].
+    pub checkpoint: Option<std::path::PathBuf>,
 }
 
 impl MethodOptions {
@@ -275,6 +287,7 @@ impl MethodOptions {
             (self.lr.is_some(), Opt::Lr),
             (self.net.is_some(), Opt::Net),
             (self.chi.is_some(), Opt::Chi),
+            (self.checkpoint.is_some(), Opt::Checkpoint),
         ];
         set.iter().filter(|s| s.0).map(|s| s.1).collect()
     }
@@ -333,6 +346,7 @@ impl Config {
                 // An explicit --rungs fixes the grid; otherwise pilots may refine it.
                 max_rungs: o.rungs.unwrap_or(d.max_rungs),
                 seed: o.seed,
+                checkpoint: o.checkpoint.clone(),
                 ..d
             }),
             Config::Ais(d) => Config::Ais(mc::Ais {

@@ -19,6 +19,8 @@ use crate::stats;
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
 
 /// Thermodynamic integration over the coupling strength with replica exchange.
 #[derive(Debug, Clone)]
@@ -40,6 +42,10 @@ pub struct ThermodynamicIntegration {
     pub extensions: usize,
     /// Seed of the random streams (every ladder derives its own).
     pub seed: u64,
+    /// Save the run to this file after every complete measurement round, and resume from it
+    /// if it exists (a run stopped by its time limit continues from its last complete round;
+    /// the continuation is bit-identical to a run that was never stopped).
+    pub checkpoint: Option<std::path::PathBuf>,
 }
 
 impl Default for ThermodynamicIntegration {
@@ -52,6 +58,7 @@ impl Default for ThermodynamicIntegration {
             max_rungs: 257,
             extensions: 4,
             seed: 1,
+            checkpoint: None,
         }
     }
 }
@@ -96,6 +103,7 @@ impl ThermodynamicIntegration {
             max_rungs: 129,
             extensions: 3,
             seed: 1,
+            checkpoint: None,
         }
     }
 }
@@ -224,6 +232,146 @@ impl ThermodynamicIntegration {
             energy: 0.0,
             abs_m: 0.0,
         })
+    }
+}
+
+/// A TI run saved after a complete measurement round: everything needed to continue exactly
+/// where it left off (states, generator states, traces and sums of every ladder).
+#[derive(Serialize, Deserialize)]
+struct Saved {
+    /// The model and settings the run belongs to (see [`fingerprint`]).
+    fingerprint: String,
+    rungs: usize,
+    from: usize,
+    until: usize,
+    extended: Vec<String>,
+    history: Vec<f64>,
+    pilots: Vec<String>,
+    ladders: Vec<SavedLadder>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SavedLadder {
+    /// Per rung: λ, generator, spins, B(s).
+    slots: Vec<(f64, Xoshiro256PlusPlus, Vec<i8>, f64)>,
+    swap_rng: Xoshiro256PlusPlus,
+    swaps: Vec<usize>,
+    tries: Vec<usize>,
+    t: usize,
+    fine: Vec<f64>,
+    coarse: Vec<f64>,
+    spin: Vec<f64>,
+    edge: Vec<f64>,
+    energy: f64,
+    abs_m: f64,
+}
+
+/// What a checkpoint must match: the model (size, β, a hash of edges, couplings and fields) and
+/// every setting that changes the random streams or the schedule.
+fn fingerprint(m: &Model, o: &ThermodynamicIntegration) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |x: u64| {
+        h = (h ^ x).wrapping_mul(0x0000_0100_0000_01b3);
+    };
+    for &(i, j) in m.edges() {
+        eat(((i as u64) << 32) | j as u64);
+    }
+    m.couplings()
+        .iter()
+        .chain(m.fields())
+        .for_each(|x| eat(x.to_bits()));
+    format!(
+        "ti/1 n={} edges={} beta={:e} hash={h:016x} chains={} sweeps={} burn_in={} extensions={} \
+         max_rungs={} seed={}",
+        m.n(),
+        m.num_edges(),
+        m.beta(),
+        o.chains,
+        o.sweeps,
+        o.burn_in,
+        o.extensions,
+        o.max_rungs,
+        o.seed
+    )
+}
+
+fn save(path: &Path, saved: &Saved) -> Result<()> {
+    let text = serde_json::to_string(saved).map_err(|e| Error::Numerical(e.to_string()))?;
+    // Write beside the target and rename: a run killed mid-write leaves the old checkpoint.
+    let tmp = path.with_extension("tmp");
+    let io = |e: std::io::Error| Error::Io {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    };
+    std::fs::write(&tmp, text).map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(io)
+}
+
+fn load(path: &Path, fingerprint: &str) -> Result<Saved> {
+    let text = crate::io::read_text(path)?;
+    let saved: Saved = serde_json::from_str(&text).map_err(|e| Error::Parse {
+        place: format!("{}:{}", path.display(), e.line()),
+        reason: format!("not a TI checkpoint: {e}"),
+    })?;
+    if saved.fingerprint != fingerprint {
+        return Err(Error::InvalidArgument(format!(
+            "{}: the checkpoint belongs to another run (model or settings differ); delete it or \
+             choose another --checkpoint file",
+            path.display()
+        )));
+    }
+    Ok(saved)
+}
+
+impl Ladder<'_> {
+    fn save(&self) -> SavedLadder {
+        SavedLadder {
+            slots: self
+                .slots
+                .iter()
+                .map(|s| (s.lambda, s.rng.clone(), s.state.clone(), s.bonds))
+                .collect(),
+            swap_rng: self.swap_rng.clone(),
+            swaps: self.swaps.clone(),
+            tries: self.tries.clone(),
+            t: self.t,
+            fine: self.fine.clone(),
+            coarse: self.coarse.clone(),
+            spin: self.spin.clone(),
+            edge: self.edge.clone(),
+            energy: self.energy,
+            abs_m: self.abs_m,
+        }
+    }
+
+    /// Put a saved ladder's state into this freshly built one (same model and rungs); an error
+    /// if the shapes do not match (a damaged file).
+    fn restore(&mut self, s: SavedLadder, path: &Path) -> Result<()> {
+        let n = self.spin.len();
+        let ok = s.slots.len() == self.slots.len()
+            && s.slots
+                .iter()
+                .all(|x| x.2.len() == n && x.2.iter().all(|&v| v == 1 || v == -1))
+            && s.spin.len() == n
+            && s.edge.len() == self.edge.len()
+            && s.swaps.len() == self.swaps.len()
+            && s.tries.len() == self.tries.len()
+            && s.fine.len() == s.t
+            && s.coarse.len() == s.t;
+        if !ok {
+            return Err(Error::InvalidArgument(format!(
+                "{}: the checkpoint's ladders do not fit this model (damaged file?)",
+                path.display()
+            )));
+        }
+        for (slot, (lambda, rng, state, bonds)) in self.slots.iter_mut().zip(s.slots) {
+            (slot.lambda, slot.rng, slot.state, slot.bonds) = (lambda, rng, state, bonds);
+        }
+        self.swap_rng = s.swap_rng;
+        (self.swaps, self.tries, self.t) = (s.swaps, s.tries, s.t);
+        (self.fine, self.coarse) = (s.fine, s.coarse);
+        (self.spin, self.edge, self.energy, self.abs_m) = (s.spin, s.edge, s.energy, s.abs_m);
+        Ok(())
     }
 }
 
@@ -434,10 +582,21 @@ impl Solver for ThermodynamicIntegration {
         // the (near-)first-order jumps along λ that single-spin moves cannot cross.
         let cluster = super::cluster::check_unfrustrated(m, "ti").is_ok();
         self.check_budget(m, k, cluster)?;
+        // A checkpoint of this very run, if one exists, replaces the pilots and the rounds it
+        // already measured.
+        let fp = fingerprint(m, self);
+        let saved = match &self.checkpoint {
+            Some(p) if p.exists() => Some(load(p, &fp)?),
+            _ => None,
+        };
         // Pilot runs choose the number of rungs.
         let mut run = self.clone();
         let mut pilots = Vec::new();
-        while run.rungs < self.max_rungs {
+        if let Some(s) = &saved {
+            run.rungs = s.rungs;
+            pilots = s.pilots.clone();
+        }
+        while saved.is_none() && run.rungs < self.max_rungs {
             if runner.interrupted().is_some() {
                 // No time to choose: keep the rungs so far (the main run reports the timeout).
                 break;
@@ -470,6 +629,7 @@ impl Solver for ThermodynamicIntegration {
         let mut ladders: Vec<Ladder> = (0..run.chains)
             .map(|c| run.ladder(m, c, cluster))
             .collect::<Result<_>>()?;
+        let resumed_at = saved.as_ref().map(|s| s.until);
         // Run, and while the measurement window drifts (the start was not yet equilibrated),
         // the ladders disagree or τ_int is unreliable, double the run and measure only its
         // second half — the burn-in grows with the run, as a glassy model needs.
@@ -482,12 +642,31 @@ impl Solver for ThermodynamicIntegration {
         let mut previous: Option<(usize, usize, Vec<Sums>)> = None;
         // Sweeps behind the λ = 1 sums (the measurement window unless a fallback was taken).
         let mut obs_sweeps = None;
+        // Resuming: the saved round is complete; the loop goes on from its window.
+        let mut resume = false;
+        if let (Some(s), Some(path)) = (saved, &self.checkpoint) {
+            if s.ladders.len() != ladders.len() {
+                return Err(Error::InvalidArgument(format!(
+                    "{}: the checkpoint has {} ladders, the run {}",
+                    path.display(),
+                    s.ladders.len(),
+                    ladders.len()
+                )));
+            }
+            for (l, sl) in ladders.iter_mut().zip(s.ladders) {
+                l.restore(sl, path)?;
+            }
+            (from, until, extended, history) = (s.from, s.until, s.extended, s.history);
+            resume = true;
+        }
         let window = loop {
-            runner.start(((until - ladders[0].t) * run.chains) as u64, "sweeps");
-            ladders
-                .par_iter_mut()
-                .for_each(|l| l.run(m, until, from, runner));
-            runner.finish();
+            if !resume {
+                runner.start(((until - ladders[0].t) * run.chains) as u64, "sweeps");
+                ladders
+                    .par_iter_mut()
+                    .for_each(|l| l.run(m, until, from, runner));
+                runner.finish();
+            }
             if let Some(why) = runner.stopped() {
                 stopped = Some(why);
                 match previous.take() {
@@ -512,6 +691,22 @@ impl Solver for ThermodynamicIntegration {
                     }
                 }
             }
+            if let (Some(path), false) = (&self.checkpoint, resume) {
+                save(
+                    path,
+                    &Saved {
+                        fingerprint: fp.clone(),
+                        rungs: run.rungs,
+                        from,
+                        until,
+                        extended: extended.clone(),
+                        history: history.clone(),
+                        pilots: pilots.clone(),
+                        ladders: ladders.iter().map(|l| l.save()).collect(),
+                    },
+                )?;
+            }
+            resume = false;
             let w = Window::of(&ladders, from);
             if w.settled() || extended.len() >= run.extensions {
                 break w;
@@ -587,6 +782,12 @@ impl Solver for ThermodynamicIntegration {
             pooled.std_err,
             pooled.tau_int,
         ));
+        if let (Some(t), Some(p)) = (resumed_at, &self.checkpoint) {
+            e.diagnostics.notes.push(format!(
+                "resumed from {} after {t} sweeps per ladder",
+                p.display()
+            ));
+        }
         if !pilots.is_empty() {
             e.diagnostics
                 .notes
