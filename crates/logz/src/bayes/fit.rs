@@ -13,7 +13,7 @@ use crate::advi::importance::importance;
 use crate::advi::{self, Estimator, Family, Optimizer, ViOptions};
 use crate::error::{Error, Result};
 use crate::estimate::Progress;
-use crate::runner::{Runner, Termination};
+use crate::runner::{Iteration, Runner, Termination};
 use serde::Serialize;
 use std::path::Path;
 
@@ -376,7 +376,8 @@ pub fn fit(data: &Dataset, kind: ModelKind, o: &FitOptions, runner: &Runner) -> 
             let (mut bx, mut by) = (Vec::with_capacity(b * d), Vec::with_capacity(b));
             let steps = o.max_steps.min(1000);
             runner.start(steps as u64, "SVI steps");
-            for _ in 0..steps {
+            let mut done = 0;
+            for t in 1..=steps {
                 bx.clear();
                 by.clear();
                 for _ in 0..b {
@@ -386,6 +387,11 @@ pub fn fit(data: &Dataset, kind: ModelKind, o: &FitOptions, runner: &Runner) -> 
                 }
                 svi.step(Batch { x: &bx, y: &by, d })?;
                 runner.advance(1);
+                done = t;
+                if let Some(why) = runner.iterate(Iteration::new("natural", t)) {
+                    report.termination = why;
+                    break;
+                }
             }
             runner.finish();
             let (m, c) = svi.moments()?;
@@ -396,13 +402,21 @@ pub fn fit(data: &Dataset, kind: ModelKind, o: &FitOptions, runner: &Runner) -> 
             report.sd = sd;
             report.elbo = Some(elbo + jac);
             report.elbo_std_err = Some(0.0);
-            report.steps = steps;
+            report.steps = done;
             report.notes.push(format!(
-                "{steps} steps of {b} rows; the ELBO of the Gaussian q is exact (closed form)"
+                "{done} steps of {b} rows; the ELBO of the Gaussian q is exact (closed form)"
             ));
         }
         Method::Hmc => {
-            let r = hmc(model.as_ref(), batch, &o.hmc)?;
+            let r = hmc(model.as_ref(), batch, &o.hmc, runner)?;
+            if let Some(why) = runner.stopped() {
+                report.termination = why;
+                report.notes.push(format!(
+                    "stopped ({}): {} draws per chain after warm-up",
+                    why.label(),
+                    r.draws.len() / o.hmc.chains.max(1)
+                ));
+            }
             let dm = model.dim();
             let mut cov = vec![0.0; dm * dm];
             let nd = r.draws.len() as f64;

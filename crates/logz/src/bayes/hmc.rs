@@ -11,6 +11,7 @@
 use super::models::{Batch, LogJoint};
 use crate::error::{Error, Result};
 use crate::rng::{stream_seed, uniform};
+use crate::runner::Runner;
 use crate::stats;
 use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
@@ -72,7 +73,13 @@ fn log_joint(m: &dyn LogJoint, data: Batch, z: &[f64], g: &mut [f64]) -> f64 {
     m.log_prior(z, g) + m.log_lik(z, data, g)
 }
 
-fn chain(m: &dyn LogJoint, data: Batch, o: &HmcOptions, c: usize) -> (Vec<Vec<f64>>, f64, f64) {
+fn chain(
+    m: &dyn LogJoint,
+    data: Batch,
+    o: &HmcOptions,
+    c: usize,
+    runner: &Runner,
+) -> (Vec<Vec<f64>>, f64, f64) {
     let d = m.dim();
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(stream_seed(o.seed, c as u64));
     let mut z: Vec<f64> = (0..d)
@@ -88,6 +95,10 @@ fn chain(m: &dyn LogJoint, data: Batch, o: &HmcOptions, c: usize) -> (Vec<Vec<f6
     let mut accepted = 0.0;
     let (mut zn, mut gn, mut p) = (vec![0.0; d], vec![0.0; d], vec![0.0; d]);
     for it in 0..o.warmup + o.samples {
+        if runner.interrupted().is_some() {
+            // Out of time or stopped: `hmc` trims the chains to the draws all of them made.
+            break;
+        }
         let eps = log_eps.exp();
         for v in p.iter_mut() {
             *v = StandardNormal.sample(&mut rng);
@@ -126,20 +137,35 @@ fn chain(m: &dyn LogJoint, data: Batch, o: &HmcOptions, c: usize) -> (Vec<Vec<f6
             draws.push(z.clone());
         }
     }
-    (draws, accepted / o.samples.max(1) as f64, log_eps.exp())
+    let kept = draws.len().max(1) as f64;
+    (draws, accepted / kept, log_eps.exp())
 }
 
 /// Run HMC chains in parallel on the full data.
-pub fn hmc(m: &dyn LogJoint, data: Batch, o: &HmcOptions) -> Result<HmcResult> {
+/// Under `runner`: when it stops the run, the chains keep the draws all of them made (at
+/// least 10 after warm-up, else an error).
+pub fn hmc(m: &dyn LogJoint, data: Batch, o: &HmcOptions, runner: &Runner) -> Result<HmcResult> {
     if o.samples < 10 || o.chains == 0 || o.max_leapfrog == 0 {
         return Err(Error::InvalidArgument(
             "hmc needs ≥ 10 samples, ≥ 1 chain and ≥ 1 leapfrog step".into(),
         ));
     }
-    let runs: Vec<_> = (0..o.chains)
+    let mut runs: Vec<_> = (0..o.chains)
         .into_par_iter()
-        .map(|c| chain(m, data, o, c))
+        .map(|c| chain(m, data, o, c, runner))
         .collect();
+    let kept = runs.iter().map(|x| x.0.len()).min().unwrap_or(0);
+    if kept < 10 {
+        return Err(Error::OverBudget {
+            what: "hmc".into(),
+            reason: format!(
+                "stopped after {kept} draws past the warm-up ({} iterations); at least 10 are \
+                 needed: allow more time or a shorter --warmup",
+                o.warmup
+            ),
+        });
+    }
+    runs.iter_mut().for_each(|x| x.0.truncate(kept));
     let d = m.dim();
     let mut r = HmcResult {
         mean: vec![0.0; d],
