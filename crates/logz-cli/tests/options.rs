@@ -26,7 +26,7 @@ fn options_a_method_does_not_take_are_refused() {
         ),
         (
             &["solve", "square:4", "-m", "ti", "--lr", "0.1"],
-            "--lr does not apply to method 'ti' (it takes: --sweeps, --burn-in, --rungs, --chains, --seed)",
+            "--lr does not apply to method 'ti' (it takes: --sweeps, --burn-in, --rungs, --chains, --checkpoint, --seed)",
         ),
         (
             &["solve", "square:4", "-m", "van", "--runs", "3"],
