@@ -257,15 +257,13 @@ fn print_log_likelihood(ll: &LogLikelihood) {
     if let Some(x) = ll.exact {
         outln!("average log-likelihood: {x:.6} (exact ln Z)");
     }
-    let lo = ll
-        .lower
-        .as_ref()
-        .map_or("-inf".to_string(), |(v, m)| format!("{v:.6} ({m})"));
-    let hi = ll
-        .upper
-        .as_ref()
-        .map_or("+inf".to_string(), |(v, m)| format!("{v:.6} ({m})"));
+    let lo = ll.lower.as_ref().map_or("-inf".to_string(), |(v, m)| {
+        format!("{v:.6} (lower_bound, from {m}'s upper bound on ln Z)")
+    });
+    let hi = ll.upper.as_ref().map_or("+inf".to_string(), |(v, m)| {
+        format!("{v:.6} (upper_bound, from {m}'s lower bound on ln Z)")
+    });
     if ll.lower.is_some() || ll.upper.is_some() {
-        outln!("average log-likelihood in [{lo}, {hi}] (bounds on ln Z)");
+        outln!("average log-likelihood in [{lo}, {hi}]");
     }
 }

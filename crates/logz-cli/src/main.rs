@@ -38,7 +38,9 @@ struct Cli {
     #[arg(long, global = true, value_name = "SIZE")]
     memory_limit: Option<String>,
     /// Time budget: requests whose work could not finish within it even at 10¹⁰ operations/s are
-    /// refused (e.g. 600, 30m, 2h, 3d, none; default: LOGZ_TIME_LIMIT, else 1 day)
+    /// refused; iterative methods still running when it runs out stop and report their best
+    /// answer so far, marked `timeout` (e.g. 600, 30m, 2h, 3d, none; default: LOGZ_TIME_LIMIT,
+    /// else 1 day)
     #[arg(long, global = true, value_name = "DURATION")]
     time_limit: Option<String>,
     /// Worker threads for the whole command (1 to 1024; default: one per core), given before

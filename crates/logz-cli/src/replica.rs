@@ -417,7 +417,9 @@ pub fn run_disorder(a: &DisorderArgs) -> Result<()> {
         options,
     };
     let t0 = Instant::now();
-    let rows = logz::disorder::average(&c)?;
+    let bar = crate::progress::Bar::new(a.json);
+    let rows = logz::disorder::average(&c, &crate::runner(&bar))?;
+    bar.clear();
     let secs = t0.elapsed().as_secs_f64();
     if a.json {
         outln!("{}", serde_json::to_string(&rows)?);

@@ -16,7 +16,7 @@
 //! when there are no fields), accumulating Σ_s e^{−β(E(s) − E_ref)} for every β at once. This equals the registry's `exact` (a test checks
 //! it) at a fraction of the cost of one enumeration per β.
 
-use crate::estimate::Solver;
+use crate::estimate::{Progress, Solver};
 use crate::methods::{self, MethodOptions};
 use crate::model::builders::{self, Params};
 use crate::model::Model;
@@ -169,7 +169,7 @@ fn check(c: &Config) -> Result<()> {
 }
 
 /// ln Z / N of instance `k` for every (method, β), method-major.
-fn one_instance(c: &Config, k: usize) -> Result<Vec<f64>> {
+fn one_instance(c: &Config, k: usize, runner: &Runner) -> Result<Vec<f64>> {
     let seed = instance_seed(c.seed, k);
     let p = Params {
         coupling: c.coupling,
@@ -191,7 +191,8 @@ fn one_instance(c: &Config, k: usize) -> Result<Vec<f64>> {
         };
         let solver: Box<dyn Solver + Send + Sync> = methods::configured(name, &opts)?;
         for &b in &c.betas {
-            let e = Runner::new()
+            let e = runner
+                .child()
                 .run(solver.as_ref(), &model.with_beta(b)?)
                 .map_err(|e| {
                     Error::arg(format!(
@@ -205,7 +206,8 @@ fn one_instance(c: &Config, k: usize) -> Result<Vec<f64>> {
 }
 
 /// The disorder averages of ln Z/N per method and β (rows method-major, β in the given order).
-pub fn average(c: &Config) -> Result<Vec<Row>> {
+/// `runner` shows progress (one step per instance) and gives every solve its deadline.
+pub fn average(c: &Config, runner: &Runner) -> Result<Vec<Row>> {
     check(c)?;
     // Build instance 0 first: a bad spec fails here, once, with its own message.
     let n = builders::from_spec(
@@ -218,10 +220,16 @@ pub fn average(c: &Config) -> Result<Vec<Row>> {
         },
     )?
     .n();
+    runner.start(c.instances as u64, "instances");
     let per: Vec<Vec<f64>> = (0..c.instances)
         .into_par_iter()
-        .map(|k| one_instance(c, k))
+        .map(|k| {
+            let r = one_instance(c, k, runner);
+            runner.advance(1);
+            r
+        })
         .collect::<Result<_>>()?;
+    runner.finish();
     let kf = c.instances as f64;
     let mut rows = Vec::new();
     for (mi, name) in c.methods.iter().enumerate() {

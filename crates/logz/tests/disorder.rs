@@ -3,6 +3,7 @@
 use logz::disorder::{average, enumerate_ln_z, instance_seed, Config};
 use logz::methods::MethodOptions;
 use logz::model::builders::{from_spec, Params};
+use logz::runner::Runner;
 use logz::{Exact, Solver};
 
 fn config(spec: &str, instances: usize, methods: &[&str], betas: &[f64], seed: u64) -> Config {
@@ -43,18 +44,21 @@ fn one_enumeration_for_all_betas_equals_the_exact_solver() {
 #[test]
 fn averages_are_reproducible_and_independent_of_the_thread_count() {
     let c = config("sk:10", 40, &["exact", "mf"], &[0.5, 1.5], 11);
-    let one = logz::parallel::with_threads(1, || average(&c))
+    let one = logz::parallel::with_threads(1, || average(&c, &Runner::new()))
         .unwrap()
         .unwrap();
-    let three = logz::parallel::with_threads(3, || average(&c))
+    let three = logz::parallel::with_threads(3, || average(&c, &Runner::new()))
         .unwrap()
         .unwrap();
     assert_eq!(one, three);
     assert_eq!(one.len(), 4);
-    let other = average(&Config {
-        seed: 12,
-        ..c.clone()
-    })
+    let other = average(
+        &Config {
+            seed: 12,
+            ..c.clone()
+        },
+        &Runner::new(),
+    )
     .unwrap();
     assert_ne!(one[0].mean_ln_z_per_spin, other[0].mean_ln_z_per_spin);
     // Mean field is a lower bound on every instance, hence on the mean.
@@ -73,7 +77,7 @@ fn quenched_average_lies_below_the_annealed_value() {
     // Jensen: E ln Z ≤ ln E Z = N ln 2 + β²(N − 1)/4, with a wide gap at β = 2.
     let (n, beta) = (12.0, 2.0);
     let c = config("sk:12", 200, &["exact"], &[beta], 3);
-    let r = &average(&c).unwrap()[0];
+    let r = &average(&c, &Runner::new()).unwrap()[0];
     let annealed = std::f64::consts::LN_2 + beta * beta * (n - 1.0) / (4.0 * n);
     let se = r.std_err.unwrap();
     assert!(se > 0.0 && se < 0.02, "{se}");
@@ -86,7 +90,7 @@ fn quenched_average_lies_below_the_annealed_value() {
 #[test]
 fn bad_requests_are_refused() {
     let ok = config("sk:6", 2, &["exact"], &[1.0], 0);
-    let e = |c: Config| average(&c).unwrap_err().to_string();
+    let e = |c: Config| average(&c, &Runner::new()).unwrap_err().to_string();
     assert!(e(Config {
         instances: 0,
         ..ok.clone()
