@@ -151,3 +151,38 @@ fn rg_decimate_and_mk_report_the_flow_and_write_plots() {
         assert!(svg.contains("<svg") && svg.contains("Migdal"), "{f}");
     }
 }
+
+#[test]
+fn tn_contracts_grids_with_fields_and_refuses_what_it_cannot() {
+    // A 9 × 9 open grid with a field: nothing truncated at χ = 64 (the Schmidt rank is at most
+    // 2^4), so exact, and equal to
+    // elimination.
+    let spec = "square:9x9:open";
+    let exact = json_of(&["solve", spec, "--field", "0.3", "-m", "exact", "--json"]);
+    let tn = json_of(&[
+        "solve", spec, "--field", "0.3", "-m", "tn", "--chi", "64", "--json",
+    ]);
+    assert_eq!(tn["kind"], "exact", "{tn}");
+    let (a, b) = (
+        tn["ln_z"].as_f64().unwrap(),
+        exact["ln_z"].as_f64().unwrap(),
+    );
+    assert!((a - b).abs() < 1e-9 * b.abs(), "{a} vs {b}");
+    // χ = 4 truncates: an approximation with an error estimate (from χ = 2).
+    let small = json_of(&[
+        "solve", spec, "--field", "0.3", "-m", "tn", "--chi", "4", "--json",
+    ]);
+    assert_eq!(small["kind"], "approximation", "{small}");
+    assert!(
+        small["notes"].to_string().contains("error estimate"),
+        "{small}"
+    );
+    fails_with(
+        &["solve", "sk:8", "--method", "tn"],
+        "method 'tn' does not apply",
+    );
+    fails_with(
+        &["solve", "square:4", "--method", "tn", "--chi", "1"],
+        "--chi must be between 2",
+    );
+}

@@ -60,6 +60,10 @@ pub const METHODS: &[(&str, &str)] = &[
         "planar",
         "exact: Kac–Ward determinant for zero-field open square grids (any couplings)",
     ),
+    (
+        "tn",
+        "approximation (exact without truncation): boundary-MPS contraction of square grids, any couplings and fields",
+    ),
 ];
 
 /// How much work the stochastic methods do where their options are unset.
@@ -170,6 +174,7 @@ pub const TAKES: &[(&str, &[Opt])] = &[
         ],
     ),
     ("trg", &[Opt::Chi]),
+    ("tn", &[Opt::Chi]),
 ];
 
 /// The error for a name that is not in [`METHODS`]; it lists the valid names.
@@ -308,6 +313,8 @@ pub enum Config {
     Van(spin_vi::van::Van),
     /// Tensor renormalisation group.
     Trg(rg::Trg),
+    /// Boundary-MPS contraction of grids.
+    Tn(rg::Tn),
     /// A method without options (exact, mean field, TAP, BP, TRW…), by name.
     Fixed(&'static str),
 }
@@ -328,6 +335,7 @@ impl Config {
                 ..Default::default()
             }),
             "trg" => Config::Trg(rg::Trg::default()),
+            "tn" => Config::Tn(rg::Tn::default()),
             _ => match METHODS.iter().find(|m| m.0 == name) {
                 Some(m) => Config::Fixed(m.0),
                 None => return Err(unknown(name)),
@@ -376,6 +384,10 @@ impl Config {
                 chi: o.chi.unwrap_or(d.chi),
                 ..d
             }),
+            Config::Tn(d) => Config::Tn(rg::Tn {
+                chi: o.chi.unwrap_or(d.chi),
+                ..d
+            }),
             fixed @ Config::Fixed(_) => fixed,
         }
     }
@@ -388,6 +400,7 @@ impl Config {
             Config::FactorizedVi(s) => Box::new(s),
             Config::Van(s) => Box::new(s),
             Config::Trg(s) => Box::new(s),
+            Config::Tn(s) => Box::new(s),
             Config::Fixed(name) => fixed_solver(name),
         }
     }

@@ -9,6 +9,7 @@
 
 pub mod builders;
 pub mod expfam;
+pub mod grid;
 pub mod torus;
 
 use crate::error::{Error, Result};

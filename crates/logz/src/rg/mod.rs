@@ -12,10 +12,13 @@
 //!   ln Z of 2^k × 2^k tori; kind `approximation` with an error estimate from a second, smaller χ.
 //! - [`realspace`]: decimation of the chain and Migdal–Kadanoff bond moving (`logz rg`).
 //! - [`Planar`]: exact ln Z of zero-field open square grids with any couplings (Kac–Ward).
+//! - [`Tn`]: ln Z of any square-grid model (any couplings and fields, open or periodic) by
+//!   boundary-MPS contraction; exact when nothing is truncated.
 
 pub mod closed;
 pub mod planar;
 pub mod realspace;
+pub mod tn;
 pub mod trg;
 
 use crate::error::{Error, Result};
@@ -24,6 +27,7 @@ use crate::model::builders::Params;
 use crate::model::{Geometry, Model};
 use crate::runner::Runner;
 pub use planar::Planar;
+pub use tn::Tn;
 pub use trg::{LatticeKind, TrgParams, TrgRun};
 
 /// A uniform lattice in the thermodynamic limit: every bond J, every site h, at β.
