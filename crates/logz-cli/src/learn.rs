@@ -26,7 +26,7 @@ pub struct LearnArgs {
     /// L2 penalty (plm, boltzmann: λΣJ²; mf, tap, bethe: λ added to the diagonal of C)
     #[arg(long, allow_hyphen_values = true)]
     pub l2: Option<f64>,
-    /// L1 penalty (not available yet)
+    /// L1 penalty λΣ|J| (plm: sparse couplings by OWL-QN)
     #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
     pub l1: f64,
     /// Which couplings to learn: complete, or a model file whose edges are the graph

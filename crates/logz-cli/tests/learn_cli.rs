@@ -83,7 +83,11 @@ fn learn_refuses_bad_input_in_one_line() {
         &["learn", path, "--method", "nope"],
         "unknown learning method",
     );
-    fails_with(&["learn", path, "--l1", "0.1"], "--l1");
+    fails_with(
+        &["learn", path, "--l1", "0.1", "-m", "mf"],
+        "--l1 applies to plm only",
+    );
+    fails_with(&["learn", path, "--l1", "-1"], "L1 penalty");
     fails_with(&["learn", path, "--l2", "-1"], "L2 penalty");
     fails_with(
         &["sample", "chain:4", "--every", "0", "--save", path],

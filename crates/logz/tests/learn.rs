@@ -463,3 +463,95 @@ fn plm_on_a_sparse_graph_converges_to_the_tolerance() {
         .unwrap();
     assert!(e < 0.1, "ε_J = {e}");
 }
+
+#[test]
+fn owlqn_solves_the_lasso_in_closed_form() {
+    // f(x) = ½ Σ (x_k − a_k)², penalty λ Σ |x_k|: the minimiser soft-thresholds a.
+    use logz::learn::lbfgs::{Lbfgs, Status};
+    let a = [2.0, -0.3, 0.05, -1.5, 0.0, 0.7];
+    let lambda = 0.4;
+    let fg = |x: &[f64]| -> (f64, Vec<f64>) {
+        let f = x.iter().zip(&a).map(|(x, a)| 0.5 * (x - a).powi(2)).sum();
+        (f, x.iter().zip(&a).map(|(x, a)| x - a).collect())
+    };
+    let x0 = vec![0.0; a.len()];
+    let (f0, g0) = fg(&x0);
+    let mut l = Lbfgs::with_l1(
+        x0,
+        f0,
+        g0,
+        vec![false; a.len()],
+        vec![lambda; a.len()],
+        1e-12,
+        100,
+    );
+    loop {
+        let (f, g) = fg(l.trial());
+        match l.tell(f, g) {
+            Status::Continue => {}
+            Status::Converged => break,
+            Status::Stalled => panic!("stalled at {:?}", l.x()),
+        }
+    }
+    for (x, a) in l.x().iter().zip(&a) {
+        let want = a.signum() * (a.abs() - lambda).max(0.0);
+        assert!((x - want).abs() < 1e-10, "{x} vs {want}");
+        if a.abs() <= lambda {
+            assert_eq!(*x, 0.0, "a coordinate inside the threshold is exactly zero");
+        }
+    }
+}
+
+#[test]
+fn plm_with_l1_zeroes_absent_couplings_and_keeps_present_ones() {
+    // A ring of 10 spins (J = 0.5): 10 of the 45 pairs couple.
+    let n = 10;
+    let edges: Vec<(usize, usize)> = (0..n).map(|i| (i, (i + 1) % n)).collect();
+    let m = Model::new(n, &edges, &vec![0.5; n], vec![0.1; n], 1.0).unwrap();
+    let data = exact_samples(&m, 4000, 7);
+    let fit = |l1: f64| {
+        learn(
+            &data,
+            &LearnOptions {
+                l1,
+                ..Default::default()
+            },
+        )
+        .unwrap()
+    };
+    let (plain, sparse) = (fit(0.0), fit(0.02));
+    let is_edge = |i: usize, j: usize| (i + 1) % n == j || (j + 1) % n == i;
+    let (mut zero_absent, mut absent, mut zero_present) = (0, 0, 0);
+    let mut plain_zero = 0;
+    for i in 0..n {
+        for j in i + 1..n {
+            if is_edge(i, j) {
+                zero_present += usize::from(sparse.j[(i, j)] == 0.0);
+                assert!(sparse.j[(i, j)] > 0.3, "J_{i}{j} = {}", sparse.j[(i, j)]);
+            } else {
+                absent += 1;
+                zero_absent += usize::from(sparse.j[(i, j)].abs() < 1e-12);
+                plain_zero += usize::from(plain.j[(i, j)].abs() < 1e-12);
+            }
+        }
+    }
+    assert_eq!(zero_present, 0);
+    assert!(
+        zero_absent * 10 >= absent * 8,
+        "{zero_absent} of {absent} absent pairs zeroed"
+    );
+    assert_eq!(plain_zero, 0, "without L1 nothing is exactly zero");
+    // And the penalty is refused where it does not apply, or out of range.
+    for (method, l1) in [
+        (Method::MeanField, 0.1),
+        (Method::Plm, -1.0),
+        (Method::Plm, f64::NAN),
+    ] {
+        let o = LearnOptions {
+            method,
+            l1,
+            ..Default::default()
+        };
+        assert!(learn(&data, &o).is_err(), "{method:?} {l1}");
+    }
+}

@@ -106,7 +106,7 @@ pub struct LearnOptions {
     /// L2 penalty (ridge on C for the inversions; λΣJ² for plm and boltzmann). `None`: the
     /// method's default (0, plm 1e-5).
     pub l2: Option<f64>,
-    /// L1 penalty (not available yet: refused when nonzero).
+    /// L1 penalty λ Σ|J| (plm only, by OWL-QN; refused for the other methods when nonzero).
     pub l1: f64,
     /// Which couplings may be nonzero.
     pub graph: Graph,
@@ -178,10 +178,17 @@ fn allowed(n: usize, graph: &Graph, fixed: &[(usize, f64)]) -> Result<DMatrix<bo
 
 /// Learn a model from samples.
 pub fn learn(data: &Samples, o: &LearnOptions) -> Result<Learned> {
-    if o.l1 != 0.0 {
-        return Err(Error::arg(
-            "--l1 is not available yet; use --l2 (ridge) regularisation",
-        ));
+    if !(o.l1.is_finite() && o.l1 >= 0.0) {
+        return Err(Error::arg(format!(
+            "the L1 penalty must be a finite number ≥ 0, got {}",
+            o.l1
+        )));
+    }
+    if o.l1 > 0.0 && o.method != Method::Plm {
+        return Err(Error::arg(format!(
+            "--l1 applies to plm only (method {}); use --l2 (ridge) regularisation",
+            o.method.name()
+        )));
     }
     if let Some(l2) = o.l2 {
         if !(l2.is_finite() && l2 >= 0.0) {
@@ -225,6 +232,7 @@ pub fn learn(data: &Samples, o: &LearnOptions) -> Result<Learned> {
         Method::Plm => {
             let po = plm::PlmOptions {
                 l2: l2(o.plm.l2),
+                l1: o.l1,
                 ..o.plm.clone()
             };
             let f = plm::fit(data, &po, &allowed, &fixed)?;

@@ -27,6 +27,9 @@ use rayon::prelude::*;
 pub struct PlmOptions {
     /// L2 penalty λ on the couplings (per spin, per sample: the objective is a mean).
     pub l2: f64,
+    /// L1 penalty λ Σ_j |J_rj| on the couplings (not the field), per spin and per sample;
+    /// minimised by OWL-QN, which sets couplings exactly to zero.
+    pub l1: f64,
     /// Stop a spin when ‖∇L_r‖_∞ ≤ this.
     pub tol: f64,
     /// Most L-BFGS steps per spin.
@@ -37,6 +40,7 @@ impl Default for PlmOptions {
     fn default() -> Self {
         PlmOptions {
             l2: 1e-5,
+            l1: 0.0,
             tol: 1e-4,
             max_iter: 500,
         }
@@ -325,7 +329,12 @@ pub fn fit(
         let res = batch_objective(data, &active, &refs, o.l2);
         evaluations += 1;
         for (&r, (f, g)) in active.iter().zip(res) {
-            let l = Lbfgs::new(params[r].clone(), f, g, frozen(r), o.tol, o.max_iter);
+            let l1 = if o.l1 > 0.0 {
+                (0..n).map(|j| if j == r { 0.0 } else { o.l1 }).collect()
+            } else {
+                Vec::new()
+            };
+            let l = Lbfgs::with_l1(params[r].clone(), f, g, frozen(r), l1, o.tol, o.max_iter);
             solvers[r] = Some(l);
         }
         active.retain(|&r| !solvers[r].as_ref().is_some_and(|l| l.done()));
