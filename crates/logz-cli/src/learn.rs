@@ -50,6 +50,13 @@ pub struct LearnArgs {
     /// boltzmann/pcd: seed of the chains
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Write figures to this folder: the learning curve, and learned against true couplings
+    /// (with --truth)
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
+    /// No progress bar
+    #[arg(long)]
+    pub quiet: bool,
     #[arg(long)]
     pub json: bool,
 }
@@ -112,7 +119,18 @@ pub fn run_learn(a: &LearnArgs) -> Result<()> {
         b.lr = lr;
     }
     let t0 = std::time::Instant::now();
-    let learned = logz::learn::learn(&data, &o)?;
+    // The learning curve: every iteration's objective, collected by an observer.
+    let curve = std::sync::Arc::new(std::sync::Mutex::new(Vec::<(f64, f64)>::new()));
+    let bar = crate::progress::Bar::new(a.quiet || a.json);
+    let sink = curve.clone();
+    let runner = crate::runner(&bar).observe(move |it: &logz::runner::Iteration| {
+        if let (Some(y), Ok(mut c)) = (it.objective, sink.lock()) {
+            c.push((it.iteration as f64, y));
+        }
+        logz::runner::Control::Continue
+    });
+    let learned = logz::learn::learn_with(&data, &o, &runner)?;
+    bar.clear();
     let seconds = t0.elapsed().as_secs_f64();
     if let Some(p) = &a.out {
         std::fs::write(p, logz::io::json::write(&learned.model))
@@ -122,6 +140,10 @@ pub fn run_learn(a: &LearnArgs) -> Result<()> {
         .as_ref()
         .map(|t| evaluate::reconstruction(&learned.model, t))
         .transpose()?;
+    if let Some(dir) = &a.plot {
+        let curve = curve.lock().map(|c| c.clone()).unwrap_or_default();
+        write_plots(dir, &method.name(), &curve, &learned.model, truth.as_ref())?;
+    }
     let res = learned
         .residual
         .map(|(r, noise)| json!({"max_abs": r, "noise": noise}));
@@ -135,7 +157,8 @@ pub fn run_learn(a: &LearnArgs) -> Result<()> {
         let v = json!({
             "method": method.name(), "samples_file": a.samples, "n": data.n(), "samples": data.len(),
             "edges": learned.model.num_edges(), "seconds": seconds, "iterations": learned.iterations,
-            "converged": learned.converged, "moment_residual": res, "out": a.out,
+            "converged": learned.converged, "termination": learned.termination.label(),
+            "moment_residual": res, "out": a.out,
             "reconstruction": rec, "training_log_likelihood": ll, "notes": learned.notes,
         });
         outln!("{}", serde_json::to_string_pretty(&v)?);
@@ -175,6 +198,93 @@ pub fn run_learn(a: &LearnArgs) -> Result<()> {
     }
     for n in &learned.notes {
         outln!("note: {n}");
+    }
+    Ok(())
+}
+
+/// The learning curve (objective against iteration) and, given the truth, learned against
+/// true couplings over every pair (absent pairs count as zero).
+fn write_plots(
+    dir: &Path,
+    method: &str,
+    curve: &[(f64, f64)],
+    learned: &Model,
+    truth: Option<&Model>,
+) -> Result<()> {
+    use crate::plot::{draw, Panel, Series};
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let what = match method {
+        "plm" => "mean negative pseudo-log-likelihood per spin",
+        "boltzmann/exact" => "negative log-likelihood per sample",
+        m if m.starts_with("boltzmann") => "max |<.>_data - <.>_model|",
+        _ => "objective",
+    };
+    if curve.len() >= 2 {
+        let p = dir.join("learning-curve.svg");
+        draw(
+            &p,
+            &[Panel {
+                title: format!("learning curve: {method}"),
+                x_label: "iteration".into(),
+                y_label: what.into(),
+                series: vec![Series {
+                    label: method.to_string(),
+                    points: curve.to_vec(),
+                    color: 1,
+                }],
+                vlines: vec![],
+                marks: vec![],
+            }],
+            1,
+        )?;
+        outln!("wrote {}", p.display());
+    }
+    if let Some(t) = truth {
+        if t.n() != learned.n() {
+            return Err(anyhow!(
+                "--truth has {} spins, the samples {}",
+                t.n(),
+                learned.n()
+            ));
+        }
+        let dense = |m: &Model| {
+            let mut j = std::collections::HashMap::new();
+            for (&(a, b), &c) in m.edges().iter().zip(m.couplings()) {
+                *j.entry((a.min(b), a.max(b))).or_insert(0.0) += c * m.beta();
+            }
+            j
+        };
+        let (jl, jt) = (dense(learned), dense(t));
+        let n = learned.n() as u32;
+        let pts: Vec<(f64, f64)> = (0..n)
+            .flat_map(|a| (a + 1..n).map(move |b| (a, b)))
+            .map(|k| {
+                (
+                    jt.get(&k).copied().unwrap_or(0.0),
+                    jl.get(&k).copied().unwrap_or(0.0),
+                )
+            })
+            .collect();
+        let lo = pts.iter().fold(0.0f64, |m, p| m.min(p.0).min(p.1));
+        let hi = pts.iter().fold(0.0f64, |m, p| m.max(p.0).max(p.1));
+        let p = dir.join("couplings.svg");
+        draw(
+            &p,
+            &[Panel {
+                title: format!("learned vs true couplings ({method})"),
+                x_label: "true βJ_ij".into(),
+                y_label: "learned J_ij".into(),
+                series: vec![Series {
+                    label: "learned = true".into(),
+                    points: vec![(lo, lo), (hi, hi)],
+                    color: 0,
+                }],
+                vlines: vec![],
+                marks: pts,
+            }],
+            1,
+        )?;
+        outln!("wrote {}", p.display());
     }
     Ok(())
 }

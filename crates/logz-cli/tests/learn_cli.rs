@@ -48,6 +48,46 @@ fn sample_save_round_trips_into_learn_and_evaluate() {
     ]);
     let eps = v["reconstruction"]["coupling_error"].as_f64().unwrap();
     assert!(eps < 0.1, "{v}");
+    assert_eq!(v["termination"], "converged", "{v}");
+    // Figures: the learning curve and learned against true couplings.
+    let figs = p("figs");
+    logz()
+        .args([
+            "learn",
+            &csv,
+            "--method",
+            "boltzmann",
+            "--expectations",
+            "pcd",
+            "--steps",
+            "200",
+            "--truth",
+            &truth,
+            "--plot",
+            &figs,
+            "--quiet",
+        ])
+        .assert()
+        .success();
+    for f in ["learning-curve.svg", "couplings.svg"] {
+        let svg = std::fs::read_to_string(dir.path().join("figs").join(f)).unwrap();
+        assert!(svg.contains("<svg") && svg.len() > 2000, "{f}");
+    }
+    // A time budget stops PCD with the parameters it has, and says so.
+    let v = json_of(&[
+        "--time-limit",
+        "1",
+        "learn",
+        &csv,
+        "-m",
+        "boltzmann",
+        "--expectations",
+        "pcd",
+        "--steps",
+        "100000000",
+        "--json",
+    ]);
+    assert_eq!(v["termination"], "timeout", "{v}");
     let e = json_of(&[
         "evaluate",
         &model,

@@ -350,13 +350,17 @@ fn pcd_and_mean_field_boltzmann_learners() {
         ..Default::default()
     };
     let f = boltzmann::fit(&mo, &edges, &[], &o, None).unwrap();
-    // Model moments from PCD match the data within a few sampling errors.
+    // Model moments from PCD match the data within a few sampling errors, and the run stops
+    // there (before its step budget) saying so.
     assert!(
-        f.residual < 5.0 * f.residual_noise.max(0.01),
+        f.residual < 5.0 * f.residual_noise && f.residual_noise < 0.02,
         "{} vs {}",
         f.residual,
         f.residual_noise
     );
+    assert!(f.converged);
+    assert_eq!(f.termination, logz::runner::Termination::Converged);
+    assert!(f.steps < 600, "{} steps", f.steps);
     let exact = boltzmann::fit(&mo, &edges, &[], &BoltzmannOptions::default(), None).unwrap();
     let gap = (&f.j - &exact.j).norm() / exact.j.norm();
     assert!(gap < 0.2, "PCD vs exact MLE: relative gap {gap}");
@@ -553,5 +557,44 @@ fn plm_with_l1_zeroes_absent_couplings_and_keeps_present_ones() {
             ..Default::default()
         };
         assert!(learn(&data, &o).is_err(), "{method:?} {l1}");
+    }
+}
+
+#[test]
+fn learners_report_to_the_runner_and_stop_with_what_they_have() {
+    use logz::learn::learn_with;
+    use logz::runner::{Control, Iteration, Runner, Termination};
+    let truth = random_model(10, 0.6, 0.2, 21);
+    let data = exact_samples(&truth, 5000, 22);
+    for method in [
+        Method::Plm,
+        Method::Boltzmann(Expectations::Exact),
+        Method::Boltzmann(Expectations::Pcd),
+        Method::Boltzmann(Expectations::MeanField),
+    ] {
+        let seen = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = seen.clone();
+        let runner = Runner::new().observe(move |it: &Iteration| {
+            assert!(it.objective.is_some_and(f64::is_finite));
+            let k = count.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            if k >= 2 {
+                Control::Stop
+            } else {
+                Control::Continue
+            }
+        });
+        let o = LearnOptions {
+            method,
+            ..Default::default()
+        };
+        let l = learn_with(&data, &o, &runner).unwrap();
+        assert_eq!(l.termination, Termination::Stopped, "{method:?}");
+        assert_eq!(
+            seen.load(std::sync::atomic::Ordering::Relaxed),
+            2,
+            "{method:?}"
+        );
+        assert!(!l.converged, "{method:?}");
+        assert!(l.j.iter().chain(&l.h).all(|x| x.is_finite()), "{method:?}");
     }
 }

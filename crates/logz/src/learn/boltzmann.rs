@@ -18,14 +18,16 @@
 //!   inversion, which matches the diagonal of C⁻¹ too).
 
 use super::data::Moments;
-use super::lbfgs;
+use super::lbfgs::{Lbfgs, Status};
 use crate::error::{Error, Result};
+use crate::estimate::Progress;
 use crate::estimate::Solver;
 use crate::exact::Exact;
 use crate::free_energy::MeanField;
 use crate::mc::local::{Local, Rule, Scan};
 use crate::model::Model;
 use crate::rng::stream_seed;
+use crate::runner::{ended, Iteration, Runner, Termination};
 use nalgebra::DMatrix;
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -112,12 +114,16 @@ pub struct BoltzmannFit {
     /// max |⟨s_i⟩_data − ⟨s_i⟩_model| and |⟨s_i s_j⟩_data − ⟨s_i s_j⟩_model| over the fitted
     /// statistics at the end (for pcd: the chains' estimate over the last tenth of the run).
     pub residual: f64,
-    /// The residual expected from sampling noise alone (pcd), else 0.
+    /// pcd: the largest standard error of the chains' window averages (from the spread of
+    /// independent chain groups), else 0.
     pub residual_noise: f64,
     /// Steps taken.
     pub steps: usize,
-    /// exact: whether the tolerance was reached.
+    /// exact / mf: whether the tolerance was reached; pcd: whether the moments matched the
+    /// data within sampling noise.
     pub converged: bool,
+    /// Why the run ended.
+    pub termination: Termination,
 }
 
 /// The fitted statistics: every field and every coupling in `edges`.
@@ -176,6 +182,20 @@ pub fn fit(
     o: &BoltzmannOptions,
     start: Option<(&DMatrix<f64>, &[f64])>,
 ) -> Result<BoltzmannFit> {
+    fit_with(mo, edges, fixed, o, start, &Runner::new())
+}
+
+/// [`fit`] under a [`Runner`]: every step is reported (objective: the negative
+/// log-likelihood per sample for `exact`, the moment residual for `pcd` and `mf`), and a
+/// stopped run returns the parameters it has.
+pub fn fit_with(
+    mo: &Moments,
+    edges: &[(usize, usize)],
+    fixed: &[(usize, f64)],
+    o: &BoltzmannOptions,
+    start: Option<(&DMatrix<f64>, &[f64])>,
+    runner: &Runner,
+) -> Result<BoltzmannFit> {
     let n = mo.mean.len();
     let lay = Layout { n, edges };
     let data = lay.data(mo);
@@ -195,7 +215,8 @@ pub fn fit(
     let l2 = o.l2;
     match o.expectations {
         Expectations::Exact => {
-            let (l, converged) = lbfgs::minimize(th, frozen, o.tol, o.steps, |x| {
+            // ln Z(θ) − θ·data (+ penalty): the negative log-likelihood per sample, convex.
+            let nll = |x: &[f64]| -> Result<(f64, Vec<f64>)> {
                 let model = lay.model(x)?;
                 let (ln_z, t) = exact_moments(&model)?;
                 let mut f = ln_z;
@@ -209,7 +230,29 @@ pub fn fit(
                     }
                 }
                 Ok((f, g))
-            })?;
+            };
+            let (f0, g0) = nll(&th)?;
+            let mut l = Lbfgs::new(th, f0, g0, frozen, o.tol, o.steps);
+            let mut converged = l.done();
+            let mut stopped = None;
+            let mut evaluations = 0;
+            runner.start(o.steps as u64, "boltzmann/exact");
+            while !converged {
+                let (f, g) = nll(l.trial())?;
+                evaluations += 1;
+                let status = l.tell(f, g);
+                runner.advance(1);
+                let it = Iteration::new("boltzmann/exact", evaluations).objective(l.f());
+                if let Some(t) = runner.iterate(it) {
+                    stopped = Some(t);
+                    break;
+                }
+                match status {
+                    Status::Continue => {}
+                    Status::Converged => converged = true,
+                    Status::Stalled => break,
+                }
+            }
             let (j, h) = lay.dense(l.x());
             let model = lay.model(l.x())?;
             let (_, t) = exact_moments(&model)?;
@@ -220,13 +263,21 @@ pub fn fit(
                 residual_noise: 0.0,
                 steps: l.iterations,
                 converged,
+                termination: ended(converged, stopped),
             })
         }
-        Expectations::Pcd => pcd(&lay, mo, &data, th, &frozen, o),
-        Expectations::MeanField => mean_field(&lay, &data, th, &frozen, o),
+        Expectations::Pcd => pcd(&lay, mo, &data, th, &frozen, o, runner),
+        Expectations::MeanField => mean_field(&lay, &data, th, &frozen, o, runner),
     }
 }
+/// Groups of chains whose spread gives the sampling error of the chains' averages.
+const PCD_GROUPS: usize = 16;
 
+/// Persistent contrastive divergence: model moments from persistent heat-bath chains, a
+/// decaying step size, parameters averaged over the last window. Every window of steps the
+/// chains' averages over the window are compared with the data: the run stops once
+/// max_k |⟨·⟩_data − ⟨·⟩_model| / σ_k is within what sampling noise alone gives for that
+/// many statistics (σ_k from the spread of the window means of independent chain groups).
 fn pcd(
     lay: &Layout,
     mo: &Moments,
@@ -234,6 +285,7 @@ fn pcd(
     mut th: Vec<f64>,
     frozen: &[bool],
     o: &BoltzmannOptions,
+    runner: &Runner,
 ) -> Result<BoltzmannFit> {
     if o.chains == 0 || o.steps < 10 || o.sweeps == 0 {
         return Err(Error::arg(
@@ -241,10 +293,11 @@ fn pcd(
         ));
     }
     let (n, p) = (lay.n, th.len());
+    let groups = o.chains.clamp(1, PCD_GROUPS);
     crate::limits::check_memory(
         "learn",
         &format!("{} persistent chains of {n} spins", o.chains),
-        o.chains as f64 * (n as f64 + 64.0),
+        o.chains as f64 * (n as f64 + 64.0) + 8.0 * (2 * groups + 4) as f64 * p as f64,
     )?;
     // Chains start from independent random states drawn with each spin's data magnetisation.
     let m0 = mo.clamped_mean();
@@ -263,74 +316,128 @@ fn pcd(
             (s, rng)
         })
         .collect();
-    let mut avg = vec![0.0; p];
-    let mut averaged = 0usize;
-    let mut late = vec![0.0; p];
-    let mut late_count = 0usize;
-    let half = o.steps / 2;
+    let per_group = o.chains.div_ceil(groups);
+    let window = (o.steps / 20).max(5);
+    let free: Vec<usize> = (0..p).filter(|&k| !frozen[k]).collect();
+    // The largest |z| among `free.len()` standard normals is rarely above √(2 ln 2p) + 1.5.
+    let z_max = (2.0 * (2.0 * free.len().max(1) as f64).ln()).sqrt() + 1.5;
+    let mut win_sum = vec![vec![0.0; p]; groups];
+    let mut win_counts = vec![0usize; groups];
+    let mut win_theta = vec![0.0; p];
+    let mut win_steps = 0usize;
+    // (window-averaged θ, residual, noise, matched) of the last complete window.
+    let mut last: Option<(Vec<f64>, f64, f64, bool)> = None;
+    let mut stopped = None;
+    let mut steps = 0;
+    runner.start(o.steps as u64, "boltzmann/pcd");
     for t in 0..o.steps {
         let model = lay.model(&th)?;
-        let stats: Vec<f64> = chains
-            .par_iter_mut()
-            .map(|(s, rng)| {
+        // Sums of the statistics over each group's chains.
+        let group_stats: Vec<(Vec<f64>, usize)> = chains
+            .par_chunks_mut(per_group)
+            .map(|chunk| {
                 let sampler = Local::new(&model, Rule::HeatBath, Scan::Sequential);
-                for _ in 0..o.sweeps {
-                    sampler.sweep(s, rng);
+                let mut acc = vec![0.0; p];
+                for (s, rng) in chunk.iter_mut() {
+                    for _ in 0..o.sweeps {
+                        sampler.sweep(s, rng);
+                    }
+                    for (a, &x) in acc.iter_mut().zip(s.iter()) {
+                        *a += x as f64;
+                    }
+                    for (a, &(i, j)) in acc[n..].iter_mut().zip(lay.edges) {
+                        *a += (s[i] * s[j]) as f64;
+                    }
                 }
-                let mut v: Vec<f64> = s.iter().map(|&x| x as f64).collect();
-                v.extend(lay.edges.iter().map(|&(a, b)| (s[a] * s[b]) as f64));
-                v
+                (acc, chunk.len())
             })
-            .reduce(
-                || vec![0.0; p],
-                |mut a, b| {
-                    a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
-                    a
-                },
-            );
-        let model_t: Vec<f64> = stats.iter().map(|x| x / o.chains as f64).collect();
-        if t >= o.steps - o.steps / 10 {
-            late.iter_mut().zip(&model_t).for_each(|(a, b)| *a += b);
-            late_count += 1;
+            .collect();
+        let mut model_t = vec![0.0; p];
+        for (g, (acc, c)) in group_stats.iter().enumerate() {
+            model_t.iter_mut().zip(acc).for_each(|(m, a)| *m += a);
+            win_sum[g].iter_mut().zip(acc).for_each(|(w, a)| *w += a);
+            win_counts[g] += c;
         }
+        model_t.iter_mut().for_each(|m| *m /= o.chains as f64);
         // Decaying rate η_t = η₀ / (1 + t / (steps / 10)).
         let eta = o.lr / (1.0 + t as f64 / (o.steps as f64 / 10.0).max(1.0));
-        for k in 0..p {
-            if frozen[k] {
-                continue;
-            }
+        for &k in &free {
             let mut g = data[k] - model_t[k];
             if k >= n {
                 g -= 2.0 * o.l2 * th[k];
             }
             th[k] += eta * g;
         }
-        if t >= half {
-            avg.iter_mut().zip(&th).for_each(|(a, b)| *a += b);
-            averaged += 1;
+        win_theta.iter_mut().zip(&th).for_each(|(a, b)| *a += b);
+        win_steps += 1;
+        steps = t + 1;
+        let step_residual = free
+            .iter()
+            .fold(0.0f64, |m, &k| m.max((data[k] - model_t[k]).abs()));
+        if win_steps == window {
+            // Window means per group → mean and standard error of every statistic.
+            let (mut residual, mut noise, mut z) = (0.0f64, 0.0f64, 0.0f64);
+            for &k in &free {
+                let means: Vec<f64> = (0..groups)
+                    .map(|g| win_sum[g][k] / win_counts[g].max(1) as f64)
+                    .collect();
+                let total: f64 = (0..groups).map(|g| win_sum[g][k]).sum::<f64>()
+                    / win_counts.iter().sum::<usize>().max(1) as f64;
+                let var = if groups > 1 {
+                    means.iter().map(|m| (m - total).powi(2)).sum::<f64>()
+                        / ((groups - 1) * groups) as f64
+                } else {
+                    f64::INFINITY
+                };
+                let se = var.sqrt().max(1e-12);
+                let d = (data[k] - total).abs();
+                residual = residual.max(d);
+                noise = noise.max(se);
+                z = z.max(d / se);
+            }
+            let avg: Vec<f64> = (0..p)
+                .map(|k| {
+                    if frozen[k] {
+                        th[k]
+                    } else {
+                        win_theta[k] / win_steps as f64
+                    }
+                })
+                .collect();
+            // Judge only once the step size has decayed (a quarter of the run).
+            let matched = groups > 1 && z <= z_max && t + 1 >= o.steps / 4;
+            last = Some((avg, residual, noise, matched));
+            win_sum
+                .iter_mut()
+                .for_each(|w| w.iter_mut().for_each(|x| *x = 0.0));
+            win_counts.iter_mut().for_each(|c| *c = 0);
+            win_theta.iter_mut().for_each(|x| *x = 0.0);
+            win_steps = 0;
+            if matched {
+                break;
+            }
+        }
+        runner.advance(1);
+        let it = Iteration::new("boltzmann/pcd", t + 1).objective(step_residual);
+        if let Some(reason) = runner.iterate(it) {
+            stopped = Some(reason);
+            break;
         }
     }
-    for (a, &f) in avg.iter_mut().zip(frozen) {
-        let _ = f;
-        *a /= averaged.max(1) as f64;
-    }
-    for k in 0..p {
-        if frozen[k] {
-            avg[k] = th[k];
-        }
-    }
-    let late_mean: Vec<f64> = late.iter().map(|x| x / late_count.max(1) as f64).collect();
+    let (avg, residual, noise, matched) = match last {
+        Some(l) => l,
+        // Stopped before the first window: the current parameters, no residual to report.
+        None => (th.clone(), f64::NAN, f64::NAN, false),
+    };
     let (j, h) = lay.dense(&avg);
-    // Noise of a ±1 statistic averaged over chains × late steps (correlated steps: an
-    // optimistic floor).
-    let noise = 1.0 / ((o.chains * late_count.max(1)) as f64).sqrt();
     Ok(BoltzmannFit {
         j,
         h,
-        residual: max_abs_diff(&late_mean, data),
+        residual,
         residual_noise: noise,
-        steps: o.steps,
-        converged: true,
+        steps,
+        converged: matched,
+        termination: ended(matched, stopped),
     })
 }
 
@@ -340,11 +447,15 @@ fn mean_field(
     mut th: Vec<f64>,
     frozen: &[bool],
     o: &BoltzmannOptions,
+    runner: &Runner,
 ) -> Result<BoltzmannFit> {
     let (n, p) = (lay.n, th.len());
     let mut residual = f64::INFINITY;
     let mut steps = 0;
+    let mut stopped = None;
+    runner.start(o.steps as u64, "boltzmann/mf");
     for _ in 0..o.steps {
+        runner.advance(1);
         let model = lay.model(&th)?;
         let est = MeanField::default().solve(&model)?;
         let m = est.magnetization;
@@ -363,6 +474,12 @@ fn mean_field(
         if residual <= o.tol {
             break;
         }
+        if let Some(reason) =
+            runner.iterate(Iteration::new("boltzmann/mf", steps).objective(residual))
+        {
+            stopped = Some(reason);
+            break;
+        }
         for k in 0..p {
             if frozen[k] {
                 continue;
@@ -375,12 +492,14 @@ fn mean_field(
         }
     }
     let (j, h) = lay.dense(&th);
+    let converged = residual <= o.tol;
     Ok(BoltzmannFit {
         j,
         h,
         residual,
         residual_noise: 0.0,
         steps,
-        converged: residual <= o.tol,
+        converged,
+        termination: ended(converged, stopped),
     })
 }

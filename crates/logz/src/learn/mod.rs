@@ -28,6 +28,7 @@ pub use data::{write_csv, Moments, Samples};
 
 use crate::error::{Error, Result};
 use crate::model::Model;
+use crate::runner::{Runner, Termination};
 use nalgebra::DMatrix;
 
 /// The learning methods.
@@ -147,6 +148,8 @@ pub struct Learned {
     pub residual: Option<(f64, f64)>,
     /// Remarks (data notes, stalls, clamped columns).
     pub notes: Vec<String>,
+    /// Why the learner stopped (converged, completed its steps, out of time, stopped).
+    pub termination: Termination,
 }
 
 /// Which pairs may couple: the graph, minus the constant columns.
@@ -178,6 +181,14 @@ fn allowed(n: usize, graph: &Graph, fixed: &[(usize, f64)]) -> Result<DMatrix<bo
 
 /// Learn a model from samples.
 pub fn learn(data: &Samples, o: &LearnOptions) -> Result<Learned> {
+    learn_with(data, o, &Runner::new())
+}
+
+/// [`learn`] under a [`Runner`]: the iterative learners (pseudo-likelihood's batched L-BFGS,
+/// Boltzmann learning) report every step to its observers and progress display, and honour
+/// its budgets — a stopped run returns the parameters it has, with the reason in
+/// [`Learned::termination`].
+pub fn learn_with(data: &Samples, o: &LearnOptions, runner: &Runner) -> Result<Learned> {
     if !(o.l1.is_finite() && o.l1 >= 0.0) {
         return Err(Error::arg(format!(
             "the L1 penalty must be a finite number ≥ 0, got {}",
@@ -216,7 +227,7 @@ pub fn learn(data: &Samples, o: &LearnOptions) -> Result<Learned> {
     let allowed = allowed(n, &o.graph, &fixed)?;
     let mut notes = data.notes.clone();
     let l2 = |default: f64| o.l2.unwrap_or(default);
-    let (j, h, iterations, converged, residual) = match o.method {
+    let (j, h, iterations, converged, residual, termination) = match o.method {
         Method::MeanField | Method::Tap | Method::Bethe => {
             let how = match o.method {
                 Method::MeanField => invert::Inversion::MeanField,
@@ -227,7 +238,7 @@ pub fn learn(data: &Samples, o: &LearnOptions) -> Result<Learned> {
             for &(i, hi) in &fixed {
                 h[i] = hi;
             }
-            (j, h, 1, true, None)
+            (j, h, 1, true, None, Termination::Converged)
         }
         Method::Plm => {
             let po = plm::PlmOptions {
@@ -235,14 +246,15 @@ pub fn learn(data: &Samples, o: &LearnOptions) -> Result<Learned> {
                 l1: o.l1,
                 ..o.plm.clone()
             };
-            let f = plm::fit(data, &po, &allowed, &fixed)?;
+            let f = plm::fit_with(data, &po, &allowed, &fixed, runner)?;
             if f.stalled > 0 {
                 notes.push(format!(
                     "plm: {} spin(s) stopped before ‖∇‖ ≤ {:.0e} (rounding or the step cap)",
                     f.stalled, po.tol
                 ));
             }
-            (f.j, f.h, f.evaluations, f.stalled == 0, None)
+            let converged = f.stalled == 0 && f.termination == Termination::Converged;
+            (f.j, f.h, f.evaluations, converged, None, f.termination)
         }
         Method::Boltzmann(e) => {
             let edges: Vec<(usize, usize)> = (0..n)
@@ -254,14 +266,21 @@ pub fn learn(data: &Samples, o: &LearnOptions) -> Result<Learned> {
                 l2: l2(o.boltzmann.l2),
                 ..o.boltzmann.clone()
             };
-            let f = boltzmann::fit(&moments(), &edges, &fixed, &bo, None)?;
+            let f = boltzmann::fit_with(&moments(), &edges, &fixed, &bo, None, runner)?;
             if !f.converged {
+                let (r, target) = if e == Expectations::Pcd {
+                    (
+                        f.residual,
+                        format!("the chains' sampling error {:.1e}", f.residual_noise),
+                    )
+                } else {
+                    (f.residual, format!("{:.0e}", bo.tol))
+                };
                 notes.push(format!(
-                    "boltzmann/{}: stopped after {} steps with moment residual {:.2e} > {:.0e}",
+                    "boltzmann/{}: {} after {} steps with moment residual {r:.2e}, not within {target}",
                     e.name(),
+                    f.termination.label(),
                     f.steps,
-                    f.residual,
-                    bo.tol
                 ));
             }
             (
@@ -270,6 +289,7 @@ pub fn learn(data: &Samples, o: &LearnOptions) -> Result<Learned> {
                 f.steps,
                 f.converged,
                 Some((f.residual, f.residual_noise)),
+                f.termination,
             )
         }
     };
@@ -289,6 +309,7 @@ pub fn learn(data: &Samples, o: &LearnOptions) -> Result<Learned> {
         converged,
         residual,
         notes,
+        termination,
     })
 }
 

@@ -19,6 +19,8 @@
 use super::data::Samples;
 use super::lbfgs::{Lbfgs, Status};
 use crate::error::Result;
+use crate::estimate::Progress;
+use crate::runner::{Iteration, Runner, Termination};
 use nalgebra::DMatrix;
 use rayon::prelude::*;
 
@@ -300,6 +302,8 @@ pub struct PlmFit {
     pub evaluations: usize,
     /// Spins whose L-BFGS stopped before the tolerance (rounding or iteration cap).
     pub stalled: usize,
+    /// Converged (every spin at the tolerance or stalled), or why the run was cut short.
+    pub termination: Termination,
 }
 
 /// Maximise every spin's pseudo-likelihood. `allowed[(i, j)]` says which couplings may be
@@ -311,6 +315,25 @@ pub fn fit(
     allowed: &DMatrix<bool>,
     fixed: &[(usize, f64)],
 ) -> Result<PlmFit> {
+    fit_with(data, o, allowed, fixed, &Runner::new())
+}
+
+/// [`fit`] under a [`Runner`]: each batched evaluation is one iteration (objective: the mean
+/// negative pseudo-log-likelihood per spin; change: the spins still running). A stopped run
+/// keeps every spin's current parameters.
+pub fn fit_with(
+    data: &Samples,
+    o: &PlmOptions,
+    allowed: &DMatrix<bool>,
+    fixed: &[(usize, f64)],
+    runner: &Runner,
+) -> Result<PlmFit> {
+    if !(o.l1.is_finite() && o.l1 >= 0.0 && o.l2.is_finite() && o.l2 >= 0.0) {
+        return Err(crate::error::Error::arg(format!(
+            "plm: the penalties must be finite and ≥ 0 (l1 {}, l2 {})",
+            o.l1, o.l2
+        )));
+    }
     let n = data.n();
     let is_fixed: Vec<bool> = (0..n).map(|i| fixed.iter().any(|f| f.0 == i)).collect();
     let mut solvers: Vec<Option<Lbfgs>> = vec![None; n];
@@ -321,8 +344,10 @@ pub fn fit(
             .collect()
     };
     let mut active: Vec<usize> = (0..n).filter(|&r| !is_fixed[r]).collect();
+    runner.start(active.len() as u64, "plm spins");
     let mut evaluations = 0;
     let mut stalled = 0;
+    let mut stopped = None;
     // First evaluation at zero.
     {
         let refs: Vec<&[f64]> = active.iter().map(|&r| params[r].as_slice()).collect();
@@ -337,7 +362,9 @@ pub fn fit(
             let l = Lbfgs::with_l1(params[r].clone(), f, g, frozen(r), l1, o.tol, o.max_iter);
             solvers[r] = Some(l);
         }
+        let before = active.len();
         active.retain(|&r| !solvers[r].as_ref().is_some_and(|l| l.done()));
+        runner.advance((before - active.len()) as u64);
     }
     while !active.is_empty() {
         let trials: Vec<Vec<f64>> = active
@@ -363,7 +390,16 @@ pub fn fit(
                 Status::Stalled => stalled += 1,
             }
         }
+        runner.advance((active.len() - still.len()) as u64);
         active = still;
+        let objective = solvers.iter().flatten().map(|l| l.f()).sum::<f64>() / n.max(1) as f64;
+        let it = Iteration::new("plm", evaluations)
+            .objective(objective)
+            .change(active.len() as f64);
+        if let Some(t) = runner.iterate(it) {
+            stopped = Some(t);
+            break;
+        }
     }
     for r in 0..n {
         if let Some(l) = &solvers[r] {
@@ -389,5 +425,6 @@ pub fn fit(
         h,
         evaluations,
         stalled,
+        termination: stopped.unwrap_or(Termination::Converged),
     })
 }
