@@ -114,7 +114,7 @@ pub fn grid_shape(m: &Model) -> Option<GridShape> {
     // Every factorisation n = rows × cols; a single row (a chain) last.
     let mut best: Option<GridShape> = None;
     for cols in 2..n {
-        if n % cols != 0 || n / cols < 2 {
+        if !n.is_multiple_of(cols) || n / cols < 2 {
             continue;
         }
         if let Some(g) = GridShape::fit(n / cols, cols, m) {
