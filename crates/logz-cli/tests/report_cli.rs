@@ -68,7 +68,10 @@ fn quick_report_is_one_self_contained_page_with_its_files() {
         .collect();
     assert_eq!(roots, want);
     assert!(html.contains("id=\"roots-text\""));
-    assert!(html.contains("function meanFieldRoots"), "the JS root finder is inline");
+    assert!(
+        html.contains("function meanFieldRoots"),
+        "the JS root finder is inline"
+    );
 
     // Self-contained: nothing fetched from anywhere (the only URLs are XML namespaces).
     for bad in [
@@ -123,7 +126,10 @@ fn quick_report_is_one_self_contained_page_with_its_files() {
         let svg = std::fs::read_to_string(out.join(format!("{fig}.svg"))).unwrap();
         assert!(svg.contains("<svg") && svg.contains("</svg>"), "{fig}.svg");
         let png = std::fs::read(out.join(format!("{fig}.png"))).unwrap();
-        assert!(png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 10_000, "{fig}.png");
+        assert!(
+            png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 10_000,
+            "{fig}.png"
+        );
         assert!(html.contains(&format!("id=\"fig-{fig}\"")), "{fig} inlined");
     }
     for table in [
@@ -135,10 +141,14 @@ fn quick_report_is_one_self_contained_page_with_its_files() {
         "ml-vs-meanfield",
         "rg-decimation",
         "replica",
+        "learning",
     ] {
         let csv = std::fs::read_to_string(out.join(format!("{table}.csv"))).unwrap();
         assert!(csv.lines().count() >= 2, "{table}.csv is empty");
-        assert!(html.contains(&format!("download=\"{table}.csv\"")), "{table}");
+        assert!(
+            html.contains(&format!("download=\"{table}.csv\"")),
+            "{table}"
+        );
     }
     // The Boltzmann table: 8 states whose probabilities sum to one; the bracket table holds
     // exact, both bounds and the stochastic estimates with their kinds.
@@ -168,7 +178,13 @@ fn report_refuses_an_output_folder_that_is_a_file() {
     let file = dir.path().join("taken");
     std::fs::write(&file, "x").unwrap();
     fails_with(
-        &["report", "--quick", "--quiet", "--out", file.to_str().unwrap()],
+        &[
+            "report",
+            "--quick",
+            "--quiet",
+            "--out",
+            file.to_str().unwrap(),
+        ],
         "creating",
     );
 }

@@ -7,11 +7,15 @@
 //!   fields λ beside the factorised ELBO E_q[−βE] + H(q) at m = tanh(βλ): the essay's claim that
 //!   variational inference *is* the GBF inequality, checked numerically.
 //!
+//! * [`exact_samples`]: independent samples from such a table, data whose generating model is
+//!   known exactly (for the learning section).
+//!
 //! Everything else the report shows comes from the solvers, `free_energy::homogeneous` (the
 //! graphical solution) and `bayes::fit`.
 
 use crate::error::{Error, Result};
 use crate::free_energy::meanfield::{elbo, gbf_bound};
+use crate::learn::Samples;
 use crate::model::Model;
 use crate::numeric::log_sum_exp;
 
@@ -84,6 +88,36 @@ pub fn boltzmann_table(model: &Model) -> Result<BoltzmannTable> {
         magnetization,
         mean_energy,
     })
+}
+
+/// `count` independent draws from the distribution of `table`, by inverting its cumulative
+/// probabilities with one uniform number per draw (one seeded stream: the same seed, the same
+/// samples). Exact samples, no Markov chain: data for learning a model whose truth is known.
+pub fn exact_samples(table: &BoltzmannTable, count: usize, seed: u64) -> Result<Samples> {
+    let n = table.rows.first().map_or(0, |r| r.spins.len());
+    if count == 0 {
+        return Err(Error::arg("exact_samples: count must be ≥ 1"));
+    }
+    crate::limits::check_memory(
+        "exact samples",
+        &format!("{count} samples of {n} spins"),
+        count as f64 * n as f64,
+    )?;
+    let mut cdf = Vec::with_capacity(table.rows.len());
+    let mut acc = 0.0;
+    for r in &table.rows {
+        acc += r.probability;
+        cdf.push(acc);
+    }
+    let mut rng = crate::rng::stream(seed, 0);
+    let mut rows: Vec<&[i8]> = Vec::with_capacity(count);
+    for _ in 0..count {
+        // Scale by the total so rounding in the sum never leaves a draw past the last state.
+        let u = crate::rng::uniform(&mut rng) * acc;
+        let k = cdf.partition_point(|&c| c <= u).min(table.rows.len() - 1);
+        rows.push(&table.rows[k].spins);
+    }
+    Samples::from_rows(n, rows)
 }
 
 /// One trial field of the GBF ↔ ELBO check.
@@ -168,6 +202,28 @@ mod tests {
         let p = Params::default();
         let e = boltzmann_table(&chain(13, false, &p).unwrap()).unwrap_err();
         assert!(e.to_string().contains("N must be 1..=12"), "{e}");
+    }
+
+    #[test]
+    fn exact_samples_reproduce_the_magnetisation_within_their_error() {
+        let m = random_model(6, 0.6, 0.8, 0.5, 0.9, 3).unwrap();
+        let t = boltzmann_table(&m).unwrap();
+        let count = 40_000;
+        let s = exact_samples(&t, count, 9).unwrap();
+        assert_eq!(s.len(), count);
+        for i in 0..6 {
+            let mean: f64 = s.rows().map(|r| r[i] as f64).sum::<f64>() / count as f64;
+            // sd of one spin ≤ 1, so 5σ ≤ 5/√count = 0.025; the bound is the binomial one.
+            let sd = (1.0 - t.magnetization[i].powi(2)).sqrt() / (count as f64).sqrt();
+            assert!(sd < 6e-3);
+            assert!(
+                (mean - t.magnetization[i]).abs() < 5.0 * sd,
+                "{i}: {mean} vs {}",
+                t.magnetization[i]
+            );
+        }
+        assert_eq!(exact_samples(&t, count, 9).unwrap().raw(), s.raw());
+        assert!(exact_samples(&t, 0, 9).is_err());
     }
 
     #[test]
