@@ -63,7 +63,7 @@ impl Budgets {
         if quick {
             Budgets {
                 betas: vec![0.2, 0.4, 0.6, 0.8, 1.0],
-                van_steps: 300,
+                van_steps: 600,
                 advi_steps: 3000,
                 samples: 5_000,
             }
@@ -762,19 +762,19 @@ fn posterior(page: &mut Page, b: &Budgets, seed: u64) -> Result<()> {
     ));
     h.push_str(&page.table(&tab)?);
     h.push_str(&p(&format!(
-        "ln p(x) = {} {}; ELBO = {} ± {} {}; KL(q‖p) = ln p(x) − ELBO = {} ± {} {}. \
-         CUBO₂ = {} ± {} {} (an upper bound in expectation); PSIS k̂ = {} \
+        "ln p(x) = {} {}; ELBO = {} {} {}; KL(q‖p) = ln p(x) − ELBO = {} {} {}. \
+         CUBO₂ = {} {} {} (an upper bound in expectation); PSIS k̂ = {} \
          (below 0.5: q covers the posterior). ADVI: {} steps, {:.2} s, converged: {}.",
         num(ln_p),
         kind("exact"),
         num(elbo),
-        num(se),
+        pm(se),
         kind("stochastic_lower_bound"),
         num(ln_p - elbo),
-        num(se),
+        pm(se),
         kind("stochastic"),
         opt(advi.cubo),
-        opt(advi.cubo_std_err),
+        advi.cubo_std_err.map_or("—".into(), pm),
         kind("stochastic"),
         opt(advi.khat),
         advi.steps,
@@ -964,7 +964,8 @@ fn further(page: &mut Page, b: &Budgets, seed: u64) -> Result<()> {
     h.push_str(&p(
         "<strong>Replica theory.</strong> The quenched average E ln Z = lim_{n→0} (E Z^n − 1)/n — \
          the essay's \"insane formula\". Above T = 1 the replica-symmetric solution has q = 0 and \
-         is exact; below, replica symmetry breaks and 1RSB raises −βf towards Parisi's solution \
+         is exact; below, replica symmetry breaks: the free energy f is a maximum over the overlap \
+         structure, so one step of RSB lowers −βf towards Parisi's solution \
          (<code>logz replica</code>).",
     ));
     h.push_str(&page.table(&rep)?);
