@@ -275,11 +275,12 @@ fn write_csv(path: &std::path::Path, rows: &[Row]) -> Result<()> {
 }
 
 fn write_plot(path: &std::path::Path, methods: &[String], rows: &[Row], model: &str) -> Result<()> {
+    let slots = plot::method_slots(methods);
     let series = |f: &dyn Fn(&Row) -> Option<f64>| -> Vec<plot::Series> {
         methods
             .iter()
-            .enumerate()
-            .map(|(ci, m)| {
+            .zip(&slots)
+            .map(|(m, &ci)| {
                 let pts: Vec<(f64, f64)> = rows
                     .iter()
                     .filter(|r| &r.method == m)

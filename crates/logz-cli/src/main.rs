@@ -6,6 +6,7 @@
 mod bench;
 mod bench_blr;
 mod compare;
+mod essay;
 mod fit;
 mod learn;
 mod meanfield;
@@ -205,6 +206,8 @@ enum Cmd {
     Disorder(replica::DisorderArgs),
     /// Real-space renormalisation group: 1D decimation, Migdal–Kadanoff flow (SVG plots)
     Rg(rg::RgArgs),
+    /// The essay computed: one self-contained interactive HTML page, figures (SVG, PNG), CSV
+    Report(essay::ReportArgs),
     /// List the methods
     Methods,
     /// Write a model to a file (.uai or .json)
@@ -409,6 +412,7 @@ fn run_cmd(cmd: Cmd) -> Result<()> {
         Cmd::Replica(args) => replica::run(&args)?,
         Cmd::Disorder(args) => replica::run_disorder(&args)?,
         Cmd::Rg(args) => rg::run(&args)?,
+        Cmd::Report(args) => essay::run(&args)?,
         Cmd::Methods => {
             for (name, what) in logz::methods::METHODS {
                 let takes = logz::methods::takes(name)?;

@@ -68,19 +68,65 @@ fn bounds(panel: &Panel) -> (f64, f64, f64, f64) {
 
 /// One style per slot: a distinct colour *and* a distinct dash pattern (dash and gap lengths in
 /// pixels; empty = solid), so curves stay apart in grey print and for colour-blind readers.
-/// Slot 0 (black, solid) is for exact values.
+/// The colours are the Okabe–Ito palette (Okabe & Ito 2008, safe for every common form of colour
+/// blindness), yellow last since it is faint on white, then grey and wine.
+/// Slot 0 (black, solid) is for exact values. Every figure of `compare`, `meanfield`, `sample`,
+/// `fit` and `report` draws through this table, so a method looks the same everywhere.
 pub const STYLES: [(RGBColor, &str); 10] = [
     (RGBColor(0, 0, 0), ""),
-    (RGBColor(31, 119, 180), "10 5"),
-    (RGBColor(255, 127, 14), "2 4"),
-    (RGBColor(44, 160, 44), "10 4 2 4"),
-    (RGBColor(214, 39, 40), "18 6"),
-    (RGBColor(148, 103, 189), "10 4 2 4 2 4"),
-    (RGBColor(140, 86, 75), "5 4"),
-    (RGBColor(227, 119, 194), "18 5 3 5"),
+    (RGBColor(0, 114, 178), "10 5"),
+    (RGBColor(213, 94, 0), "2 4"),
+    (RGBColor(0, 158, 115), "10 4 2 4"),
+    (RGBColor(204, 121, 167), "18 6"),
+    (RGBColor(230, 159, 0), "10 4 2 4 2 4"),
+    (RGBColor(86, 180, 233), "5 4"),
+    (RGBColor(136, 34, 85), "18 5 3 5"),
     (RGBColor(127, 127, 127), "3 2"),
-    (RGBColor(23, 190, 207), "14 3 3 3 3 3"),
+    (RGBColor(240, 228, 66), "14 3 3 3 3 3"),
 ];
+
+/// The style slot of each method that has one of its own: a method is drawn alike in every
+/// figure of every command (exact values black and solid).
+const METHOD_SLOTS: [(&str, usize); 10] = [
+    ("exact", 0),
+    ("mf", 1),
+    ("trw", 2),
+    ("ti", 3),
+    ("van", 4),
+    ("bbvi", 5),
+    ("bethe", 6),
+    ("tap", 7),
+    ("ais", 8),
+    ("onsager", 9),
+];
+
+/// Style slots for a list of methods: each method's own slot where it has one, the others the
+/// lowest slots no method of the list uses — distinct within the list, stable across figures.
+pub fn method_slots<S: AsRef<str>>(methods: &[S]) -> Vec<usize> {
+    let own = |m: &str| METHOD_SLOTS.iter().find(|(n, _)| *n == m).map(|p| p.1);
+    let mut used: Vec<usize> = methods.iter().filter_map(|m| own(m.as_ref())).collect();
+    methods
+        .iter()
+        .map(|m| {
+            own(m.as_ref()).unwrap_or_else(|| {
+                let free = (0..).find(|k| !used.contains(k)).unwrap_or(0);
+                used.push(free);
+                free
+            })
+        })
+        .collect()
+}
+
+/// The colour of a style slot as CSS hex (`#RRGGBB`), for figures drawn in the browser.
+pub fn css_colour(slot: usize) -> String {
+    let c = style_of(slot).0;
+    format!("#{:02X}{:02X}{:02X}", c.0, c.1, c.2)
+}
+
+/// The dash pattern of a style slot as an SVG `stroke-dasharray` (empty = solid).
+pub fn css_dash(slot: usize) -> &'static str {
+    style_of(slot).1
+}
 
 /// Vertical marker lines, in order: greys no slot uses, each with its own dash pattern.
 const VLINES: [(RGBColor, &str); 3] = [
@@ -357,9 +403,55 @@ pub fn draw(path: &Path, panels: &[Panel], cols: usize) -> Result<()> {
     Ok(())
 }
 
+/// Rasterise an SVG file written by [`draw`] to a PNG beside it (same name, `.png`), at the
+/// figure's declared size times `scale`. Pure Rust (resvg): the text is set in the same embedded
+/// DejaVu Sans as the SVG, so no system fonts are needed.
+pub fn svg_to_png(svg_path: &Path, scale: f32) -> Result<std::path::PathBuf> {
+    let svg = std::fs::read_to_string(svg_path)
+        .map_err(|e| anyhow!("reading {}: {e}", svg_path.display()))?;
+    let mut opt = resvg::usvg::Options::default();
+    {
+        let db = opt.fontdb_mut();
+        db.load_font_data(dejavu::sans::regular().to_vec());
+        db.set_sans_serif_family("DejaVu Sans");
+    }
+    opt.font_family = "DejaVu Sans".into();
+    let tree = resvg::usvg::Tree::from_str(&svg, &opt)
+        .map_err(|e| anyhow!("{}: not a valid SVG: {e}", svg_path.display()))?;
+    let size = tree.size();
+    let (w, h) = (
+        (size.width() * scale).ceil() as u32,
+        (size.height() * scale).ceil() as u32,
+    );
+    let mut pixmap = resvg::tiny_skia::Pixmap::new(w.max(1), h.max(1))
+        .ok_or_else(|| anyhow!("{}: figure too large to rasterise", svg_path.display()))?;
+    pixmap.fill(resvg::tiny_skia::Color::WHITE);
+    resvg::render(
+        &tree,
+        resvg::tiny_skia::Transform::from_scale(scale, scale),
+        &mut pixmap.as_mut(),
+    );
+    let png_path = svg_path.with_extension("png");
+    pixmap
+        .save_png(&png_path)
+        .map_err(|e| anyhow!("writing {}: {e}", png_path.display()))?;
+    Ok(png_path)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::tick_label;
+    use super::{method_slots, tick_label};
+
+    #[test]
+    fn methods_keep_their_style_and_lists_never_share_one() {
+        assert_eq!(method_slots(&["exact", "mf", "van"]), vec![0, 1, 4]);
+        assert_eq!(method_slots(&["van", "mf"]), vec![4, 1]);
+        // Methods without a slot of their own take the lowest free ones.
+        assert_eq!(
+            method_slots(&["enumerate", "exact", "kaufman"]),
+            vec![1, 0, 2]
+        );
+    }
 
     #[test]
     fn tick_labels_carry_the_decimals_their_spacing_needs() {

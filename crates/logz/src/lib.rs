@@ -82,6 +82,7 @@ pub mod advi;
 pub mod bayes;
 pub mod disorder;
 pub mod error;
+pub mod essay;
 pub mod estimate;
 pub mod exact;
 pub mod free_energy;
