@@ -280,7 +280,13 @@ impl Model {
 
     /// The same model at another inverse temperature.
     fn with_beta(&self, beta: f64) -> PyResult<Model> {
-        self.inner.with_beta(beta).map(Model::plain).map_err(err)
+        let inner = self.inner.with_beta(beta).map_err(err)?;
+        // A model read with evidence keeps its map back to the file's variables.
+        let loaded = self.loaded.as_ref().map(|lm| logz::io::LoadedModel {
+            model: inner.clone(),
+            ..lm.clone()
+        });
+        Ok(Model { inner, loaded })
     }
 
     /// Number of spins N.
@@ -655,7 +661,15 @@ fn compare<'py>(
             .iter()
             .map(|s| s.as_ref() as &(dyn logz::Solver + Sync))
             .collect();
-        logz::sweep::run(base, &betas, &refs, &costs, &|_| {}, runner)
+        // Each finished (β, method) task is one iteration of the sweep: the observers see it
+        // (progress), and once told to stop, the tasks that start after it start stopped (every
+        // task runs under a child of this runner, which inherits its stop state).
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        let report = |_cost: u64| {
+            let k = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            let _ = runner.iterate(logz::runner::Iteration::new("compare", k));
+        };
+        logz::sweep::run(base, &betas, &refs, &costs, &report, runner)
     })?;
     convert::compare_dict(py, &betas, &names, base.n(), grid)
 }

@@ -91,3 +91,23 @@ def test_progress_callback_sees_iterations_and_can_stop_or_raise():
 
     with pytest.raises(RuntimeError, match="from the callback"):
         logz.solve(m, progress=boom, **LONG)
+
+
+def test_compare_reports_progress_per_task_and_stops_on_ctrl_c():
+    import numpy as np
+
+    m = logz.Model.square(4)
+    seen = []
+    c = logz.compare(m, ["exact", "mf"], [0.2, 0.4, 0.6], progress=lambda d: seen.append(d))
+    assert c["ln_z"].shape == (3, 2)
+    # Ctrl-C: the tasks running finish, every later one starts stopped, KeyboardInterrupt.
+    betas = np.linspace(0.1, 1.0, 400)
+    timer = threading.Timer(0.3, _thread.interrupt_main)
+    t0 = time.perf_counter()
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            logz.compare(logz.Model.square(8), ["bbvi"], betas, steps=3000)
+    finally:
+        timer.cancel()
+    assert time.perf_counter() - t0 < 30
