@@ -64,13 +64,15 @@ def concurrency() -> None:
             one(m)
         serial = time.perf_counter() - t0
         ts = [threading.Thread(target=one, args=(m,)) for m in models]
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for t in ts:
             t.start()
         for t in ts:
             t.join()
         parallel = time.perf_counter() - t0
+        cpu = time.process_time() - c0
         reps.append((serial, parallel))
+        print(f"  threaded run: {cpu / parallel:.2f} cores busy on average (CPU time / wall time)")
     best = max(reps, key=lambda r: r[0] / r[1])
     print(
         f"two threads, enumerate on two 21-spin SK models (threads=1 each), {os.cpu_count()} cores, "

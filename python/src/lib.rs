@@ -466,6 +466,37 @@ impl Estimate {
     fn notes(&self) -> Vec<String> {
         self.inner.diagnostics.notes.clone()
     }
+    /// The estimate as a dict with the keys and values of `logz solve --json` (numbers as
+    /// Python floats, magnetisations as lists; a standard error that could not be estimated is
+    /// `inf`, where the JSON writes the string "inf").
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let e = &self.inner;
+        let d = PyDict::new(py);
+        let finite = |x: f64| x.is_finite().then_some(x);
+        d.set_item("method", &self.method)?;
+        d.set_item("algorithm", &e.diagnostics.algorithm)?;
+        d.set_item("n", self.n)?;
+        d.set_item("beta", self.beta)?;
+        d.set_item("ln_z", finite(e.ln_z))?;
+        d.set_item("log10_z", finite(e.ln_z / std::f64::consts::LN_10))?;
+        d.set_item("kind", e.kind.label())?;
+        d.set_item("std_err", e.kind.std_err())?;
+        d.set_item(
+            "free_energy_per_spin",
+            self.free_energy_per_spin().and_then(finite),
+        )?;
+        d.set_item("magnetization", self.magnetization.clone())?;
+        d.set_item("mean_magnetization", self.mean_magnetization())?;
+        d.set_item("abs_magnetization", e.abs_magnetization)?;
+        d.set_item("energy", e.energy)?;
+        d.set_item("edge_correlation", e.edge_correlation.clone())?;
+        d.set_item("iterations", e.diagnostics.iterations)?;
+        d.set_item("converged", e.diagnostics.converged)?;
+        d.set_item("termination", e.diagnostics.termination.label())?;
+        d.set_item("seconds", e.diagnostics.seconds)?;
+        d.set_item("notes", e.diagnostics.notes.clone())?;
+        Ok(d)
+    }
     fn __repr__(&self) -> String {
         let err = match self.inner.kind.std_err() {
             Some(s) => format!(" ± {s:.3e}"),

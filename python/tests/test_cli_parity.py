@@ -65,6 +65,12 @@ def test_solve_matches_cli_json(cli, spec, build, method, options, seed):
     est = logz.solve(m, method, seed=seed, **options)
     assert est.method == js["method"] == method
     assert_same(est, js)
+    # to_dict() is the CLI's JSON object, key for key (only the timing differs).
+    d = est.to_dict()
+    assert set(d) == set(js)
+    assert {k: v for k, v in d.items() if k != "seconds"} == {
+        k: v for k, v in js.items() if k != "seconds"
+    }
 
 
 def test_model_from_arrays_and_files_match_cli(cli, tmp_path):

@@ -184,6 +184,9 @@ class Estimate:
     def algorithm(self) -> str: ...
     @property
     def notes(self) -> List[str]: ...
+    def to_dict(self) -> Dict[str, Any]:
+        """The keys and values of ``logz solve --json`` (``std_err`` inf where the JSON says
+        "inf")."""
 
 def solve(
     model: Model,
