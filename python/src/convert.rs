@@ -173,7 +173,14 @@ pub fn sample_dict(py: Python<'_>, run: SampleRun, burn_in: usize) -> PyResult<B
     let summary = run.summary();
     let d = PyDict::new(py);
     let (n, chains) = (run.n, run.chains.len());
-    let sweeps = run.chains.first().map_or(0, |c| c.energy.len());
+    // Every chain measured the same number of sweeps (a stopped run is trimmed to a common
+    // length); the minimum keeps the traces rectangular whatever happens.
+    let sweeps = run
+        .chains
+        .iter()
+        .map(|c| c.energy.len().min(c.magnetization.len()))
+        .min()
+        .unwrap_or(0);
     d.set_item("algorithm", run.algorithm.name())?;
     d.set_item("kernel", run.kernel)?;
     d.set_item("n", n)?;

@@ -111,3 +111,19 @@ def test_compare_reports_progress_per_task_and_stops_on_ctrl_c():
     finally:
         timer.cancel()
     assert time.perf_counter() - t0 < 30
+
+
+def test_a_stopped_sample_returns_what_every_chain_measured():
+    m = logz.Model.square(32, beta=0.4)
+    calls = []
+
+    def cb(info):
+        calls.append(info)
+        return len(calls) < 2
+
+    s = logz.sample(m, sweeps=10**6, chains=2, save_every=100, progress=cb)
+    assert s["termination"] == "stopped"
+    chains, sweeps = s["energy"].shape
+    assert chains == s["chains"] and 2 <= sweeps == s["sweeps"] < 10**6
+    c = s["configurations"]
+    assert c is None or (c.shape[0] == chains and c.shape[2] == 1024 and c.dtype == "int8")
