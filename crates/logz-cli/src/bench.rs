@@ -24,6 +24,9 @@ pub enum BenchWhat {
     Mc,
     /// Bayesian linear regression: time to the exact posterior (mean 1%, sd 10%)
     Blr,
+    /// Inverse Ising: learn SK couplings back from Gibbs samples (mf, plm) beside the
+    /// scikit-learn peer; with --curve, ε_J against M for every learner (SVG, CSV)
+    Learn,
 }
 
 #[derive(Args, Debug)]
@@ -45,6 +48,24 @@ pub struct BenchArgs {
     /// Seconds of sweeping per case (after one warm-up sweep)
     #[arg(long, default_value_t = 2.0)]
     pub seconds: f64,
+    /// learn: spins of the SK model (default 64; 16 with --curve)
+    #[arg(long)]
+    pub spins: Option<usize>,
+    /// learn: samples
+    #[arg(long, default_value_t = 20_000)]
+    pub samples: usize,
+    /// learn: inverse temperatures (comma-separated; default 1.0,1.6, or 0.5,1.0,1.6 with --curve)
+    #[arg(long, value_delimiter = ',')]
+    pub betas: Vec<f64>,
+    /// learn: the ε_J-against-M figure (exact samples) instead of the timing table
+    #[arg(long)]
+    pub curve: bool,
+    /// learn --curve: output folder
+    #[arg(long, default_value = "logz-out/learn")]
+    pub out: std::path::PathBuf,
+    /// learn: seed of the instance and the samples
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
 }
 
 /// Most threads a case may ask for (a pool of millions of threads would exhaust the system).
@@ -91,6 +112,23 @@ fn time_case(
 pub fn run(a: &BenchArgs) -> Result<()> {
     if a.what == BenchWhat::Blr {
         return crate::bench_blr::run(a.rows);
+    }
+    if a.what == BenchWhat::Learn {
+        return if a.curve {
+            let betas = if a.betas.is_empty() {
+                vec![0.5, 1.0, 1.6]
+            } else {
+                a.betas.clone()
+            };
+            crate::bench_learn::curve(a.spins.unwrap_or(16), &betas, a.seed, &a.out)
+        } else {
+            let betas = if a.betas.is_empty() {
+                vec![1.0, 1.6]
+            } else {
+                a.betas.clone()
+            };
+            crate::bench_learn::run(a.spins.unwrap_or(64), a.samples, &betas, a.seed)
+        };
     }
     let bad = |l: &usize| *l < 4 || !l.is_multiple_of(2);
     if a.sizes.iter().any(bad)

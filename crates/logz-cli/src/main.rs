@@ -5,6 +5,7 @@
 
 mod bench;
 mod bench_blr;
+mod bench_learn;
 mod compare;
 mod essay;
 mod fit;

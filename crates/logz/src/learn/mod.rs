@@ -22,6 +22,7 @@ pub mod evaluate;
 pub mod invert;
 pub mod lbfgs;
 pub mod plm;
+pub mod synthetic;
 
 pub use boltzmann::Expectations;
 pub use data::{write_csv, Moments, Samples};
