@@ -9,8 +9,8 @@ use super::hmc::{hmc, HmcOptions};
 use super::linear::{self, Noise, PRIOR_SCALE};
 use super::models::{Batch, LinearKnownNoise, LinearNig, LogJoint, Logistic};
 use super::natural;
-use crate::advi::importance::importance;
-use crate::advi::{self, Estimator, Family, Optimizer, ViOptions};
+use crate::advi::importance::{log_weights, Importance};
+use crate::advi::{self, Estimator, Family, Objective, Optimizer, ViOptions};
 use crate::error::{Error, Result};
 use crate::estimate::Progress;
 use crate::runner::{Iteration, Runner, Termination};
@@ -42,12 +42,25 @@ pub enum Method {
     Natural,
     /// Hamiltonian Monte Carlo, the reference where no closed form exists.
     Hmc,
+    /// Rényi-α VI (Li & Turner 2016), mean-field Gaussian: the VR bound L_α with
+    /// reparameterisation gradients ([`crate::advi::renyi`]); α from [`FitOptions::alpha`].
+    Renyi,
+    /// Rényi-α VI with a full-rank Gaussian.
+    RenyiFullRank,
 }
 
 impl Method {
     /// The command-line names of the methods, in declaration order.
-    pub const NAMES: &'static [&'static str] =
-        &["exact", "advi", "advi-fullrank", "bbvi", "natural", "hmc"];
+    pub const NAMES: &'static [&'static str] = &[
+        "exact",
+        "advi",
+        "advi-fullrank",
+        "bbvi",
+        "natural",
+        "hmc",
+        "renyi",
+        "renyi-fullrank",
+    ];
     /// The method named `s` (one of [`Method::NAMES`], or "svi" for [`Method::Natural`]);
     /// an error listing the names otherwise.
     pub fn parse(s: &str) -> Result<Method> {
@@ -58,6 +71,8 @@ impl Method {
             "bbvi" => Method::ScoreFunction,
             "natural" | "svi" => Method::Natural,
             "hmc" => Method::Hmc,
+            "renyi" => Method::Renyi,
+            "renyi-fullrank" => Method::RenyiFullRank,
             _ => {
                 return Err(Error::InvalidArgument(format!(
                     "unknown method '{s}' (one of: {})",
@@ -91,6 +106,8 @@ pub struct FitOptions {
     pub tau: f64,
     /// Options of [`Method::Hmc`].
     pub hmc: HmcOptions,
+    /// Order α of the Rényi methods, in [−1, 2] (1: KL/ADVI, 0: ln p(y), < 0: upper bound).
+    pub alpha: f64,
 }
 
 impl Default for FitOptions {
@@ -104,6 +121,7 @@ impl Default for FitOptions {
             seed: 1,
             tau: PRIOR_SCALE,
             hmc: HmcOptions::default(),
+            alpha: 0.5,
         }
     }
 }
@@ -141,6 +159,18 @@ pub struct FitReport {
     pub khat: Option<f64>,
     /// The PSIS estimate of ln p(y).
     pub psis_ln_evidence: Option<f64>,
+    /// The Rényi order α of a Rényi fit.
+    pub alpha: Option<f64>,
+    /// The VR bound L_α of the fitted q on all rows (jackknife bias-corrected; a lower bound on
+    /// ln p(y) for α > 0, ln p(y) itself at α = 0, an upper bound for α < 0).
+    pub renyi_bound: Option<f64>,
+    /// Monte Carlo standard error of `renyi_bound`.
+    pub renyi_bound_std_err: Option<f64>,
+    /// KL(q ‖ p(·|y)) in closed form, where the exact posterior is Gaussian (linear regression
+    /// with known noise) and q is Gaussian ([`super::divergence::gaussian_kl`]).
+    pub kl_q_p: Option<f64>,
+    /// KL(p(·|y) ‖ q) in closed form (mass-covering direction), same conditions.
+    pub kl_p_q: Option<f64>,
     /// ELBO trace (per step, noisy) for VI methods.
     pub trace: Vec<f64>,
     /// Optimisation steps taken, or warm-up + sampling iterations per HMC chain; 0 for exact.
@@ -176,6 +206,10 @@ fn check_work(data: &Dataset, o: &FitOptions) -> Result<()> {
             o.hmc.warmup as f64 + o.hmc.samples as f64,
             o.hmc.chains.max(1) as f64,
         ),
+        // BBVI and the Rényi methods draw at least 16 samples a step.
+        Method::ScoreFunction | Method::Renyi | Method::RenyiFullRank => {
+            (o.max_steps as f64, o.samples.max(16) as f64)
+        }
         _ => (o.max_steps as f64, o.samples.max(1) as f64),
     };
     crate::limits::check_work(
@@ -235,6 +269,11 @@ pub fn fit(data: &Dataset, kind: ModelKind, o: &FitOptions, runner: &Runner) -> 
         cubo_std_err: None,
         khat: None,
         psis_ln_evidence: None,
+        alpha: None,
+        renyi_bound: None,
+        renyi_bound_std_err: None,
+        kl_q_p: None,
+        kl_p_q: None,
         trace: Vec::new(),
         steps: 0,
         converged: true,
@@ -284,12 +323,26 @@ pub fn fit(data: &Dataset, kind: ModelKind, o: &FitOptions, runner: &Runner) -> 
             report.mean = e.mean;
             report.sd = e.sd;
         }
-        Method::Advi | Method::AdviFullRank | Method::ScoreFunction => {
+        Method::Advi
+        | Method::AdviFullRank
+        | Method::ScoreFunction
+        | Method::Renyi
+        | Method::RenyiFullRank => {
+            let renyi = matches!(o.method, Method::Renyi | Method::RenyiFullRank);
+            if renyi {
+                crate::advi::renyi::check_alpha(o.alpha)?;
+                report.alpha = Some(o.alpha);
+            }
             let vo = ViOptions {
-                family: if o.method == Method::Advi {
+                family: if matches!(o.method, Method::Advi | Method::Renyi) {
                     Family::MeanField
                 } else {
                     Family::FullRank
+                },
+                objective: if renyi {
+                    Objective::Renyi { alpha: o.alpha }
+                } else {
+                    Objective::Elbo
                 },
                 estimator: if o.method == Method::ScoreFunction {
                     Estimator::ScoreFunction
@@ -301,7 +354,7 @@ pub fn fit(data: &Dataset, kind: ModelKind, o: &FitOptions, runner: &Runner) -> 
                     decay: 200.0,
                 },
                 batch: o.batch,
-                samples: if o.method == Method::ScoreFunction {
+                samples: if o.method == Method::ScoreFunction || renyi {
                     o.samples.max(16)
                 } else {
                     o.samples
@@ -321,9 +374,15 @@ pub fn fit(data: &Dataset, kind: ModelKind, o: &FitOptions, runner: &Runner) -> 
                 report.mean.push(m);
                 report.sd.push(s);
             }
+            if let (ModelKind::Linear(Noise::Known(_)), Some(e)) = (kind, exact.as_ref()) {
+                use super::divergence::gaussian_kl;
+                report.kl_q_p = Some(gaussian_kl(&r.mean, &r.cov, &e.mean_std, &e.cov_std)?);
+                report.kl_p_q = Some(gaussian_kl(&e.mean_std, &e.cov_std, &r.mean, &r.cov)?);
+            }
             let lin = matches!(kind, ModelKind::Linear(_));
             report.elbo = Some(r.elbo + if lin { jac } else { 0.0 });
             report.elbo_std_err = Some(r.elbo_std_err);
+            // The trace is of the optimised objective (L̂_α for the Rényi methods).
             report.trace = r
                 .trace
                 .iter()
@@ -341,8 +400,15 @@ pub fn fit(data: &Dataset, kind: ModelKind, o: &FitOptions, runner: &Runner) -> 
             // Importance diagnostics on all rows, when affordable (draws × rows × d).
             let draws = IMPORTANCE_DRAWS;
             if (draws * data.n() * dm) as f64 <= IMPORTANCE_WORK {
-                let imp = importance(model.as_ref(), batch, &r.mean, &r.cov, draws, o.seed ^ 0x1d)?;
+                let log_w =
+                    log_weights(model.as_ref(), batch, &r.mean, &r.cov, draws, o.seed ^ 0x1d)?;
+                let imp = Importance::from_log_weights(&log_w);
                 let shift = if lin { jac } else { 0.0 };
+                if renyi {
+                    let (b, se) = crate::advi::renyi::vr_bound_jackknife(&log_w, o.alpha);
+                    report.renyi_bound = Some(b + shift);
+                    report.renyi_bound_std_err = Some(se);
+                }
                 report.cubo = Some(imp.cubo + shift);
                 report.cubo_std_err = Some(imp.cubo_std_err);
                 report.khat = Some(imp.khat);
@@ -535,6 +601,11 @@ pub fn fit_streamed(
         cubo_std_err: None,
         khat: None,
         psis_ln_evidence: None,
+        alpha: None,
+        renyi_bound: None,
+        renyi_bound_std_err: None,
+        kl_q_p: None,
+        kl_p_q: None,
         trace: Vec::new(),
         steps: 0,
         converged: true,
