@@ -68,7 +68,7 @@ pub struct FitArgs {
     #[arg(long)]
     pub y: String,
     /// exact, advi, advi-fullrank, bbvi, natural (natural-gradient SVI), hmc, renyi or
-    /// renyi-fullrank (Rényi-α VI)
+    /// renyi-fullrank (Rényi-α VI), svgd (Stein variational gradient descent)
     #[arg(long, short, default_value = "exact")]
     pub method: String,
     /// Rényi order α of renyi / renyi-fullrank, in [−1, 2]: 1 = KL (ADVI), 0 = ln p(y)
@@ -80,6 +80,9 @@ pub struct FitArgs {
     /// --plot draw) the posterior sds and the bound L_α against α
     #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
     pub alpha_sweep: Vec<f64>,
+    /// Particles of svgd (1 gives the MAP) [default: 100]
+    #[arg(long)]
+    pub particles: Option<usize>,
     /// Known noise standard deviation in units of y (blr); without it σ gets an
     /// Inverse-Gamma prior
     #[arg(long, allow_hyphen_values = true)]
@@ -155,6 +158,9 @@ pub fn run_fit(a: &FitArgs) -> Result<()> {
             "--alpha applies to the renyi methods only (--method renyi or renyi-fullrank)"
         ));
     }
+    if method != Method::Svgd && a.particles.is_some() {
+        return Err(anyhow!("--particles applies to --method svgd only"));
+    }
     let bar = Bar::new(a.quiet || a.json);
     let (report, exact, rows) = if a.stream {
         stream_fit(a, method, kind, &bar)?
@@ -167,6 +173,7 @@ pub fn run_fit(a: &FitArgs) -> Result<()> {
             lr: a.lr,
             seed: a.seed,
             alpha: a.alpha.unwrap_or(0.5),
+            particles: a.particles.unwrap_or(100),
             ..FitOptions::default()
         };
         let r = fit(&d, kind, &o, &crate::runner(&bar))?;
@@ -201,7 +208,7 @@ pub fn run_fit(a: &FitArgs) -> Result<()> {
             "khat": report.khat, "psis_ln_evidence": report.psis_ln_evidence,
             "alpha": report.alpha, "renyi_bound": report.renyi_bound,
             "renyi_bound_std_err": report.renyi_bound_std_err.map(ErrorBar),
-            "kl_q_p": report.kl_q_p, "kl_p_q": report.kl_p_q,
+            "kl_q_p": report.kl_q_p, "kl_p_q": report.kl_p_q, "ksd": report.ksd,
             "exact_mean": exact.as_ref().map(|e| e.0.clone()),
             "exact_sd": exact.as_ref().map(|e| e.1.clone()),
             "steps": report.steps, "converged": report.converged,
@@ -256,6 +263,9 @@ pub fn run_fit(a: &FitArgs) -> Result<()> {
     if let (Some(a), Some(b)) = (report.kl_q_p, report.kl_p_q) {
         outln!("KL(q ‖ p)    {a:.6} (closed form, to the exact posterior)");
         outln!("KL(p ‖ q)    {b:.6} (closed form, mass-covering direction)");
+    }
+    if let Some(k) = report.ksd {
+        outln!("KSD          {k:.4} (kernel Stein discrepancy of the draws, IMQ kernel; 0 = posterior)");
     }
     if let Some(c) = report.cubo {
         outln!(

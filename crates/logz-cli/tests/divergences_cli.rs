@@ -92,3 +92,43 @@ fn bad_renyi_options_are_refused() {
     );
     refused(&with(&["-m", "renyi", "--alpha-sweep", "0,nan"]), &["α"]);
 }
+
+#[test]
+fn svgd_fit_and_ksd_in_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = correlated_csv(&dir);
+    let base = [
+        "fit", "blr", &path, "--x", "x1,x2", "--y", "y", "--sigma", "1",
+    ];
+    let mut args = base.to_vec();
+    args.extend(["-m", "svgd", "--particles", "50", "--json"]);
+    let v = json_of(&args);
+    let ksd = v["ksd"].as_f64().unwrap_or_else(|| panic!("{v}"));
+    assert!(ksd > 0.0 && ksd < 0.3, "{v}");
+    let (m, em) = (&v["mean"], &v["exact_mean"]);
+    for j in 0..3 {
+        let sd = v["exact_sd"][j].as_f64().unwrap();
+        assert!(
+            (m[j].as_f64().unwrap() - em[j].as_f64().unwrap()).abs() < 0.1 * sd,
+            "{v}"
+        );
+    }
+    // Mean-field ADVI on this correlated posterior has a larger KSD than SVGD's particles.
+    let mut args = base.to_vec();
+    args.extend(["-m", "advi", "--json"]);
+    let a = json_of(&args);
+    assert!(a["ksd"].as_f64().unwrap() > 2.0 * ksd, "{a}");
+    let with = |extra: &[&'static str]| {
+        let mut a = base.to_vec();
+        a.extend_from_slice(extra);
+        a
+    };
+    refused(
+        &with(&["-m", "svgd", "--particles", "0"]),
+        &["1 to 5000 particles, got 0"],
+    );
+    refused(
+        &with(&["-m", "advi", "--particles", "10"]),
+        &["--particles applies to --method svgd"],
+    );
+}

@@ -47,6 +47,9 @@ pub enum Method {
     Renyi,
     /// Rényi-α VI with a full-rank Gaussian.
     RenyiFullRank,
+    /// Stein variational gradient descent (Liu & Wang 2016): [`FitOptions::particles`]
+    /// particles, RBF kernel ([`crate::stein::svgd`]).
+    Svgd,
 }
 
 impl Method {
@@ -60,6 +63,7 @@ impl Method {
         "hmc",
         "renyi",
         "renyi-fullrank",
+        "svgd",
     ];
     /// The method named `s` (one of [`Method::NAMES`], or "svi" for [`Method::Natural`]);
     /// an error listing the names otherwise.
@@ -73,6 +77,7 @@ impl Method {
             "hmc" => Method::Hmc,
             "renyi" => Method::Renyi,
             "renyi-fullrank" => Method::RenyiFullRank,
+            "svgd" => Method::Svgd,
             _ => {
                 return Err(Error::InvalidArgument(format!(
                     "unknown method '{s}' (one of: {})",
@@ -108,6 +113,8 @@ pub struct FitOptions {
     pub hmc: HmcOptions,
     /// Order α of the Rényi methods, in [−1, 2] (1: KL/ADVI, 0: ln p(y), < 0: upper bound).
     pub alpha: f64,
+    /// Particles of [`Method::Svgd`] (1: the MAP).
+    pub particles: usize,
 }
 
 impl Default for FitOptions {
@@ -122,12 +129,17 @@ impl Default for FitOptions {
             tau: PRIOR_SCALE,
             hmc: HmcOptions::default(),
             alpha: 0.5,
+            particles: 100,
         }
     }
 }
 
 /// Draws of q for the importance diagnostics (CUBO, PSIS k̂) after an ADVI-family fit.
 pub const IMPORTANCE_DRAWS: usize = 2_000;
+/// Draws of q for the kernel Stein discrepancy after a VI fit.
+pub const KSD_DRAWS: usize = 500;
+/// Most SVGD steps a fit takes (of [`FitOptions::max_steps`]).
+pub const SVGD_MAX_STEPS: usize = 2_000;
 /// Largest draws × rows × parameters for which the diagnostics run (≈ a second).
 pub const IMPORTANCE_WORK: f64 = 2e9;
 
@@ -171,6 +183,9 @@ pub struct FitReport {
     pub kl_q_p: Option<f64>,
     /// KL(p(·|y) ‖ q) in closed form (mass-covering direction), same conditions.
     pub kl_p_q: Option<f64>,
+    /// Kernel Stein discrepancy (IMQ kernel, [`crate::stein::ksd`]) of q's draws (VI methods)
+    /// or the particles (SVGD) in the model's standardised coordinates: 0 for the posterior.
+    pub ksd: Option<f64>,
     /// ELBO trace (per step, noisy) for VI methods.
     pub trace: Vec<f64>,
     /// Optimisation steps taken, or warm-up + sampling iterations per HMC chain; 0 for exact.
@@ -210,6 +225,10 @@ fn check_work(data: &Dataset, o: &FitOptions) -> Result<()> {
         Method::ScoreFunction | Method::Renyi | Method::RenyiFullRank => {
             (o.max_steps as f64, o.samples.max(16) as f64)
         }
+        Method::Svgd => (
+            o.max_steps.min(SVGD_MAX_STEPS) as f64,
+            o.particles.max(1) as f64,
+        ),
         _ => (o.max_steps as f64, o.samples.max(1) as f64),
     };
     crate::limits::check_work(
@@ -274,6 +293,7 @@ pub fn fit(data: &Dataset, kind: ModelKind, o: &FitOptions, runner: &Runner) -> 
         renyi_bound_std_err: None,
         kl_q_p: None,
         kl_p_q: None,
+        ksd: None,
         trace: Vec::new(),
         steps: 0,
         converged: true,
@@ -391,6 +411,11 @@ pub fn fit(data: &Dataset, kind: ModelKind, o: &FitOptions, runner: &Runner) -> 
             report.steps = r.steps;
             report.converged = r.converged;
             report.termination = r.termination;
+            if (KSD_DRAWS * (data.n() + KSD_DRAWS) * dm) as f64 <= IMPORTANCE_WORK {
+                let draws =
+                    crate::stein::gaussian_draws(&r.mean, &r.cov, KSD_DRAWS, o.seed ^ 0x5d)?;
+                report.ksd = Some(crate::stein::ksd(model.as_ref(), batch, &draws)?.ksd);
+            }
             if !r.converged {
                 report.notes.push(format!(
                     "the windowed ELBO had not settled after {} steps",
@@ -427,6 +452,49 @@ pub fn fit(data: &Dataset, kind: ModelKind, o: &FitOptions, runner: &Runner) -> 
                     data.n()
                 ));
             }
+        }
+        Method::Svgd => {
+            let so = crate::stein::SvgdOptions {
+                particles: o.particles,
+                steps: o.max_steps.min(SVGD_MAX_STEPS),
+                seed: o.seed,
+                ..Default::default()
+            };
+            let r = crate::stein::svgd(model.as_ref(), batch, &so, runner)?;
+            let dm = model.dim();
+            let (mean, sd) = linear::raw_moments(&scaling, &r.mean[..d], &sub_cov(&r.cov, dm, d));
+            report.mean = mean;
+            report.sd = sd;
+            if let ModelKind::Linear(Noise::Unknown { .. }) = kind {
+                let sig: Vec<f64> = r
+                    .particles
+                    .iter()
+                    .map(|z| scaling.sd_y * z[d].exp())
+                    .collect();
+                let (m, v) = crate::stats::mean_var(&sig);
+                report.names.push("sigma".into());
+                report.mean.push(m);
+                report.sd.push(v.sqrt());
+            }
+            report.steps = r.steps;
+            report.converged = r.converged;
+            report.termination = r.termination;
+            if r.particles.len() >= crate::stein::KSD_MIN_DRAWS
+                && (r.particles.len() * (data.n() + r.particles.len()) * dm) as f64
+                    <= IMPORTANCE_WORK
+            {
+                report.ksd = Some(crate::stein::ksd(model.as_ref(), batch, &r.particles)?.ksd);
+            }
+            report.notes.push(format!(
+                "SVGD: {} particles, {} steps{}",
+                r.particles.len(),
+                r.steps,
+                if r.converged {
+                    ""
+                } else {
+                    " (the particle flow had not settled)"
+                }
+            ));
         }
         Method::Natural => {
             let ModelKind::Linear(Noise::Known(s)) = kind else {
@@ -606,6 +674,7 @@ pub fn fit_streamed(
         renyi_bound_std_err: None,
         kl_q_p: None,
         kl_p_q: None,
+        ksd: None,
         trace: Vec::new(),
         steps: 0,
         converged: true,
