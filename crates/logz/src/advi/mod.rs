@@ -19,6 +19,7 @@
 //! standard error includes the subsampling noise.
 
 pub mod importance;
+pub mod opvi;
 pub mod renyi;
 pub mod target;
 
