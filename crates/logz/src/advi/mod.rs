@@ -66,7 +66,7 @@ pub enum Objective {
     /// [`renyi`]), maximised; α ∈ [0, 2]. Needs the reparameterisation estimator and ≥ 2
     /// draws per step.
     Renyi {
-        /// The order α, in [[`renyi::ALPHA_MIN`], [`renyi::ALPHA_MAX`]].
+        /// The order α, from [`renyi::ALPHA_MIN`] to [`renyi::ALPHA_MAX`].
         alpha: f64,
     },
 }

@@ -33,7 +33,7 @@
 //! fitted for α ∈ [0, 2], and the upper side is *evaluated*: [`vr_bound`] takes any α, and
 //! L_{−1} of a fitted q is its CUBO₂ ([`super::importance`]).
 //!
-//! **Range.** Fits take α ∈ [[`ALPHA_MIN`], [`ALPHA_MAX`]] = [0, 2]: above 2 the gradient rests
+//! **Range.** Fits take α from [`ALPHA_MIN`] = 0 to [`ALPHA_MAX`] = 2: above 2 the gradient rests
 //! on the single worst draw of each step.
 
 use super::{log_joint, Batch, LogJoint, Q};
@@ -50,7 +50,7 @@ pub const ALPHA_MAX: f64 = 2.0;
 /// |1 − α| below which the bound is evaluated as its α → 1 limit, the ELBO (mean log-weight).
 const KL_LIMIT: f64 = 1e-9;
 
-/// Refuse α outside [[`ALPHA_MIN`], [`ALPHA_MAX`]] or non-finite (for fitting q).
+/// Refuse α below [`ALPHA_MIN`], above [`ALPHA_MAX`] or non-finite (for fitting q).
 pub fn check_alpha(alpha: f64) -> Result<()> {
     if !(alpha.is_finite() && (ALPHA_MIN..=ALPHA_MAX).contains(&alpha)) {
         return Err(Error::arg(format!(
