@@ -17,6 +17,9 @@ use std::path::{Path, PathBuf};
 pub enum DataKind {
     /// ages 18–80 (uniform), income = 12 000 + 950·age + N(0, 15 000²) dollars a year
     AgeIncome,
+    /// x1, x2 standard normal with correlation 0.95, y = 1 + x1 − x2 + N(0, 1): a strongly
+    /// correlated posterior (try --rows 30)
+    Correlated,
 }
 
 #[derive(Args, Debug)]
@@ -36,6 +39,10 @@ pub fn run_data(a: &DataArgs) -> Result<()> {
     }
     match a.kind {
         DataKind::AgeIncome => data::write_age_income(&a.out, a.rows, a.seed)?,
+        DataKind::Correlated => {
+            logz::limits::check_memory("data", &format!("{} rows", a.rows), a.rows as f64 * 48.0)?;
+            data::write_csv(&a.out, &data::correlated(a.rows, a.seed))?
+        }
     }
     outln!("wrote {} rows to {}", a.rows, a.out.display());
     Ok(())
@@ -60,9 +67,22 @@ pub struct FitArgs {
     /// Response column
     #[arg(long)]
     pub y: String,
-    /// exact, advi, advi-fullrank, bbvi, natural (natural-gradient SVI) or hmc
+    /// exact, advi, advi-fullrank, bbvi, natural (natural-gradient SVI), hmc, renyi or
+    /// renyi-fullrank (Rényi-α VI), svgd (Stein variational gradient descent)
     #[arg(long, short, default_value = "exact")]
     pub method: String,
+    /// Rényi order α of renyi / renyi-fullrank, in [−1, 2]: 1 = KL (ADVI), 0 = ln p(y)
+    /// (importance-weighted), < 0 an upper bound (−1: χ² VI)
+    /// [default: 0.5]
+    #[arg(long, allow_hyphen_values = true)]
+    pub alpha: Option<f64>,
+    /// Fit renyi / renyi-fullrank at each of these α (comma-separated) and print (and with
+    /// --plot draw) the posterior sds and the bound L_α against α
+    #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
+    pub alpha_sweep: Vec<f64>,
+    /// Particles of svgd (1 gives the MAP) [default: 100]
+    #[arg(long)]
+    pub particles: Option<usize>,
     /// Known noise standard deviation in units of y (blr); without it σ gets an
     /// Inverse-Gamma prior
     #[arg(long, allow_hyphen_values = true)]
@@ -130,6 +150,17 @@ pub fn run_fit(a: &FitArgs) -> Result<()> {
     if !(a.lr.is_finite() && a.lr > 0.0) {
         return Err(anyhow!("--lr must be a finite number > 0, got {}", a.lr));
     }
+    if !a.alpha_sweep.is_empty() {
+        return crate::alpha_sweep::run(a, method, kind);
+    }
+    if !matches!(method, Method::Renyi | Method::RenyiFullRank) && a.alpha.is_some() {
+        return Err(anyhow!(
+            "--alpha applies to the renyi methods only (--method renyi or renyi-fullrank)"
+        ));
+    }
+    if method != Method::Svgd && a.particles.is_some() {
+        return Err(anyhow!("--particles applies to --method svgd only"));
+    }
     let bar = Bar::new(a.quiet || a.json);
     let (report, exact, rows) = if a.stream {
         stream_fit(a, method, kind, &bar)?
@@ -141,6 +172,8 @@ pub fn run_fit(a: &FitArgs) -> Result<()> {
             max_steps: a.steps,
             lr: a.lr,
             seed: a.seed,
+            alpha: a.alpha.unwrap_or(0.5),
+            particles: a.particles.unwrap_or(100),
             ..FitOptions::default()
         };
         let r = fit(&d, kind, &o, &crate::runner(&bar))?;
@@ -173,6 +206,9 @@ pub fn run_fit(a: &FitArgs) -> Result<()> {
             "ln_evidence": report.ln_evidence, "kl_gap": gap,
             "cubo": report.cubo, "cubo_std_err": report.cubo_std_err.map(ErrorBar),
             "khat": report.khat, "psis_ln_evidence": report.psis_ln_evidence,
+            "alpha": report.alpha, "renyi_bound": report.renyi_bound,
+            "renyi_bound_std_err": report.renyi_bound_std_err.map(ErrorBar),
+            "kl_q_p": report.kl_q_p, "kl_p_q": report.kl_p_q, "ksd": report.ksd,
             "exact_mean": exact.as_ref().map(|e| e.0.clone()),
             "exact_sd": exact.as_ref().map(|e| e.1.clone()),
             "steps": report.steps, "converged": report.converged,
@@ -224,6 +260,13 @@ pub fn run_fit(a: &FitArgs) -> Result<()> {
     if let Some(g) = gap {
         outln!("gap          {g:.6} = KL(q ‖ posterior)");
     }
+    if let (Some(a), Some(b)) = (report.kl_q_p, report.kl_p_q) {
+        outln!("KL(q ‖ p)    {a:.6} (closed form, to the exact posterior)");
+        outln!("KL(p ‖ q)    {b:.6} (closed form, mass-covering direction)");
+    }
+    if let Some(k) = report.ksd {
+        outln!("KSD          {k:.4} (kernel Stein discrepancy of the draws, IMQ kernel; 0 = posterior)");
+    }
     if let Some(c) = report.cubo {
         outln!(
             "CUBO         {c:.6} ± {:.2e} (stochastic upper bound on ln p(y): ELBO ≤ ln p(y) ≤ CUBO)",
@@ -232,6 +275,19 @@ pub fn run_fit(a: &FitArgs) -> Result<()> {
         if let Some(l) = report.ln_evidence {
             outln!("upper gap    {:.6} = CUBO − ln p(y)", c - l);
         }
+    }
+    if let (Some(al), Some(b)) = (report.alpha, report.renyi_bound) {
+        let side = if al > 0.0 {
+            "lower bound on ln p(y)"
+        } else if al == 0.0 {
+            "estimates ln p(y)"
+        } else {
+            "upper bound on ln p(y)"
+        };
+        outln!(
+            "Rényi L_α    {b:.6} ± {:.2e} (α = {al}: {side})",
+            report.renyi_bound_std_err.unwrap_or(0.0)
+        );
     }
     if let Some(p) = report.psis_ln_evidence {
         outln!("PSIS ln p(y) {p:.6}");
@@ -261,7 +317,7 @@ pub fn run_fit(a: &FitArgs) -> Result<()> {
 }
 
 /// Posterior means and standard deviations.
-type Moments = (Vec<f64>, Vec<f64>);
+pub type Moments = (Vec<f64>, Vec<f64>);
 
 /// Exact posterior and natural-gradient SVI straight from the file in bounded memory
 /// ([`logz::bayes::fit::fit_streamed`]).

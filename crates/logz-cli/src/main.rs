@@ -3,6 +3,7 @@
 //! Every error ends the process with a non-zero exit code and one line on stderr; results go to
 //! stdout (a table, or one JSON object with `--json`).
 
+mod alpha_sweep;
 mod bench;
 mod bench_blr;
 mod bench_learn;

@@ -102,6 +102,7 @@ pub mod rng;
 pub mod runner;
 pub mod spin_vi;
 pub mod stats;
+pub mod stein;
 pub mod sweep;
 
 pub use error::{Error, Result};

@@ -53,6 +53,22 @@ pub fn importance(
     draws: usize,
     seed: u64,
 ) -> Result<Importance> {
+    Ok(Importance::from_log_weights(&log_weights(
+        m, data, mean, cov, draws, seed,
+    )?))
+}
+
+/// The log importance weights ln p(x, z_k) − ln q(z_k) at `draws` draws z_k ~ N(mean, cov), draw k
+/// from its own seeded stream (the same draws whatever the thread count). Errors when `cov` is
+/// not positive definite or there are fewer than 10 draws.
+pub fn log_weights(
+    m: &dyn LogJoint,
+    data: Batch,
+    mean: &[f64],
+    cov: &[f64],
+    draws: usize,
+    seed: u64,
+) -> Result<Vec<f64>> {
     let d = mean.len();
     if cov.len() != d * d || draws < 10 {
         return Err(Error::InvalidArgument(format!(
@@ -66,7 +82,7 @@ pub fn importance(
     // ln q(z) = −½|ε|² − Σ ln L_ii − (d/2) ln 2π for z = μ + Lε.
     let log_det: f64 = (0..d).map(|i| l[(i, i)].ln()).sum();
     let half_d_ln_2pi = 0.5 * d as f64 * (2.0 * std::f64::consts::PI).ln();
-    let log_w: Vec<f64> = (0..draws)
+    Ok((0..draws)
         .into_par_iter()
         .map(|k| {
             let mut rng = stream(seed, k as u64);
@@ -79,18 +95,25 @@ pub fn importance(
             let lq = -0.5 * eps.iter().map(|e| e * e).sum::<f64>() - log_det - half_d_ln_2pi;
             lp - lq
         })
-        .collect();
-    let elbo = log_w.iter().sum::<f64>() / draws as f64;
-    let twice: Vec<f64> = log_w.iter().map(|x| 2.0 * x).collect();
-    let (ln_m2, se_m2) = crate::stats::log_mean_exp_jackknife(&twice, 20.min(draws));
-    let p: Psis = psis(&log_w);
-    Ok(Importance {
-        cubo: 0.5 * ln_m2,
-        cubo_std_err: 0.5 * se_m2,
-        khat: p.khat,
-        khat_verdict: p.verdict(),
-        psis_ln_evidence: p.ln_mean,
-        elbo,
-        draws,
-    })
+        .collect())
+}
+
+impl Importance {
+    /// The CUBO₂, PSIS k̂, PSIS evidence and ELBO of a set of log importance weights.
+    pub fn from_log_weights(log_w: &[f64]) -> Importance {
+        let draws = log_w.len();
+        let elbo = log_w.iter().sum::<f64>() / draws as f64;
+        let twice: Vec<f64> = log_w.iter().map(|x| 2.0 * x).collect();
+        let (ln_m2, se_m2) = crate::stats::log_mean_exp_jackknife(&twice, 20.min(draws));
+        let p: Psis = psis(log_w);
+        Importance {
+            cubo: 0.5 * ln_m2,
+            cubo_std_err: 0.5 * se_m2,
+            khat: p.khat,
+            khat_verdict: p.verdict(),
+            psis_ln_evidence: p.ln_mean,
+            elbo,
+            draws,
+        }
+    }
 }

@@ -19,6 +19,8 @@
 //! standard error includes the subsampling noise.
 
 pub mod importance;
+pub mod opvi;
+pub mod renyi;
 pub mod target;
 
 use crate::optim::Adam;
@@ -54,6 +56,21 @@ pub enum Estimator {
     ScoreFunction,
 }
 
+/// The objective maximised (or, for an upper bound, minimised) over q.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Objective {
+    /// The ELBO E_q[ln p(x, z) − ln q(z)]: KL(q ‖ p) is minimised.
+    Elbo,
+    /// The Rényi variational bound L_α = 1/(1−α) ln E_q[(p/q)^{1−α}] (Li & Turner 2016, see
+    /// [`renyi`]), maximised; α ∈ [0, 2]. Needs the reparameterisation estimator and ≥ 2
+    /// draws per step.
+    Renyi {
+        /// The order α, from [`renyi::ALPHA_MIN`] to [`renyi::ALPHA_MAX`].
+        alpha: f64,
+    },
+}
+
 /// The stochastic optimiser and its step schedule.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub enum Optimizer {
@@ -82,6 +99,8 @@ pub struct ViOptions {
     pub family: Family,
     /// The gradient estimator.
     pub estimator: Estimator,
+    /// The objective (ELBO or a Rényi bound).
+    pub objective: Objective,
     /// The optimiser and its step schedule.
     pub optimizer: Optimizer,
     /// Rows per step (None: all rows, no subsampling).
@@ -107,6 +126,7 @@ impl Default for ViOptions {
         ViOptions {
             family: Family::FullRank,
             estimator: Estimator::Reparameterization,
+            objective: Objective::Elbo,
             optimizer: Optimizer::Adam {
                 lr: 0.05,
                 decay: 200.0,
@@ -134,7 +154,7 @@ pub struct ViResult {
     pub elbo: f64,
     /// Standard error of `elbo` (including the minibatch noise).
     pub elbo_std_err: f64,
-    /// Per-step ELBO estimates (noisy).
+    /// Per-step estimates of the objective (noisy): the ELBO, or the Rényi bound L̂_α.
     pub trace: Vec<f64>,
     /// Optimisation steps taken.
     pub steps: usize,
@@ -345,6 +365,36 @@ pub fn log_joint(m: &dyn LogJoint, z: &[f64], batch: Batch, scale: f64, g: &mut 
     lp + scale * ll
 }
 
+/// The reparameterised ELBO gradient of one step, averaged over `samples` draws z = μ + Lε
+/// (added into `grad`); returns the step's ELBO estimate mean(ln p(x, z)) + H\[q\].
+#[allow(clippy::too_many_arguments)]
+fn elbo_gradient(
+    q: &Q,
+    m: &dyn LogJoint,
+    batch: Batch,
+    scale: f64,
+    l: &[f64],
+    samples: usize,
+    rng: &mut Xoshiro256PlusPlus,
+    grad: &mut [f64],
+) -> f64 {
+    let d = q.d;
+    let (mut z, mut g, mut eps) = (vec![0.0; d], vec![0.0; d], vec![0.0; d]);
+    let h = q.entropy();
+    let mut elbo = 0.0;
+    for _ in 0..samples {
+        for e in eps.iter_mut() {
+            *e = StandardNormal.sample(rng);
+        }
+        q.draw(l, &eps, &mut z);
+        let lp = log_joint(m, &z, batch, scale, &mut g);
+        elbo += (lp + h) / samples as f64;
+        q.push_back(l, &g, &eps, 1.0 / samples as f64, grad);
+    }
+    q.add_diag(1.0, grad);
+    elbo
+}
+
 /// L⁻ᵀ ε by back substitution (L lower triangular).
 fn l_inv_t(l: &[f64], eps: &[f64], d: usize) -> Vec<f64> {
     let mut u = vec![0.0; d];
@@ -375,6 +425,15 @@ pub fn fit(m: &dyn LogJoint, data: Batch, o: &ViOptions, runner: &Runner) -> Res
                 .into(),
         ));
     }
+    if let Objective::Renyi { alpha } = o.objective {
+        renyi::check_alpha(alpha)?;
+        if o.estimator != Estimator::Reparameterization || o.samples < 2 {
+            return Err(Error::InvalidArgument(
+                "the Rényi bound needs the reparameterisation estimator and ≥ 2 draws per step"
+                    .into(),
+            ));
+        }
+    }
     let mut q = Q::new(d, o.family);
     let np = q.theta.len();
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(o.seed);
@@ -401,22 +460,15 @@ pub fn fit(m: &dyn LogJoint, data: Batch, o: &ViOptions, runner: &Runner) -> Res
         let l = q.l();
         let mut grad = vec![0.0; np];
         let (batch, scale) = sampler.batch(o.batch, &mut rng);
-        let h = q.entropy();
-        let mut elbo_t = 0.0;
-        match o.estimator {
-            Estimator::Reparameterization => {
-                for _ in 0..o.samples {
-                    for e in eps.iter_mut() {
-                        *e = StandardNormal.sample(&mut rng);
-                    }
-                    q.draw(&l, &eps, &mut z);
-                    let lp = log_joint(m, &z, batch, scale, &mut g);
-                    elbo_t += (lp + h) / o.samples as f64;
-                    q.push_back(&l, &g, &eps, 1.0 / o.samples as f64, &mut grad);
-                }
-                q.add_diag(1.0, &mut grad);
+        // The step's estimate of the objective (ELBO, or the Rényi bound L̂_α).
+        let elbo_t = match (o.estimator, o.objective) {
+            (Estimator::Reparameterization, Objective::Renyi { alpha }) => renyi::step_gradient(
+                &q, m, batch, scale, &l, alpha, o.samples, &mut rng, &mut grad,
+            ),
+            (Estimator::Reparameterization, Objective::Elbo) => {
+                elbo_gradient(&q, m, batch, scale, &l, o.samples, &mut rng, &mut grad)
             }
-            Estimator::ScoreFunction => {
+            (Estimator::ScoreFunction, _) => {
                 let s = o.samples;
                 let mut f = Vec::with_capacity(s);
                 let mut es = Vec::with_capacity(s);
@@ -430,7 +482,6 @@ pub fn fit(m: &dyn LogJoint, data: Batch, o: &ViOptions, runner: &Runner) -> Res
                     es.push(eps.clone());
                 }
                 let total: f64 = f.iter().sum();
-                elbo_t = total / s as f64;
                 for k in 0..s {
                     // Leave-one-out baseline keeps the estimator unbiased.
                     let w = (f[k] - (total - f[k]) / (s - 1) as f64) / s as f64;
@@ -438,8 +489,9 @@ pub fn fit(m: &dyn LogJoint, data: Batch, o: &ViOptions, runner: &Runner) -> Res
                     q.push_back(&l, &u, &es[k], w, &mut grad);
                     q.add_diag(-w, &mut grad);
                 }
+                total / s as f64
             }
-        }
+        };
         trace.push(elbo_t);
         if !grad.iter().all(|x| x.is_finite()) {
             return Err(Error::InvalidArgument(format!(

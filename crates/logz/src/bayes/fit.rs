@@ -9,8 +9,8 @@ use super::hmc::{hmc, HmcOptions};
 use super::linear::{self, Noise, PRIOR_SCALE};
 use super::models::{Batch, LinearKnownNoise, LinearNig, LogJoint, Logistic};
 use super::natural;
-use crate::advi::importance::importance;
-use crate::advi::{self, Estimator, Family, Optimizer, ViOptions};
+use crate::advi::importance::{log_weights, Importance};
+use crate::advi::{self, Estimator, Family, Objective, Optimizer, ViOptions};
 use crate::error::{Error, Result};
 use crate::estimate::Progress;
 use crate::runner::{Iteration, Runner, Termination};
@@ -42,12 +42,29 @@ pub enum Method {
     Natural,
     /// Hamiltonian Monte Carlo, the reference where no closed form exists.
     Hmc,
+    /// Rényi-α VI (Li & Turner 2016), mean-field Gaussian: the VR bound L_α with
+    /// reparameterisation gradients ([`crate::advi::renyi`]); α from [`FitOptions::alpha`].
+    Renyi,
+    /// Rényi-α VI with a full-rank Gaussian.
+    RenyiFullRank,
+    /// Stein variational gradient descent (Liu & Wang 2016): [`FitOptions::particles`]
+    /// particles, RBF kernel ([`crate::stein::svgd`]).
+    Svgd,
 }
 
 impl Method {
     /// The command-line names of the methods, in declaration order.
-    pub const NAMES: &'static [&'static str] =
-        &["exact", "advi", "advi-fullrank", "bbvi", "natural", "hmc"];
+    pub const NAMES: &'static [&'static str] = &[
+        "exact",
+        "advi",
+        "advi-fullrank",
+        "bbvi",
+        "natural",
+        "hmc",
+        "renyi",
+        "renyi-fullrank",
+        "svgd",
+    ];
     /// The method named `s` (one of [`Method::NAMES`], or "svi" for [`Method::Natural`]);
     /// an error listing the names otherwise.
     pub fn parse(s: &str) -> Result<Method> {
@@ -58,6 +75,9 @@ impl Method {
             "bbvi" => Method::ScoreFunction,
             "natural" | "svi" => Method::Natural,
             "hmc" => Method::Hmc,
+            "renyi" => Method::Renyi,
+            "renyi-fullrank" => Method::RenyiFullRank,
+            "svgd" => Method::Svgd,
             _ => {
                 return Err(Error::InvalidArgument(format!(
                     "unknown method '{s}' (one of: {})",
@@ -91,6 +111,10 @@ pub struct FitOptions {
     pub tau: f64,
     /// Options of [`Method::Hmc`].
     pub hmc: HmcOptions,
+    /// Order α of the Rényi methods, in [−1, 2] (1: KL/ADVI, 0: ln p(y), < 0: upper bound).
+    pub alpha: f64,
+    /// Particles of [`Method::Svgd`] (1: the MAP).
+    pub particles: usize,
 }
 
 impl Default for FitOptions {
@@ -104,12 +128,18 @@ impl Default for FitOptions {
             seed: 1,
             tau: PRIOR_SCALE,
             hmc: HmcOptions::default(),
+            alpha: 0.5,
+            particles: 100,
         }
     }
 }
 
 /// Draws of q for the importance diagnostics (CUBO, PSIS k̂) after an ADVI-family fit.
 pub const IMPORTANCE_DRAWS: usize = 2_000;
+/// Draws of q for the kernel Stein discrepancy after a VI fit.
+pub const KSD_DRAWS: usize = 500;
+/// Most SVGD steps a fit takes (of [`FitOptions::max_steps`]).
+pub const SVGD_MAX_STEPS: usize = 2_000;
 /// Largest draws × rows × parameters for which the diagnostics run (≈ a second).
 pub const IMPORTANCE_WORK: f64 = 2e9;
 
@@ -141,6 +171,21 @@ pub struct FitReport {
     pub khat: Option<f64>,
     /// The PSIS estimate of ln p(y).
     pub psis_ln_evidence: Option<f64>,
+    /// The Rényi order α of a Rényi fit.
+    pub alpha: Option<f64>,
+    /// The VR bound L_α of the fitted q on all rows (jackknife bias-corrected; a lower bound on
+    /// ln p(y) for α > 0, ln p(y) itself at α = 0, an upper bound for α < 0).
+    pub renyi_bound: Option<f64>,
+    /// Monte Carlo standard error of `renyi_bound`.
+    pub renyi_bound_std_err: Option<f64>,
+    /// KL(q ‖ p(·|y)) in closed form, where the exact posterior is Gaussian (linear regression
+    /// with known noise) and q is Gaussian ([`super::divergence::gaussian_kl`]).
+    pub kl_q_p: Option<f64>,
+    /// KL(p(·|y) ‖ q) in closed form (mass-covering direction), same conditions.
+    pub kl_p_q: Option<f64>,
+    /// Kernel Stein discrepancy (IMQ kernel, [`crate::stein::ksd`]) of q's draws (VI methods)
+    /// or the particles (SVGD) in the model's standardised coordinates: 0 for the posterior.
+    pub ksd: Option<f64>,
     /// ELBO trace (per step, noisy) for VI methods.
     pub trace: Vec<f64>,
     /// Optimisation steps taken, or warm-up + sampling iterations per HMC chain; 0 for exact.
@@ -175,6 +220,14 @@ fn check_work(data: &Dataset, o: &FitOptions) -> Result<()> {
         Method::Hmc => (
             o.hmc.warmup as f64 + o.hmc.samples as f64,
             o.hmc.chains.max(1) as f64,
+        ),
+        // BBVI and the Rényi methods draw at least 16 samples a step.
+        Method::ScoreFunction | Method::Renyi | Method::RenyiFullRank => {
+            (o.max_steps as f64, o.samples.max(16) as f64)
+        }
+        Method::Svgd => (
+            o.max_steps.min(SVGD_MAX_STEPS) as f64,
+            o.particles.max(1) as f64,
         ),
         _ => (o.max_steps as f64, o.samples.max(1) as f64),
     };
@@ -235,6 +288,12 @@ pub fn fit(data: &Dataset, kind: ModelKind, o: &FitOptions, runner: &Runner) -> 
         cubo_std_err: None,
         khat: None,
         psis_ln_evidence: None,
+        alpha: None,
+        renyi_bound: None,
+        renyi_bound_std_err: None,
+        kl_q_p: None,
+        kl_p_q: None,
+        ksd: None,
         trace: Vec::new(),
         steps: 0,
         converged: true,
@@ -284,12 +343,26 @@ pub fn fit(data: &Dataset, kind: ModelKind, o: &FitOptions, runner: &Runner) -> 
             report.mean = e.mean;
             report.sd = e.sd;
         }
-        Method::Advi | Method::AdviFullRank | Method::ScoreFunction => {
+        Method::Advi
+        | Method::AdviFullRank
+        | Method::ScoreFunction
+        | Method::Renyi
+        | Method::RenyiFullRank => {
+            let renyi = matches!(o.method, Method::Renyi | Method::RenyiFullRank);
+            if renyi {
+                crate::advi::renyi::check_alpha(o.alpha)?;
+                report.alpha = Some(o.alpha);
+            }
             let vo = ViOptions {
-                family: if o.method == Method::Advi {
+                family: if matches!(o.method, Method::Advi | Method::Renyi) {
                     Family::MeanField
                 } else {
                     Family::FullRank
+                },
+                objective: if renyi {
+                    Objective::Renyi { alpha: o.alpha }
+                } else {
+                    Objective::Elbo
                 },
                 estimator: if o.method == Method::ScoreFunction {
                     Estimator::ScoreFunction
@@ -301,7 +374,7 @@ pub fn fit(data: &Dataset, kind: ModelKind, o: &FitOptions, runner: &Runner) -> 
                     decay: 200.0,
                 },
                 batch: o.batch,
-                samples: if o.method == Method::ScoreFunction {
+                samples: if o.method == Method::ScoreFunction || renyi {
                     o.samples.max(16)
                 } else {
                     o.samples
@@ -321,9 +394,15 @@ pub fn fit(data: &Dataset, kind: ModelKind, o: &FitOptions, runner: &Runner) -> 
                 report.mean.push(m);
                 report.sd.push(s);
             }
+            if let (ModelKind::Linear(Noise::Known(_)), Some(e)) = (kind, exact.as_ref()) {
+                use super::divergence::gaussian_kl;
+                report.kl_q_p = Some(gaussian_kl(&r.mean, &r.cov, &e.mean_std, &e.cov_std)?);
+                report.kl_p_q = Some(gaussian_kl(&e.mean_std, &e.cov_std, &r.mean, &r.cov)?);
+            }
             let lin = matches!(kind, ModelKind::Linear(_));
             report.elbo = Some(r.elbo + if lin { jac } else { 0.0 });
             report.elbo_std_err = Some(r.elbo_std_err);
+            // The trace is of the optimised objective (L̂_α for the Rényi methods).
             report.trace = r
                 .trace
                 .iter()
@@ -332,6 +411,11 @@ pub fn fit(data: &Dataset, kind: ModelKind, o: &FitOptions, runner: &Runner) -> 
             report.steps = r.steps;
             report.converged = r.converged;
             report.termination = r.termination;
+            if (KSD_DRAWS * (data.n() + KSD_DRAWS) * dm) as f64 <= IMPORTANCE_WORK {
+                let draws =
+                    crate::stein::gaussian_draws(&r.mean, &r.cov, KSD_DRAWS, o.seed ^ 0x5d)?;
+                report.ksd = Some(crate::stein::ksd(model.as_ref(), batch, &draws)?.ksd);
+            }
             if !r.converged {
                 report.notes.push(format!(
                     "the windowed ELBO had not settled after {} steps",
@@ -341,8 +425,15 @@ pub fn fit(data: &Dataset, kind: ModelKind, o: &FitOptions, runner: &Runner) -> 
             // Importance diagnostics on all rows, when affordable (draws × rows × d).
             let draws = IMPORTANCE_DRAWS;
             if (draws * data.n() * dm) as f64 <= IMPORTANCE_WORK {
-                let imp = importance(model.as_ref(), batch, &r.mean, &r.cov, draws, o.seed ^ 0x1d)?;
+                let log_w =
+                    log_weights(model.as_ref(), batch, &r.mean, &r.cov, draws, o.seed ^ 0x1d)?;
+                let imp = Importance::from_log_weights(&log_w);
                 let shift = if lin { jac } else { 0.0 };
+                if renyi {
+                    let (b, se) = crate::advi::renyi::vr_bound_jackknife(&log_w, o.alpha);
+                    report.renyi_bound = Some(b + shift);
+                    report.renyi_bound_std_err = Some(se);
+                }
                 report.cubo = Some(imp.cubo + shift);
                 report.cubo_std_err = Some(imp.cubo_std_err);
                 report.khat = Some(imp.khat);
@@ -361,6 +452,49 @@ pub fn fit(data: &Dataset, kind: ModelKind, o: &FitOptions, runner: &Runner) -> 
                     data.n()
                 ));
             }
+        }
+        Method::Svgd => {
+            let so = crate::stein::SvgdOptions {
+                particles: o.particles,
+                steps: o.max_steps.min(SVGD_MAX_STEPS),
+                seed: o.seed,
+                ..Default::default()
+            };
+            let r = crate::stein::svgd(model.as_ref(), batch, &so, runner)?;
+            let dm = model.dim();
+            let (mean, sd) = linear::raw_moments(&scaling, &r.mean[..d], &sub_cov(&r.cov, dm, d));
+            report.mean = mean;
+            report.sd = sd;
+            if let ModelKind::Linear(Noise::Unknown { .. }) = kind {
+                let sig: Vec<f64> = r
+                    .particles
+                    .iter()
+                    .map(|z| scaling.sd_y * z[d].exp())
+                    .collect();
+                let (m, v) = crate::stats::mean_var(&sig);
+                report.names.push("sigma".into());
+                report.mean.push(m);
+                report.sd.push(v.sqrt());
+            }
+            report.steps = r.steps;
+            report.converged = r.converged;
+            report.termination = r.termination;
+            if r.particles.len() >= crate::stein::KSD_MIN_DRAWS
+                && (r.particles.len() * (data.n() + r.particles.len()) * dm) as f64
+                    <= IMPORTANCE_WORK
+            {
+                report.ksd = Some(crate::stein::ksd(model.as_ref(), batch, &r.particles)?.ksd);
+            }
+            report.notes.push(format!(
+                "SVGD: {} particles, {} steps{}",
+                r.particles.len(),
+                r.steps,
+                if r.converged {
+                    ""
+                } else {
+                    " (the particle flow had not settled)"
+                }
+            ));
         }
         Method::Natural => {
             let ModelKind::Linear(Noise::Known(s)) = kind else {
@@ -535,6 +669,12 @@ pub fn fit_streamed(
         cubo_std_err: None,
         khat: None,
         psis_ln_evidence: None,
+        alpha: None,
+        renyi_bound: None,
+        renyi_bound_std_err: None,
+        kl_q_p: None,
+        kl_p_q: None,
+        ksd: None,
         trace: Vec::new(),
         steps: 0,
         converged: true,

@@ -14,6 +14,7 @@
 
 pub mod benchmark;
 pub mod data;
+pub mod divergence;
 pub mod fit;
 pub mod hmc;
 pub mod linear;
