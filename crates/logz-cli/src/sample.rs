@@ -37,6 +37,10 @@ pub struct SampleArgs {
     pub replicas: usize,
     #[arg(long, default_value_t = 0.2)]
     pub beta_min: f64,
+    /// Parallel tempering: sweeps between exchange attempts (under mpirun: fewer, cheaper
+    /// synchronisations between ranks)
+    #[arg(long, default_value_t = 1)]
+    pub exchange_every: usize,
     /// Start from all spins up instead of a random state
     #[arg(long)]
     pub cold: bool,
@@ -83,6 +87,7 @@ pub fn run(a: &SampleArgs) -> Result<()> {
         beta_min_fraction: a.beta_min,
         cold_start: a.cold,
         correlations: false,
+        exchange_every: a.exchange_every,
     };
     let bar = Bar::new(a.quiet || a.json);
     let t0 = std::time::Instant::now();

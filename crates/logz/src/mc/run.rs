@@ -117,6 +117,9 @@ pub struct SampleOptions {
     pub beta_min_fraction: f64,
     /// Start every chain from all spins up instead of a random state.
     pub cold_start: bool,
+    /// Parallel tempering: sweeps between replica-exchange attempts (≥ 1; default 1). Longer
+    /// blocks mean fewer synchronisations between the ranks of a distributed run.
+    pub exchange_every: usize,
     /// Accumulate ⟨s_i⟩ and ⟨s_i s_j⟩ (generic samplers only).
     pub correlations: bool,
 }
@@ -133,6 +136,7 @@ impl Default for SampleOptions {
             replicas: 16,
             beta_min_fraction: 0.2,
             cold_start: false,
+            exchange_every: 1,
             correlations: true,
         }
     }
@@ -539,10 +543,12 @@ fn sample_impl<R: Rng + SeedableRng + Send>(
         return Err(Error::invalid("the model has no spins to sample"));
     }
     if o.algorithm == Algorithm::Tempering
-        && (o.replicas < 2 || !(0.0..1.0).contains(&o.beta_min_fraction))
+        && (o.replicas < 2 || !(0.0..1.0).contains(&o.beta_min_fraction) || o.exchange_every == 0)
     {
         return Err(Error::InvalidArgument(
-            "parallel tempering needs ≥ 2 replicas and a β_min fraction in [0, 1)".into(),
+            "parallel tempering needs ≥ 2 replicas, a β_min fraction in [0, 1) and an exchange \
+             every ≥ 1 sweeps"
+                .into(),
         ));
     }
     let kernel = choose_kernel(m, o)?;

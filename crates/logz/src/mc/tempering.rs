@@ -18,6 +18,11 @@
 //!    chain's traces; the rank holding it adds its spins and bonds to the per-spin and per-edge
 //!    sums and keeps its configuration when asked to save.
 //!
+//! With `exchange_every` = b > 1, steps 1–2 cover b sweeps at fixed rungs (the (E, M) of every
+//! sweep gathered at once, 2b numbers per replica) before one exchange: b times fewer
+//! synchronisations, the same equilibrium distribution (each block of sweeps leaves every rung's
+//! Boltzmann distribution invariant, as does the exchange). b = 1 is the classic schedule.
+//!
 //! Those sums are sums of ±1, exact in f64 in any order, and everything else is decided from
 //! gathered numbers in the same order everywhere — so the result is bit-identical for any number
 //! of ranks and threads. The run stops (time limit, observer) at a point all ranks agree on.
@@ -43,14 +48,32 @@ struct Replica {
     state: Vec<i8>,
     /// Accepted flips so far.
     moves: usize,
-    /// E and M after the last sweep.
-    energy: f64,
-    magnetization: f64,
+    /// (E, M) after every sweep of the current block.
+    trace: Vec<(f64, f64)>,
     /// Σ s_i and Σ s_i s_j over the measured rounds this replica spent at the target rung.
     spin_sum: Vec<f64>,
     edge_sum: Vec<f64>,
     /// (round, configuration) of every saved round this replica was at the target rung.
     saved: Vec<(usize, Vec<i8>)>,
+}
+
+impl Replica {
+    /// Add this replica's current state to its target-rung sums, and keep it when `saved` gives
+    /// the sweep it belongs to.
+    fn measure(&mut self, m: &Model, correlations: bool, saved: Option<usize>) {
+        if correlations {
+            for (a, &x) in self.spin_sum.iter_mut().zip(&self.state) {
+                *a += x as f64;
+            }
+            let s = &self.state;
+            for (a, &(i, j)) in self.edge_sum.iter_mut().zip(m.edges()) {
+                *a += (s[i as usize] * s[j as usize]) as f64;
+            }
+        }
+        if let Some(u) = saved {
+            self.saved.push((u, self.state.clone()));
+        }
+    }
 }
 
 /// What a rank sends at the end: per local replica its moves, sums and saved configurations,
@@ -89,8 +112,7 @@ pub(super) fn run(
                 rng,
                 state,
                 moves: 0,
-                energy: 0.0,
-                magnetization: 0.0,
+                trace: Vec::new(),
                 spin_sum: if correlations {
                     vec![0.0; n]
                 } else {
@@ -117,42 +139,77 @@ pub(super) fn run(
     let mut magnetization = vec![Vec::with_capacity(o.sweeps); chains];
     let total = o.burn_in + o.sweeps;
     let keep = |t: usize| every > 0 && t >= o.burn_in && (t - o.burn_in + 1).is_multiple_of(every);
+    let block = o.exchange_every.max(1);
     let mut ran = 0;
-    let mut e_all = vec![0.0f64; chains * k];
-    let mut m_all = vec![0.0f64; chains * k];
-    for t in 0..total {
-        // 1. Sweep this rank's replicas at their current rungs.
+    // E and M of every replica after every sweep of the current block, [item][sweep].
+    let mut e_all = vec![vec![0.0f64; block]; chains * k];
+    let mut m_all = vec![vec![0.0f64; block]; chains * k];
+    let mut exchanges = 0usize;
+    let mut t = 0;
+    while t < total {
+        // Sweeps t..end at fixed rungs, then one exchange attempt (every sweep by default).
+        let end = (t + block).min(total);
+        let len = end - t;
+        // 1. Sweep this rank's replicas at their current rungs; the replica at the target rung
+        //    is measured after every sweep but the block's last (that one follows the exchange).
         local.par_iter_mut().for_each(|rep| {
             let rung = rung_of[rep.item];
-            rep.moves += Local::new(&models[rung], Rule::Metropolis, Scan::Sequential)
-                .sweep(&mut rep.state, &mut rep.rng);
-            rep.energy = m.energy(&rep.state);
-            rep.magnetization = rep.state.iter().map(|&x| x as i64).sum::<i64>() as f64;
+            let top = rung == k - 1;
+            rep.trace.clear();
+            for u in t..end {
+                rep.moves += Local::new(&models[rung], Rule::Metropolis, Scan::Sequential)
+                    .sweep(&mut rep.state, &mut rep.rng);
+                let e = m.energy(&rep.state);
+                let mag = rep.state.iter().map(|&x| x as i64).sum::<i64>() as f64;
+                rep.trace.push((e, mag));
+                if top && u + 1 < end && u >= o.burn_in {
+                    rep.measure(m, correlations, keep(u).then_some(u));
+                }
+            }
         });
-        // 2. Every replica's (E, M) on every rank.
+        // 2. Every replica's (E, M) after every sweep of the block, on every rank.
         if size == 1 {
             for rep in &local {
-                (e_all[rep.item], m_all[rep.item]) = (rep.energy, rep.magnetization);
+                for (j, &(e, mag)) in rep.trace.iter().enumerate() {
+                    (e_all[rep.item][j], m_all[rep.item][j]) = (e, mag);
+                }
             }
         } else {
             let words: Vec<u64> = local
                 .iter()
-                .flat_map(|r| [r.energy.to_bits(), r.magnetization.to_bits()])
+                .flat_map(|r| {
+                    r.trace
+                        .iter()
+                        .flat_map(|&(e, mag)| [e.to_bits(), mag.to_bits()])
+                })
                 .collect();
             for (r, buf) in comm.all_gather(&words).iter().enumerate() {
-                for (g, pair) in distributed::share(chains * k, r, size).zip(buf.chunks(2)) {
-                    e_all[g] = f64::from_bits(pair[0]);
-                    m_all[g] = f64::from_bits(pair[1]);
+                let per = 2 * len;
+                for (g, w) in distributed::share(chains * k, r, size).zip(buf.chunks(per)) {
+                    for (j, pair) in w.chunks(2).enumerate() {
+                        e_all[g][j] = f64::from_bits(pair[0]);
+                        m_all[g][j] = f64::from_bits(pair[1]);
+                    }
                 }
             }
         }
-        // 3. The same exchanges on every rank, chain by chain.
+        // 3. The target rung's traces for the block's sweeps before the exchange.
+        for c in 0..chains {
+            let g = c * k + at[c][k - 1];
+            for u in t.max(o.burn_in)..end - 1 {
+                energy[c].push(e_all[g][u - t]);
+                magnetization[c].push(m_all[g][u - t]);
+            }
+        }
+        // 4. The same exchanges on every rank, chain by chain (even and odd pairs alternating
+        //    from one exchange to the next), on the energies after the block's last sweep.
+        let last = len - 1;
         for c in 0..chains {
             let (at, rng) = (&mut at[c], &mut swap_rng[c]);
-            for j in (t % 2..k - 1).step_by(2) {
+            for j in (exchanges % 2..k - 1).step_by(2) {
                 attempted[c][j] += 1;
                 let (a, b) = (c * k + at[j], c * k + at[j + 1]);
-                let x = (ladder[j] - ladder[j + 1]) * (e_all[a] - e_all[b]);
+                let x = (ladder[j] - ladder[j + 1]) * (e_all[a][last] - e_all[b][last]);
                 if x >= 0.0 || uniform(rng) < x.exp() {
                     at.swap(j, j + 1);
                     rung_of[a] = j + 1;
@@ -161,44 +218,38 @@ pub(super) fn run(
                 }
             }
         }
-        // 4. Measure the replica at the target rung.
-        if t >= o.burn_in {
+        exchanges += 1;
+        // 5. Measure the replica now at the target rung after the block's last sweep.
+        let u = end - 1;
+        if u >= o.burn_in {
             for c in 0..chains {
                 let g = c * k + at[c][k - 1];
-                energy[c].push(e_all[g]);
-                magnetization[c].push(m_all[g]);
+                energy[c].push(e_all[g][last]);
+                magnetization[c].push(m_all[g][last]);
             }
-            let kept = keep(t);
+            let kept = keep(u).then_some(u);
             local.par_iter_mut().for_each(|rep| {
-                if rung_of[rep.item] != k - 1 {
-                    return;
-                }
-                if correlations {
-                    for (a, &x) in rep.spin_sum.iter_mut().zip(&rep.state) {
-                        *a += x as f64;
-                    }
-                    let s = &rep.state;
-                    for (a, &(i, j)) in rep.edge_sum.iter_mut().zip(m.edges()) {
-                        *a += (s[i as usize] * s[j as usize]) as f64;
-                    }
-                }
-                if kept {
-                    rep.saved.push((t, rep.state.clone()));
+                if rung_of[rep.item] == k - 1 {
+                    rep.measure(m, correlations, kept);
                 }
             });
         }
-        ran = t + 1;
-        // The budget, every TICK rounds: progress, observers, and a stop all ranks agree on.
-        if (t + 1).is_multiple_of(TICK) || t + 1 == total {
-            runner.advance((((t % TICK) + 1) * chains) as u64);
+        ran = end;
+        // The budget, whenever a multiple of TICK sweeps is passed: progress, observers, and a
+        // stop all ranks agree on.
+        if end / TICK > t / TICK || end == total {
+            runner.advance((len * chains) as u64);
             let why = runner
-                .iterate(Iteration::new("sample", t + 1))
+                .iterate(Iteration::new("sample", end))
                 .filter(|w| w.interrupted())
                 .or(runner.interrupted());
             if agree(why).is_some() {
                 break;
             }
+        } else {
+            runner.advance((len * chains) as u64);
         }
+        t = end;
     }
     // Gather what the replicas hold: moves, sums, saved configurations, final states.
     let finals: Vec<(usize, Final)> = local
@@ -287,26 +338,84 @@ mod tests {
             seed: 9,
             ..Default::default()
         };
-        let go = || sample_saving(&m, &o, 7, &Runner::new()).unwrap();
-        let one = go();
-        for k in [2, 3] {
-            for run in threads::run(k, |_| go()) {
-                for (a, b) in one.chains.iter().zip(&run.chains) {
-                    assert_eq!(bits(&a.energy), bits(&b.energy));
-                    assert_eq!(bits(&a.magnetization), bits(&b.magnetization));
-                    assert_eq!(a.spin_sum, b.spin_sum);
-                    assert_eq!(a.edge_sum, b.edge_sum);
-                    assert_eq!(a.final_spins, b.final_spins);
-                    assert_eq!(a.saved, b.saved);
-                    assert_eq!(bits(&a.swap_rates), bits(&b.swap_rates));
-                    assert_eq!(a.moves_per_sweep.to_bits(), b.moves_per_sweep.to_bits());
+        for b in [1, 3] {
+            let o = SampleOptions {
+                exchange_every: b,
+                ..o.clone()
+            };
+            let go = || sample_saving(&m, &o, 7, &Runner::new()).unwrap();
+            let one = go();
+            for k in [2, 3] {
+                for run in threads::run(k, |_| go()) {
+                    for (a, b) in one.chains.iter().zip(&run.chains) {
+                        assert_eq!(bits(&a.energy), bits(&b.energy));
+                        assert_eq!(bits(&a.magnetization), bits(&b.magnetization));
+                        assert_eq!(a.spin_sum, b.spin_sum);
+                        assert_eq!(a.edge_sum, b.edge_sum);
+                        assert_eq!(a.final_spins, b.final_spins);
+                        assert_eq!(a.saved, b.saved);
+                        assert_eq!(bits(&a.swap_rates), bits(&b.swap_rates));
+                        assert_eq!(a.moves_per_sweep.to_bits(), b.moves_per_sweep.to_bits());
+                    }
                 }
             }
+            // The saved configurations are the target replica's, whose energy was recorded.
+            let c = &one.chains[0];
+            assert_eq!(c.energy.len(), 200);
+            assert_eq!(c.saved.len(), (200 / 7) * m.n());
+            for (i, s) in c.saved.chunks(m.n()).enumerate() {
+                let magnetization = s.iter().map(|&x| x as f64).sum::<f64>();
+                assert_eq!(m.energy(s).to_bits(), c.energy[7 * i + 6].to_bits());
+                assert_eq!(magnetization, c.magnetization[7 * i + 6]);
+            }
         }
-        // The saved configurations are the target replica's, whose energy was recorded.
-        let c = &one.chains[0];
-        assert_eq!(c.saved.len(), (200 / 7) * m.n());
-        let s0 = &c.saved[..m.n()];
-        assert_eq!(m.energy(s0).to_bits(), c.energy[6].to_bits());
+    }
+
+    #[test]
+    fn blocks_of_sweeps_between_exchanges_sample_the_right_energy() {
+        let p = Params {
+            coupling: 1.0,
+            field: 0.0,
+            beta: 0.44,
+            seed: 1,
+        };
+        let m = builders::square(4, 4, true, &p).unwrap();
+        // Exact ⟨E⟩/N by enumerating the 2^16 states.
+        let (mut z, mut ez) = (0.0, 0.0);
+        for bits in 0u32..1 << 16 {
+            let s: Vec<i8> = (0..16)
+                .map(|i| if bits >> i & 1 == 1 { 1 } else { -1 })
+                .collect();
+            let e = m.energy(&s);
+            let w = (-0.44 * e).exp();
+            z += w;
+            ez += e * w;
+        }
+        let exact = ez / z / 16.0;
+        let o = SampleOptions {
+            algorithm: Algorithm::Tempering,
+            sweeps: 4000,
+            burn_in: 200,
+            chains: 4,
+            replicas: 6,
+            exchange_every: 5,
+            seed: 4,
+            ..Default::default()
+        };
+        let run = crate::mc::run::sample(&m, &o, &Runner::new()).unwrap();
+        let e = run.summary();
+        let e = e.get("energy").unwrap();
+        let se = e.std_err;
+        assert!(se < 0.02, "σ = {se}");
+        assert!(
+            (e.value - exact).abs() < 4.0 * se,
+            "{} ± {se} vs {exact}",
+            e.value
+        );
+        assert!(
+            run.chains[0].swap_rates.iter().all(|&r| r > 0.1),
+            "{:?}",
+            run.chains[0].swap_rates
+        );
     }
 }
