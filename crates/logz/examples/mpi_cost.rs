@@ -11,9 +11,10 @@
 //! gathers the distributed methods make (`Communicator::all_gather`, 2 words per replica for
 //! parallel tempering), then predicts the efficiency at 16–1024 ranks:
 //!
-//! * parallel tempering, r replicas per rank, labels exchanged after every sweep:
-//!   E(P) = r·t_sweep / (r·t_sweep + t_gather(P)), t_gather(P) ≈ α·⌈log₂ P⌉ + 16 B·r·P / B_w
-//!   (recursive doubling: log₂ P latency steps, and every rank receives all 2·r·P words);
+//! * parallel tempering, r replicas per rank, labels exchanged after every b sweeps:
+//!   E(P) = r·b·t_sweep / (r·b·t_sweep + t_gather(P)), t_gather(P) ≈ α·⌈log₂ P⌉ + 16 B·r·b·P / B_w
+//!   with b = `--exchange-every` (recursive doubling: log₂ P latency steps, and every rank
+//!   receives all 2·r·b·P words);
 //! * independent items (disorder instances, AIS runs), K items of t_item each, one final gather:
 //!   E(P) = (K/P)·t_item / (⌈K/P⌉·t_item + α·⌈log₂ P⌉ + bytes·P / B_w).
 //!
@@ -147,19 +148,22 @@ fn main() {
         }
     );
     let t_gather = |p: f64, words: f64| alpha * p.log2().ceil() + 8.0 * words * p / bw;
-    println!("parallel tempering, labels exchanged every sweep: efficiency at P ranks");
+    println!("parallel tempering, r replicas per rank, an exchange every b sweeps: efficiency");
     println!(
-        "{:>8} {:>4} {:>8} {:>8} {:>8} {:>8}",
-        "L", "r", "P=16", "P=64", "P=256", "P=1024"
+        "{:>4} {:>3} {:>4} {:>7} {:>7} {:>7} {:>7}",
+        "L", "r", "b", "P=16", "P=64", "P=256", "P=1024"
     );
     for &(l, ts) in &sweeps {
-        for r in [1.0, 8.0] {
+        for (r, b) in [(1.0, 1.0), (8.0, 1.0), (1.0, 10.0), (8.0, 10.0)] {
             let e: Vec<String> = [16.0, 64.0, 256.0, 1024.0]
                 .iter()
-                .map(|&p| format!("{:.2}", r * ts / (r * ts + t_gather(p, 2.0 * r))))
+                .map(|&p| {
+                    let work = r * b * ts;
+                    format!("{:.2}", work / (work + t_gather(p, 2.0 * r * b)))
+                })
                 .collect();
             println!(
-                "{l:>8} {r:>4} {:>8} {:>8} {:>8} {:>8}",
+                "{l:>4} {r:>3} {b:>4} {:>7} {:>7} {:>7} {:>7}",
                 e[0], e[1], e[2], e[3]
             );
         }

@@ -34,7 +34,7 @@
 //! left. A failure outside a collective step is the front end's to handle: the CLI aborts the
 //! whole job ([`Communicator::abort`]) with one line.
 //!
-//! The MPI communicator is in [`mpi`] behind the `mpi` cargo feature; [`threads`] runs K ranks
+//! The MPI communicator is in the `mpi` module behind the `mpi` cargo feature; [`threads`] runs K ranks
 //! as threads of one process (for tests and for the cost model's comparisons).
 
 #[cfg(feature = "mpi")]

@@ -6,7 +6,7 @@
 //! Metropolis sweeps and, after every sweep, replica-exchange attempts between neighbouring
 //! temperatures with probability min(1, e^{(β_k − β_{k+1})(E_k − E_{k+1})}), alternating even
 //! and odd pairs. Measurements are taken at the target β. Its replicas each have their own
-//! stream and may run on different threads and ranks ([`super::tempering`]).
+//! stream and may run on different threads and ranks (the `tempering` module).
 
 use super::cluster::{SwendsenWang, Wolff};
 use super::local::{Local, Rule, Scan};
