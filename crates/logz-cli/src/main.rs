@@ -9,6 +9,7 @@ mod bench_blr;
 mod bench_learn;
 mod compare;
 mod essay;
+mod dist;
 mod fit;
 mod learn;
 mod meanfield;
@@ -225,6 +226,10 @@ enum Cmd {
 /// Write to stdout; a closed pipe (`logz … | head`) ends the process quietly instead of panicking.
 pub fn write_stdout(s: &str) {
     use std::io::Write;
+    // Under mpirun only rank 0 prints.
+    if !dist::is_root() {
+        return;
+    }
     let mut out = std::io::stdout().lock();
     if let Err(e) = out.write_all(s.as_bytes()).and_then(|_| out.flush()) {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
@@ -349,9 +354,11 @@ fn run() -> Result<()> {
         let secs = logz::limits::parse_duration(s).context("--time-limit")?;
         logz::limits::set_time_limit(secs)?;
     }
+    // Under mpirun (feature `mpi`) the command runs with the world communicator installed.
     match cli.threads {
-        Some(n) => logz::parallel::with_threads(n, || run_cmd(cli.cmd)).context("--threads")?,
-        None => run_cmd(cli.cmd),
+        Some(n) => logz::parallel::with_threads(n, || dist::within(|| run_cmd(cli.cmd)))
+            .context("--threads")?,
+        None => dist::within(|| run_cmd(cli.cmd)),
     }
 }
 
@@ -446,10 +453,17 @@ fn run_cmd(cmd: Cmd) -> Result<()> {
 }
 
 fn main() {
+    let session = match dist::start() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("logz: error: starting MPI: {e}");
+            std::process::exit(2);
+        }
+    };
     if let Err(e) = run() {
-        // One line: the context chain joined.
+        // One line: the context chain joined (in a multi-rank job, the job is aborted).
         let msg: Vec<String> = e.chain().map(|c| c.to_string()).collect();
-        eprintln!("logz: error: {}", msg.join(": "));
-        std::process::exit(2);
+        dist::fail(&msg.join(": "), session);
     }
+    drop(session);
 }

@@ -10,7 +10,8 @@ pub struct Bar {
 impl Bar {
     pub fn new(quiet: bool) -> Bar {
         let pb = ProgressBar::hidden();
-        if !quiet {
+        // Under mpirun only rank 0 shows progress.
+        if !quiet && crate::dist::is_root() {
             pb.set_draw_target(ProgressDrawTarget::stderr());
         }
         pb.set_style(

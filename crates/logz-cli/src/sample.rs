@@ -37,6 +37,10 @@ pub struct SampleArgs {
     pub replicas: usize,
     #[arg(long, default_value_t = 0.2)]
     pub beta_min: f64,
+    /// Parallel tempering: sweeps between exchange attempts (under mpirun: fewer, cheaper
+    /// synchronisations between ranks)
+    #[arg(long, default_value_t = 1)]
+    pub exchange_every: usize,
     /// Start from all spins up instead of a random state
     #[arg(long)]
     pub cold: bool,
@@ -83,6 +87,7 @@ pub fn run(a: &SampleArgs) -> Result<()> {
         beta_min_fraction: a.beta_min,
         cold_start: a.cold,
         correlations: false,
+        exchange_every: a.exchange_every,
     };
     let bar = Bar::new(a.quiet || a.json);
     let t0 = std::time::Instant::now();
@@ -104,15 +109,17 @@ pub fn run(a: &SampleArgs) -> Result<()> {
     let attempts =
         (sweeps as f64 + a.burn_in as f64) * chains as f64 * m.n() as f64 * run.ladder.len() as f64;
     let rate = attempts / seconds / 1e9;
-    if let Some(p) = &a.trace {
+    // Under mpirun every rank holds the same run; rank 0 writes the files.
+    let root = crate::dist::is_root();
+    if let (Some(p), true) = (&a.trace, root) {
         write_trace(p, &run)?;
     }
-    if let Some(p) = &a.save {
+    if let (Some(p), true) = (&a.save, root) {
         let file = std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?;
         logz::learn::write_csv(std::io::BufWriter::new(file), m.n(), run.configurations())
             .with_context(|| format!("writing {}", p.display()))?;
     }
-    if let Some(p) = &a.snapshot {
+    if let (Some(p), true) = (&a.snapshot, root) {
         write_snapshot(p, m, &run.chains[0].final_spins)?;
     }
     if a.json {

@@ -41,7 +41,11 @@ pub fn run(a: &TrainVanArgs) -> Result<()> {
         report: report.clone(),
         exact_ln_z: exact,
     };
-    std::fs::write(&a.out, ck.to_json()).with_context(|| format!("writing {}", a.out.display()))?;
+    // Under mpirun every rank holds the same network; rank 0 writes it.
+    if crate::dist::is_root() {
+        std::fs::write(&a.out, ck.to_json())
+            .with_context(|| format!("writing {}", a.out.display()))?;
+    }
     if a.json {
         outln!(
             "{}",

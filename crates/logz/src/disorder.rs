@@ -7,9 +7,9 @@
 //! quenched free energy −βf = lim E ln Z/N that replica theory predicts (see
 //! [`crate::replica`]).
 //!
-//! Instances run in parallel on the current rayon pool; each result depends only on its
-//! instance index, and the sums are taken in index order, so the answer is identical on any
-//! thread count.
+//! Instances run in parallel on the current rayon pool and, in a distributed run, over the ranks
+//! ([`crate::distributed::map`]); each result depends only on its instance index, and the sums
+//! are taken in index order, so the answer is identical on any thread or rank count.
 //!
 //! For `exact` on models of at most [`MULTI_BETA_SPINS`] spins, the instance is enumerated once
 //! for all temperatures (Gray code over the 2^N states, or 2^{N−1} with the spin-flip symmetry
@@ -22,7 +22,6 @@ use crate::model::builders::{self, Params};
 use crate::model::Model;
 use crate::runner::Runner;
 use crate::{Error, Result};
-use rayon::prelude::*;
 
 /// The most instances one average may ask for.
 pub const MAX_INSTANCES: usize = 10_000_000;
@@ -221,14 +220,13 @@ pub fn average(c: &Config, runner: &Runner) -> Result<Vec<Row>> {
     )?
     .n();
     runner.start(c.instances as u64, "instances");
-    let per: Vec<Vec<f64>> = (0..c.instances)
-        .into_par_iter()
-        .map(|k| {
-            let r = one_instance(c, k, runner);
-            runner.advance(1);
-            r
-        })
-        .collect::<Result<_>>()?;
+    // Instances spread over the ranks of a distributed run (one rank: all of them), gathered
+    // in index order to every rank; the sums below are then the same on any number of ranks.
+    let per: Vec<Vec<f64>> = crate::distributed::map(c.instances, |k| {
+        let r = one_instance(c, k, runner);
+        runner.advance(1);
+        r
+    })?;
     runner.finish();
     let kf = c.instances as f64;
     let mut rows = Vec::new();

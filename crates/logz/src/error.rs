@@ -61,6 +61,14 @@ pub enum Error {
     /// A bad option value (unknown method name, non-positive tolerance, …).
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// Another rank of a distributed run failed (see [`crate::distributed`]); its message.
+    #[error("rank {rank}: {message}")]
+    Remote {
+        /// The rank that failed.
+        rank: usize,
+        /// Its error message.
+        message: String,
+    },
 }
 
 /// `Result` with the library's [`Error`](enum@Error).

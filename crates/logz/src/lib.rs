@@ -81,6 +81,7 @@
 pub mod advi;
 pub mod bayes;
 pub mod disorder;
+pub mod distributed;
 pub mod error;
 pub mod essay;
 pub mod estimate;

@@ -9,6 +9,7 @@
 use super::cluster::SwendsenWang;
 use super::local::{Local, Rule, Scan};
 use super::path::{bond_sum, check, ln_z0, residual, sample_fields};
+use crate::distributed::{self, agree};
 use crate::error::{Error, Result};
 use crate::estimate::{Estimate, EstimateKind, Progress, Solver};
 use crate::model::Model;
@@ -17,7 +18,6 @@ use crate::runner::{Iteration, Runner, Termination};
 use crate::stats;
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
-use rayon::prelude::*;
 
 /// Annealed importance sampling from the fields-only model to the full model.
 #[derive(Debug, Clone)]
@@ -104,17 +104,16 @@ impl Ais {
         };
         // Runs not yet started when the runner stops are skipped: each finished run's weight is
         // still an unbiased estimate of Z/Z_0.
-        let log_w: Vec<Option<f64>> = (0..self.runs)
-            .into_par_iter()
-            .map(|r| {
-                if runner.interrupted().is_some() {
-                    return Ok(None);
-                }
-                let w = at.run(m, r, cluster);
-                runner.advance(steps as u64);
-                w.map(Some)
-            })
-            .collect::<Result<_>>()?;
+        // In a distributed run the runs are spread over the ranks and their weights gathered
+        // in run order (crate::distributed), so every rank computes the same estimate.
+        let log_w: Vec<Option<f64>> = distributed::map(self.runs, |r| {
+            if runner.interrupted().is_some() {
+                return Ok(None);
+            }
+            let w = at.run(m, r, cluster);
+            runner.advance(steps as u64);
+            w.map(Some)
+        })?;
         let log_w: Vec<f64> = log_w.into_iter().flatten().collect();
         if log_w.len() < 2 {
             return Err(Error::OverBudget {
@@ -199,18 +198,22 @@ impl Solver for Ais {
         let mut agreed = self.doublings == 0;
         let mut diff = 0.0;
         let mut last = None;
+        // Every stop decision is agreed between the ranks of a distributed run (`agree`: the
+        // identity on one rank), so that all of them leave the loop at the same pass.
         for _ in 0..self.doublings {
-            if runner.interrupted().is_some() {
+            if agree(runner.interrupted()).is_some() {
                 break;
             }
             let next = self.pass(m, 2 * steps, cluster, runner);
-            if runner.stopped().is_some() {
+            if agree(runner.stopped()).is_some() {
                 // A doubled schedule cut short: the last complete pass stands.
                 break;
             }
             let next = next?;
             steps *= 2;
-            if let Some(why) = runner.iterate(Iteration::new("ais", steps).objective(next.ln_z)) {
+            if let Some(why) =
+                agree(runner.iterate(Iteration::new("ais", steps).objective(next.ln_z)))
+            {
                 if why.interrupted() {
                     prev = next;
                     history.push(prev.ln_z);
@@ -243,7 +246,7 @@ impl Solver for Ais {
         e.diagnostics.iterations = steps * prev.runs;
         let r = prev.runs as f64;
         e.diagnostics.converged = agreed && prev.ess >= 0.1 * r;
-        e.diagnostics.termination = match runner.stopped() {
+        e.diagnostics.termination = match agree(runner.stopped()) {
             Some(why) => why,
             None if e.diagnostics.converged => Termination::Converged,
             None => Termination::MaxIterations,

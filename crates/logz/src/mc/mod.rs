@@ -3,7 +3,8 @@
 //! - [`local`]: Metropolis and heat-bath single-spin updates on any model.
 //! - [`cluster`]: Wolff and Swendsen–Wang cluster updates (fields via a ghost spin).
 //! - [`multispin`]: the square-torus fast path, 64 spins per word with exact per-lane acceptance.
-//! - [`run`]: the chain driver (burn-in, several chains, parallel tempering) and observables.
+//! - [`run`]: the chain driver (burn-in, several chains, parallel tempering) and observables;
+//!   tempering's replicas run in `tempering` (labels exchanged, replicas spread over ranks).
 //! - [`ti`], [`ais`]: thermodynamic integration and annealed importance sampling as ln Z solvers,
 //!   along the coupling path of [`path`].
 //! - [`throughput`]: spin-flip attempts per nanosecond of the multi-spin kernel (`logz bench`).
@@ -18,6 +19,7 @@ pub mod local;
 pub mod multispin;
 pub mod path;
 pub mod run;
+mod tempering;
 pub mod throughput;
 pub mod ti;
 

@@ -5,7 +5,8 @@
 //! Parallel tempering runs K replicas on a geometric β ladder β_min … β (the model's β) with
 //! Metropolis sweeps and, after every sweep, replica-exchange attempts between neighbouring
 //! temperatures with probability min(1, e^{(β_k − β_{k+1})(E_k − E_{k+1})}), alternating even
-//! and odd pairs. Measurements are taken at the target β.
+//! and odd pairs. Measurements are taken at the target β. Its replicas each have their own
+//! stream and may run on different threads and ranks (the `tempering` module).
 
 use super::cluster::{SwendsenWang, Wolff};
 use super::local::{Local, Rule, Scan};
@@ -14,7 +15,6 @@ use crate::error::{Error, Result};
 use crate::estimate::Progress;
 use crate::model::Model;
 use crate::rng::stream_seed;
-use crate::rng::uniform;
 use crate::runner::{Iteration, Runner, Termination};
 use crate::stats::{self, SeriesStats};
 use rand::{Rng, SeedableRng};
@@ -117,6 +117,9 @@ pub struct SampleOptions {
     pub beta_min_fraction: f64,
     /// Start every chain from all spins up instead of a random state.
     pub cold_start: bool,
+    /// Parallel tempering: sweeps between replica-exchange attempts (≥ 1; default 1). Longer
+    /// blocks mean fewer synchronisations between the ranks of a distributed run.
+    pub exchange_every: usize,
     /// Accumulate ⟨s_i⟩ and ⟨s_i s_j⟩ (generic samplers only).
     pub correlations: bool,
 }
@@ -133,6 +136,7 @@ impl Default for SampleOptions {
             replicas: 16,
             beta_min_fraction: 0.2,
             cold_start: false,
+            exchange_every: 1,
             correlations: true,
         }
     }
@@ -282,7 +286,7 @@ impl Recorder {
     }
 }
 
-fn initial_state<R: Rng>(n: usize, cold: bool, rng: &mut R) -> Vec<i8> {
+pub(super) fn initial_state<R: Rng>(n: usize, cold: bool, rng: &mut R) -> Vec<i8> {
     if cold {
         vec![1; n]
     } else {
@@ -311,7 +315,7 @@ fn run_chain<R: Rng + SeedableRng + Send>(
     let lattice = matches!(kernel, Kernel::Lattice(_));
     let mut rec = Recorder::new(m, o.sweeps, o.correlations && !lattice);
     let mut moves = 0usize;
-    let mut swap_rates = Vec::new();
+    let swap_rates = Vec::new();
     // Sweeps actually run (fewer than planned when the runner stopped the chain).
     let mut ran = 0usize;
     let mut saved = Vec::new();
@@ -402,49 +406,10 @@ fn run_chain<R: Rng + SeedableRng + Send>(
             }
         }
         Kernel::Tempering => {
-            let models: Vec<Model> = ladder
-                .iter()
-                .map(|&b| m.with_beta(b))
-                .collect::<Result<_>>()?;
-            let k = models.len();
-            let mut states: Vec<Vec<i8>> = (0..k)
-                .map(|_| initial_state(m.n(), o.cold_start, &mut rng))
-                .collect();
-            let mut energies: Vec<f64> = states.iter().map(|s| m.energy(s)).collect();
-            let mut accepted = vec![0usize; k - 1];
-            let mut attempted = vec![0usize; k - 1];
-            for t in 0..total {
-                for (r, s) in states.iter_mut().enumerate() {
-                    moves += Local::new(&models[r], Rule::Metropolis, Scan::Sequential)
-                        .sweep(s, &mut rng);
-                    energies[r] = m.energy(s);
-                }
-                for r in (t % 2..k - 1).step_by(2) {
-                    attempted[r] += 1;
-                    let x = (ladder[r] - ladder[r + 1]) * (energies[r] - energies[r + 1]);
-                    if x >= 0.0 || uniform(&mut rng) < x.exp() {
-                        states.swap(r, r + 1);
-                        energies.swap(r, r + 1);
-                        accepted[r] += 1;
-                    }
-                }
-                if t >= o.burn_in {
-                    rec.push_state(m, &states[k - 1]);
-                }
-                if keep(t) {
-                    saved.extend_from_slice(&states[k - 1]);
-                }
-                ran = t + 1;
-                if tick(t) {
-                    break;
-                }
-            }
-            swap_rates = accepted
-                .iter()
-                .zip(&attempted)
-                .map(|(&a, &n)| a as f64 / n.max(1) as f64)
-                .collect();
-            spins = states.pop().unwrap_or_default();
+            // Replicas are not independent chains: `sample_impl` runs them in `tempering`.
+            return Err(Error::Numerical(
+                "internal: parallel tempering runs in mc::tempering".into(),
+            ));
         }
     }
     let norm = (ran.max(1) * m.n().max(1)) as f64;
@@ -578,10 +543,12 @@ fn sample_impl<R: Rng + SeedableRng + Send>(
         return Err(Error::invalid("the model has no spins to sample"));
     }
     if o.algorithm == Algorithm::Tempering
-        && (o.replicas < 2 || !(0.0..1.0).contains(&o.beta_min_fraction))
+        && (o.replicas < 2 || !(0.0..1.0).contains(&o.beta_min_fraction) || o.exchange_every == 0)
     {
         return Err(Error::InvalidArgument(
-            "parallel tempering needs ≥ 2 replicas and a β_min fraction in [0, 1)".into(),
+            "parallel tempering needs ≥ 2 replicas, a β_min fraction in [0, 1) and an exchange \
+             every ≥ 1 sweeps"
+                .into(),
         ));
     }
     let kernel = choose_kernel(m, o)?;
@@ -592,12 +559,18 @@ fn sample_impl<R: Rng + SeedableRng + Send>(
         vec![m.beta()]
     };
     runner.start(((o.burn_in + o.sweeps) * o.chains) as u64, "sweeps");
-    let mut chains: Vec<ChainResult> = (0..o.chains)
-        .into_par_iter()
-        .map(|c| run_chain::<R>(m, o, kernel, c, &ladder, every, runner))
-        .collect::<Result<_>>()?;
+    let mut chains: Vec<ChainResult> = if matches!(kernel, Kernel::Tempering) {
+        // Replicas spread over threads and ranks, labels exchanged (see `tempering`).
+        super::tempering::run(m, o, &ladder, every, runner)?
+    } else {
+        (0..o.chains)
+            .into_par_iter()
+            .map(|c| run_chain::<R>(m, o, kernel, c, &ladder, every, runner))
+            .collect::<Result<_>>()?
+    };
     runner.finish();
-    let termination = match runner.stopped() {
+    // Agreed between the ranks of a distributed run (the identity on one).
+    let termination = match crate::distributed::agree(runner.stopped()) {
         Some(why) => {
             trim_to_common_length(&mut chains, why, o.burn_in)?;
             why

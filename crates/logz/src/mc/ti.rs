@@ -10,6 +10,7 @@
 use super::cluster::SwendsenWang;
 use super::local::{Local, Rule, Scan};
 use super::path::{bond_sum, check, ln_z0, residual, sample_fields};
+use crate::distributed::{self, agree, Wire};
 use crate::error::{Error, Result};
 use crate::estimate::{Estimate, EstimateKind, Progress, Solver};
 use crate::model::Model;
@@ -520,6 +521,95 @@ impl Window {
     }
 }
 
+impl Ladder<'_> {
+    /// Take over a ladder computed by another rank: its traces, sums and counters, and — when
+    /// `states` were sent (for a checkpoint) — its states and generators.
+    fn adopt(&mut self, s: SavedLadder) {
+        if s.slots.len() == self.slots.len() {
+            for (slot, (lambda, rng, state, bonds)) in self.slots.iter_mut().zip(s.slots) {
+                (slot.lambda, slot.rng, slot.state, slot.bonds) = (lambda, rng, state, bonds);
+            }
+            self.swap_rng = s.swap_rng;
+        }
+        (self.swaps, self.tries, self.t) = (s.swaps, s.tries, s.t);
+        (self.fine, self.coarse) = (s.fine, s.coarse);
+        (self.spin, self.edge, self.energy, self.abs_m) = (s.spin, s.edge, s.energy, s.abs_m);
+    }
+}
+
+/// A ladder on the wire: the numbers bit for bit, the states and generators (only sent for a
+/// checkpoint) as JSON.
+impl Wire for SavedLadder {
+    fn put(&self, out: &mut Vec<u64>) {
+        let states = (!self.slots.is_empty())
+            .then(|| serde_json::to_string(&(&self.slots, &self.swap_rng)).unwrap_or_default());
+        states.put(out);
+        (self.t, (self.swaps.clone(), self.tries.clone())).put(out);
+        (self.fine.clone(), self.coarse.clone()).put(out);
+        (self.spin.clone(), self.edge.clone()).put(out);
+        (self.energy, self.abs_m).put(out);
+    }
+    fn take(rd: &mut distributed::wire::Reader) -> Result<Self> {
+        let states = <Option<String> as Wire>::take(rd)?;
+        let (t, (swaps, tries)) = <(usize, (Vec<usize>, Vec<usize>))>::take(rd)?;
+        let (fine, coarse) = <(Vec<f64>, Vec<f64>)>::take(rd)?;
+        let (spin, edge) = <(Vec<f64>, Vec<f64>)>::take(rd)?;
+        let (energy, abs_m) = <(f64, f64)>::take(rd)?;
+        type States = (
+            Vec<(f64, Xoshiro256PlusPlus, Vec<i8>, f64)>,
+            Xoshiro256PlusPlus,
+        );
+        let (slots, swap_rng): States = match states {
+            Some(text) => serde_json::from_str(&text)
+                .map_err(|e| Error::Numerical(format!("ti: a ladder from another rank: {e}")))?,
+            None => (Vec::new(), Xoshiro256PlusPlus::seed_from_u64(0)),
+        };
+        Ok(SavedLadder {
+            slots,
+            swap_rng,
+            swaps,
+            tries,
+            t,
+            fine,
+            coarse,
+            spin,
+            edge,
+            energy,
+            abs_m,
+        })
+    }
+}
+
+/// After a round of a distributed run, give every rank every ladder's traces and sums (and,
+/// for a checkpoint, states) from the rank that ran it. Nothing to do on one rank.
+fn sync_ladders(ladders: &mut [Ladder], states: bool) -> Result<()> {
+    let comm = distributed::current();
+    if comm.size() == 1 {
+        return Ok(());
+    }
+    let n = ladders.len();
+    let (rank, size) = (comm.rank(), comm.size());
+    let local: Vec<SavedLadder> = ladders[distributed::share(n, rank, size)]
+        .iter()
+        .map(|l| {
+            let mut s = l.save();
+            if !states {
+                s.slots.clear();
+            }
+            s
+        })
+        .collect();
+    let all = distributed::gather(comm.as_ref(), Ok(local))?;
+    for (r, sent) in all.into_iter().enumerate() {
+        if r != rank {
+            for (i, s) in distributed::share(n, r, size).zip(sent) {
+                ladders[i].adopt(s);
+            }
+        }
+    }
+    Ok(())
+}
+
 /// A ladder's λ = 1 sums: per spin, per edge, energy and |m|.
 type Sums = (Vec<f64>, Vec<f64>, f64, f64);
 
@@ -597,7 +687,8 @@ impl Solver for ThermodynamicIntegration {
             pilots = s.pilots.clone();
         }
         while saved.is_none() && run.rungs < self.max_rungs {
-            if runner.interrupted().is_some() {
+            // Every rank runs the pilots (they are short and sequential); stops are agreed.
+            if agree(runner.interrupted()).is_some() {
                 // No time to choose: keep the rungs so far (the main run reports the timeout).
                 break;
             }
@@ -608,7 +699,7 @@ impl Solver for ThermodynamicIntegration {
             };
             let mut l = pilot.ladder(m, 0, cluster)?;
             l.run(m, pilot.burn_in + pilot.sweeps, 0, &runner.child());
-            if runner.interrupted().is_some() {
+            if agree(runner.interrupted()).is_some() {
                 // A pilot cut short measures nothing reliable.
                 break;
             }
@@ -661,13 +752,18 @@ impl Solver for ThermodynamicIntegration {
         }
         let window = loop {
             if !resume {
-                runner.start(((until - ladders[0].t) * run.chains) as u64, "sweeps");
-                ladders
+                // In a distributed run each rank advances its share of the ladders, then every
+                // rank receives the others' (`sync_ladders`); the window below is the same on all.
+                let (rank, size) = (distributed::rank(), distributed::size());
+                let mine = distributed::share(ladders.len(), rank, size);
+                runner.start(((until - ladders[0].t) * mine.len()) as u64, "sweeps");
+                ladders[mine]
                     .par_iter_mut()
                     .for_each(|l| l.run(m, until, from, runner));
                 runner.finish();
+                sync_ladders(&mut ladders, self.checkpoint.is_some())?;
             }
-            if let Some(why) = runner.stopped() {
+            if let Some(why) = agree(runner.stopped()) {
                 stopped = Some(why);
                 match previous.take() {
                     None => {
@@ -691,7 +787,8 @@ impl Solver for ThermodynamicIntegration {
                     }
                 }
             }
-            if let (Some(path), false) = (&self.checkpoint, resume) {
+            // Rank 0 writes the checkpoint (it holds every ladder after `sync_ladders`).
+            if let (Some(path), false, 0) = (&self.checkpoint, resume, distributed::rank()) {
                 save(
                     path,
                     &Saved {

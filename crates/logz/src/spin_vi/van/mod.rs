@@ -43,6 +43,7 @@ mod network;
 pub use network::Made;
 use network::{Act, Grad};
 
+use crate::distributed::{self, agree};
 use crate::error::{Error, Result};
 use crate::estimate::{Estimate, EstimateKind, Progress, Solver};
 use crate::model::Model;
@@ -295,6 +296,8 @@ impl Van {
             )?,
         };
         let np = net.params.len();
+        let comm = distributed::current();
+        let (rank, size) = (comm.rank(), comm.size());
         let mut adam = crate::optim::Adam::new(np);
         let beta = m.beta();
         let t0 = std::time::Instant::now();
@@ -314,7 +317,12 @@ impl Van {
             let chunks = self.batch.div_ceil(CHUNK);
             // Each chunk: raw draws with their activations (and those of the mirrored state
             // for z2), f = β_t E + log q, then the gradient once the baseline is known.
-            let draws: Vec<Vec<Draw>> = (0..chunks)
+            // Data-parallel over the ranks of a distributed run: each rank draws its share of
+            // the chunks (chunk c's stream is the same on any rank), every rank receives every
+            // draw's (E, log q) and every chunk's gradient, and sums them in chunk order.
+            let mine = distributed::share(chunks, rank, size);
+            let draws: Vec<Vec<Draw>> = mine
+                .clone()
                 .into_par_iter()
                 .map(|c| {
                     let mut rng = Xoshiro256PlusPlus::seed_from_u64(stream_seed(
@@ -326,9 +334,24 @@ impl Van {
                 })
                 .collect();
             let all: Vec<&Draw> = draws.iter().flatten().collect();
-            let b = all.len() as f64;
-            let f: Vec<f64> = all.iter().map(|d| bt * d.energy + d.log_q).collect();
+            let (energy, log_q): (Vec<f64>, Vec<f64>) = if size == 1 {
+                all.iter().map(|d| (d.energy, d.log_q)).unzip()
+            } else {
+                let local: Vec<(f64, f64)> = all.iter().map(|d| (d.energy, d.log_q)).collect();
+                distributed::gather(comm.as_ref(), Ok(local))?
+                    .into_iter()
+                    .flatten()
+                    .unzip()
+            };
+            let b = energy.len() as f64;
+            let f: Vec<f64> = energy
+                .iter()
+                .zip(&log_q)
+                .map(|(e, lq)| bt * e + lq)
+                .collect();
             let total: f64 = f.iter().sum();
+            // Index of this rank's first draw in the step's batch.
+            let first = mine.start * CHUNK;
             // Gradient of F = E[f]: Σ_k w_k ∇ log q(s_k), w_k = (f_k − leave-one-out mean)/B.
             let grads: Vec<Vec<f64>> = all
                 .par_chunks(CHUNK)
@@ -337,7 +360,7 @@ impl Van {
                     let mut g = vec![0.0; np];
                     let mut terms = Vec::with_capacity(2 * chunk.len());
                     for (i, d) in chunk.iter().enumerate() {
-                        let k = c * CHUNK + i;
+                        let k = first + c * CHUNK + i;
                         let w = (f[k] - (total - f[k]) / (b - 1.0)) / b;
                         d.grad_terms(w, &mut terms);
                     }
@@ -345,6 +368,14 @@ impl Van {
                     g
                 })
                 .collect();
+            let grads = if size == 1 {
+                grads
+            } else {
+                distributed::gather(comm.as_ref(), Ok(grads))?
+                    .into_iter()
+                    .flatten()
+                    .collect()
+            };
             let mut grad = vec![0.0; np];
             for g in &grads {
                 for (x, y) in grad.iter_mut().zip(g) {
@@ -362,14 +393,19 @@ impl Van {
             adam.step(&mut net.params, &grad, rate);
             if t % 10 == 0 || t == self.steps {
                 // ELBO at the target β from this batch (exact only once annealing is over).
-                let elbo = -all.iter().map(|d| beta * d.energy + d.log_q).sum::<f64>() / b;
+                let elbo = -energy
+                    .iter()
+                    .zip(&log_q)
+                    .map(|(e, lq)| beta * e + lq)
+                    .sum::<f64>()
+                    / b;
                 trace.push((t, elbo, t0.elapsed().as_secs_f64()));
                 runner.message(&format!("ELBO {elbo:.4}"));
                 runner.advance(10.min(t as u64));
                 // Stopping early is always honest here: the evaluation below samples the
                 // network at the target β, so its ELBO is a stochastic lower bound whatever
                 // the training reached.
-                if let Some(why) = runner.iterate(Iteration::new("van", t).objective(elbo)) {
+                if let Some(why) = agree(runner.iterate(Iteration::new("van", t).objective(elbo))) {
                     stopped = Some(why);
                     break;
                 }
@@ -404,17 +440,18 @@ pub fn evaluate(
     }
     let beta = m.beta();
     let chunks = samples.div_ceil(CHUNK);
-    let vals: Vec<f64> = (0..chunks)
-        .into_par_iter()
-        .flat_map_iter(|c| {
-            let mut rng = Xoshiro256PlusPlus::seed_from_u64(stream_seed(seed, c as u64));
-            let cnt = CHUNK.min(samples - c * CHUNK);
-            Draw::batch(net, m, &mut rng, cnt)
-                .into_iter()
-                .map(|d| -beta * d.energy - d.log_q)
-                .collect::<Vec<_>>()
-        })
-        .collect();
+    // Chunks over the ranks of a distributed run, gathered in chunk order.
+    let vals: Vec<f64> = distributed::map(chunks, |c| {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(stream_seed(seed, c as u64));
+        let cnt = CHUNK.min(samples - c * CHUNK);
+        Ok(Draw::batch(net, m, &mut rng, cnt)
+            .into_iter()
+            .map(|d| -beta * d.energy - d.log_q)
+            .collect::<Vec<_>>())
+    })?
+    .into_iter()
+    .flatten()
+    .collect();
     let k = vals.len() as f64;
     let (mean, var) = crate::stats::mean_var(&vals);
     let max = vals.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
