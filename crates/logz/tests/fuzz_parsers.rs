@@ -295,8 +295,10 @@ fn check(r: Report) {
         r.count,
         r.panics[..r.panics.len().min(3)].join("\n")
     );
+    // A guard against pathological inputs (a hang, a quadratic blow-up), not a speed claim:
+    // the bound is loose enough to hold on a machine loaded by parallel builds.
     assert!(
-        r.slowest < 1.0,
+        r.slowest < 5.0,
         "{}: an input took {:.2} s: {}",
         r.parser,
         r.slowest,
