@@ -100,7 +100,14 @@ pub struct DisorderArgs {
     seed: u64,
     #[command(flatten)]
     options: MethodArgs,
-    /// Print a JSON list of rows on stdout
+    /// Sizes N1,N2,… for a family:N spec: the same average at every size, and a least-squares
+    /// extrapolation of mean ln Z/N in 1/N to N → ∞ (beside the RS and full-RSB values for sk)
+    #[arg(long)]
+    sizes: Option<String>,
+    /// Write disorder.csv and disorder.svg (mean ln Z/N ± standard error against β) into DIR
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Print a JSON list of rows on stdout ({"rows", "extrapolation"} with --sizes)
     #[arg(long)]
     json: bool,
 }
@@ -383,6 +390,130 @@ fn parse_betas(s: &str) -> Result<Vec<f64>> {
     Ok(out)
 }
 
+/// Parse `--sizes`: comma-separated integers ≥ 2.
+fn parse_sizes(s: &str) -> Result<Vec<usize>> {
+    let parts: Vec<&str> = s
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect();
+    if parts.is_empty() {
+        return Err(anyhow!(
+            "--sizes: give sizes N1,N2,… (e.g. 8,12,16), got '{s}'"
+        ));
+    }
+    if parts.len() > logz::finite_size::MAX_SIZES {
+        return Err(anyhow!(
+            "--sizes: at most {} sizes, got {}",
+            logz::finite_size::MAX_SIZES,
+            parts.len()
+        ));
+    }
+    parts
+        .iter()
+        .map(|p| match p.parse::<usize>() {
+            Ok(n) if n >= 2 => Ok(n),
+            _ => Err(anyhow!("--sizes: '{p}' is not a size N ≥ 2")),
+        })
+        .collect()
+}
+
+fn cell(v: Option<f64>) -> String {
+    v.map_or(String::new(), |x| format!("{x}"))
+}
+
+/// disorder.csv and disorder.svg: one panel per size, one curve per method with its
+/// ±1 standard-error band (drawn as a closed outline in the method's style).
+fn write_disorder_files(
+    dir: &std::path::Path,
+    spec: &str,
+    rows: &[logz::disorder::Row],
+) -> Result<String> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut csv = String::from(
+        "method,kind,beta,n,instances,mean_ln_z_per_spin,std_err,mean_energy_per_spin,energy_std_err,q_ea,q_ea_std_err\n",
+    );
+    for r in rows {
+        csv.push_str(&format!(
+            "{},{},{},{},{},{},{},{},{},{},{}\n",
+            r.method,
+            r.kind,
+            r.beta,
+            r.n,
+            r.instances,
+            r.mean_ln_z_per_spin,
+            cell(r.std_err),
+            cell(r.mean_energy_per_spin),
+            cell(r.energy_std_err),
+            cell(r.q_ea),
+            cell(r.q_ea_std_err)
+        ));
+    }
+    let csv_path = dir.join("disorder.csv");
+    std::fs::write(&csv_path, csv).with_context(|| format!("writing {}", csv_path.display()))?;
+    let mut methods: Vec<&str> = Vec::new();
+    let mut sizes: Vec<usize> = Vec::new();
+    for r in rows {
+        if !methods.contains(&r.method.as_str()) {
+            methods.push(&r.method);
+        }
+        if !sizes.contains(&r.n) {
+            sizes.push(r.n);
+        }
+    }
+    let slots = plot::method_slots(&methods);
+    let panels: Vec<Panel> = sizes
+        .iter()
+        .map(|&n| {
+            let mut series = Vec::new();
+            for (m, &slot) in methods.iter().zip(&slots) {
+                let pts: Vec<&logz::disorder::Row> =
+                    rows.iter().filter(|r| r.n == n && r.method == *m).collect();
+                let kind = pts.first().map_or("", |r| r.kind.as_str());
+                series.push(Series {
+                    label: format!("{m} ({kind})"),
+                    points: pts.iter().map(|r| (r.beta, r.mean_ln_z_per_spin)).collect(),
+                    color: slot,
+                });
+                if pts.iter().any(|r| r.std_err.is_some()) {
+                    let se = |r: &&logz::disorder::Row| r.std_err.unwrap_or(0.0);
+                    let mut band: Vec<(f64, f64)> = pts
+                        .iter()
+                        .map(|r| (r.beta, r.mean_ln_z_per_spin + se(r)))
+                        .collect();
+                    band.extend(
+                        pts.iter()
+                            .rev()
+                            .map(|r| (r.beta, r.mean_ln_z_per_spin - se(r))),
+                    );
+                    band.extend(band.first().copied());
+                    series.push(Series {
+                        label: format!("{m} ± 1 std err"),
+                        points: band,
+                        color: slot,
+                    });
+                }
+            }
+            let k = rows.iter().find(|r| r.n == n).map_or(0, |r| r.instances);
+            Panel {
+                title: format!("{spec}: N = {n}, {k} instances"),
+                x_label: "inverse temperature β".into(),
+                y_label: "mean ln Z / N".into(),
+                series,
+                vlines: vec![],
+                marks: vec![],
+            }
+        })
+        .collect();
+    let svg = dir.join("disorder.svg");
+    plot::draw(&svg, &panels, panels.len().min(3))?;
+    Ok(format!(
+        "wrote {} and {}",
+        svg.display(),
+        csv_path.display()
+    ))
+}
+
 /// Run `logz disorder …`.
 pub fn run_disorder(a: &DisorderArgs) -> Result<()> {
     if a.instances < 1 || a.instances > logz::disorder::MAX_INSTANCES as i64 {
@@ -416,13 +547,49 @@ pub fn run_disorder(a: &DisorderArgs) -> Result<()> {
         seed: a.seed,
         options,
     };
+    let sizes = a.sizes.as_deref().map(parse_sizes).transpose()?;
     let t0 = Instant::now();
     let bar = crate::progress::Bar::new(a.json);
-    let rows = logz::disorder::average(&c, &crate::runner(&bar))?;
+    let rows = match &sizes {
+        None => logz::disorder::average(&c, &crate::runner(&bar))?,
+        Some(s) => logz::finite_size::average_sizes(&c, s, &crate::runner(&bar))?,
+    };
     bar.clear();
+    let extrapolation = match &sizes {
+        Some(s) if s.len() > 1 => Some(logz::finite_size::extrapolate_rows(
+            &rows, &a.spec, a.coupling, a.field,
+        )?),
+        _ => None,
+    };
     let secs = t0.elapsed().as_secs_f64();
+    let wrote = match &a.out {
+        Some(dir) => Some(write_disorder_files(dir, &a.spec, &rows)?),
+        None => None,
+    };
     if a.json {
-        outln!("{}", serde_json::to_string(&rows)?);
+        match (&sizes, &extrapolation) {
+            (None, _) => outln!("{}", serde_json::to_string(&rows)?),
+            (Some(_), x) => {
+                let x: Vec<serde_json::Value> = x
+                    .iter()
+                    .flatten()
+                    .map(|x| {
+                        json!({
+                            "method": x.method,
+                            "beta": x.beta,
+                            "sizes": x.fit.sizes,
+                            "limit": x.fit.limit,
+                            "std_err": x.fit.std_err,
+                            "slope": x.fit.slope,
+                            "chi2": x.fit.chi2,
+                            "rs_ln_z_per_spin": opt(x.rs_ln_z_per_spin),
+                            "full_rsb_ln_z_per_spin": opt(x.full_rsb_ln_z_per_spin),
+                        })
+                    })
+                    .collect();
+                outln!("{}", json!({"rows": rows, "extrapolation": x}));
+            }
+        }
         return Ok(());
     }
     outln!(
@@ -433,21 +600,60 @@ pub fn run_disorder(a: &DisorderArgs) -> Result<()> {
         secs
     );
     outln!(
-        "{:<8} {:>8} {:>16} {:>12}",
+        "{:<8} {:<22} {:>5} {:>8} {:>16} {:>10} {:>13} {:>10} {:>9}",
         "method",
+        "kind",
+        "N",
         "beta",
         "E ln Z / N",
-        "std err"
+        "std err",
+        "E <E>/N",
+        "std err",
+        "q_EA"
     );
+    let se = |v: Option<f64>| v.map_or("—".to_string(), |s| format!("{s:.3e}"));
+    let val = |v: Option<f64>, p: usize| v.map_or("—".to_string(), |s| format!("{s:.p$}"));
     for r in &rows {
-        let se = r.std_err.map_or("—".to_string(), |s| format!("{s:.3e}"));
         outln!(
-            "{:<8} {:>8} {:>16.10} {:>12}",
+            "{:<8} {:<22} {:>5} {:>8} {:>16.10} {:>10} {:>13} {:>10} {:>9}",
             r.method,
+            r.kind,
+            r.n,
             r.beta,
             r.mean_ln_z_per_spin,
-            se
+            se(r.std_err),
+            val(r.mean_energy_per_spin, 8),
+            se(r.energy_std_err),
+            val(r.q_ea, 5)
         );
+    }
+    if let Some(x) = &extrapolation {
+        outln!("extrapolation of E ln Z / N in 1/N (weighted least squares) to N → ∞:");
+        outln!(
+            "{:<8} {:>8} {:>14} {:>10} {:>10} {:>14} {:>14}",
+            "method",
+            "beta",
+            "N → ∞",
+            "std err",
+            "chi2",
+            "RS",
+            "full RSB"
+        );
+        for x in x {
+            outln!(
+                "{:<8} {:>8} {:>14.8} {:>10.3e} {:>10.3} {:>14} {:>14}",
+                x.method,
+                x.beta,
+                x.fit.limit,
+                x.fit.std_err,
+                x.fit.chi2,
+                val(x.rs_ln_z_per_spin, 8),
+                val(x.full_rsb_ln_z_per_spin, 8)
+            );
+        }
+    }
+    if let Some(w) = wrote {
+        outln!("{w}");
     }
     Ok(())
 }

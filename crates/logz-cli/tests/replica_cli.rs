@@ -263,6 +263,118 @@ fn bad_input_is_refused_in_one_line() {
     fails_with(&["disorder", "sk:8", "--betas", "nan"], "--betas");
     fails_with(&["disorder", "sk:8", "--methods", "nope"], "unknown method");
     fails_with(&["disorder", "sk:x"], "not a valid number");
+    fails_with(&["disorder", "sk:8", "--sizes", ""], "--sizes");
+    fails_with(
+        &["disorder", "sk:8", "--sizes", "8,abc"],
+        "'abc' is not a size",
+    );
+    fails_with(&["disorder", "sk:8", "--sizes", "8,1"], "'1' is not a size");
+    fails_with(
+        &["disorder", "sk:8", "--sizes", "8,30", "--methods", "exact"],
+        "over the limit of exact",
+    );
+    fails_with(&["disorder", "square:4x4", "--sizes", "8,9"], "family:N");
+}
+
+#[test]
+fn disorder_out_writes_csv_and_svg_and_rows_carry_their_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = logz()
+        .args([
+            "disorder",
+            "sk:7",
+            "--instances",
+            "12",
+            "--methods",
+            "exact,mf",
+            "--betas",
+            "0.5,1.5",
+            "--field",
+            "0.2",
+            "--out",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("lower_bound") && text.contains("q_EA"),
+        "{text}"
+    );
+    let csv = std::fs::read_to_string(dir.path().join("disorder.csv")).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(lines[0].starts_with("method,kind,beta,n,instances,mean_ln_z_per_spin,std_err"));
+    assert_eq!(lines.len(), 5);
+    assert!(lines[1].starts_with("exact,exact,0.5,7,12,"));
+    assert!(lines[3].starts_with("mf,lower_bound,0.5,7,12,"));
+    let svg = std::fs::read_to_string(dir.path().join("disorder.svg")).unwrap();
+    assert!(
+        svg.contains("<svg") && svg.contains("exact (exact)") && svg.contains("mf ± 1 std err")
+    );
+    // The same rows as JSON, with kind, energy and q_EA; stdout stays pure JSON with --out.
+    let out = logz()
+        .args([
+            "disorder",
+            "sk:7",
+            "--instances",
+            "12",
+            "--methods",
+            "exact,mf",
+            "--betas",
+            "0.5,1.5",
+            "--field",
+            "0.2",
+            "--json",
+            "--out",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = v.as_array().unwrap();
+    assert_eq!(rows[0]["kind"], "exact");
+    assert_eq!(rows[2]["kind"], "lower_bound");
+    for r in rows {
+        assert!(r["mean_energy_per_spin"].as_f64().unwrap() < 0.0, "{r}");
+        assert!(r["energy_std_err"].as_f64().unwrap() > 0.0, "{r}");
+        let q = r["q_ea"].as_f64().unwrap();
+        assert!(q > 0.0 && q < 1.0, "{r}");
+    }
+}
+
+#[test]
+fn disorder_sizes_extrapolate_in_one_over_n_beside_the_replica_values() {
+    let v = json_of(&[
+        "disorder",
+        "sk:6",
+        "--instances",
+        "300",
+        "--methods",
+        "exact",
+        "--betas",
+        "0.5",
+        "--sizes",
+        "6,9,12",
+        "--json",
+    ]);
+    let rows = v["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 3);
+    let ns: Vec<u64> = rows.iter().map(|r| r["n"].as_u64().unwrap()).collect();
+    assert_eq!(ns, vec![6, 9, 12]);
+    let x = &v["extrapolation"][0];
+    assert_eq!(x["method"], "exact");
+    assert_eq!(x["sizes"].as_array().unwrap().len(), 3);
+    let annealed = std::f64::consts::LN_2 + 0.0625;
+    let (lim, se) = (x["limit"].as_f64().unwrap(), x["std_err"].as_f64().unwrap());
+    assert!(se > 0.0 && se < 0.01, "{x}");
+    assert!((lim - annealed).abs() < 4.0 * se, "{x}");
+    assert!((x["rs_ln_z_per_spin"].as_f64().unwrap() - annealed).abs() < 1e-10);
+    assert!((x["full_rsb_ln_z_per_spin"].as_f64().unwrap() - annealed).abs() < 1e-8);
 }
 
 #[test]

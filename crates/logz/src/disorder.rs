@@ -68,6 +68,84 @@ pub struct Row {
     pub mean_ln_z_per_spin: f64,
     /// Standard error of that mean, s/√K (None for K = 1).
     pub std_err: Option<f64>,
+    /// What kind of number the method's ln Z is (an [`crate::EstimateKind`] label: `exact`,
+    /// `lower_bound`, …); a mean of exact values or of bounds is again exact or a bound. When
+    /// instances disagree (a run fell back to a weaker kind), see [`combine_kinds`].
+    pub kind: String,
+    /// Mean of ⟨E⟩/N over the instances, where the method gives the energy (exact, mf, bethe,
+    /// tap, ti, …); None otherwise.
+    pub mean_energy_per_spin: Option<f64>,
+    /// Standard error of the mean energy per spin (None for K = 1 or without energies).
+    pub energy_std_err: Option<f64>,
+    /// Edwards–Anderson overlap q_EA = (1/N) Σ_i ⟨s_i⟩², averaged over instances, from the
+    /// method's marginals (exact ones for `exact`; at h = 0 these vanish at finite N by the
+    /// spin-flip symmetry, so q_EA = 0 there). None without marginals, and None for Monte Carlo
+    /// methods (the square of a sampled ⟨s_i⟩ is biased up by its variance; an unbiased
+    /// two-replica estimator is not implemented yet).
+    pub q_ea: Option<f64>,
+    /// Standard error of q_EA over the instances.
+    pub q_ea_std_err: Option<f64>,
+}
+
+/// The [`crate::EstimateKind`] labels, in the order of their codes in an instance's results.
+pub const KIND_LABELS: [&str; 6] = [
+    "exact",
+    "lower_bound",
+    "upper_bound",
+    "stochastic",
+    "stochastic_lower_bound",
+    "approximation",
+];
+
+fn kind_code(label: &str) -> f64 {
+    KIND_LABELS.iter().position(|k| *k == label).unwrap_or(5) as f64
+}
+
+/// The kind of a mean of numbers of kinds `a` and `b`: the same kind if they agree; exact
+/// values do not weaken a bound or an estimate (the mean of exact values and lower bounds is a
+/// lower bound); stochastic with stochastic lower bound is stochastic; anything else is an
+/// approximation (no guaranteed direction).
+pub fn combine_kinds(a: &str, b: &str) -> &'static str {
+    let find = |x: &str| KIND_LABELS.iter().copied().find(|k| *k == x);
+    match (find(a), find(b)) {
+        (Some(x), Some(y)) if x == y => x,
+        (Some("exact"), Some(y)) | (Some(y), Some("exact")) => y,
+        (Some("stochastic"), Some("stochastic_lower_bound"))
+        | (Some("stochastic_lower_bound"), Some("stochastic")) => "stochastic",
+        _ => "approximation",
+    }
+}
+
+/// Sample mean of `v` and the standard error of that mean, s/√K with the unbiased sample
+/// variance s² (None for fewer than two values). NaN for an empty slice.
+pub fn mean_and_std_err(v: &[f64]) -> (f64, Option<f64>) {
+    let k = v.len() as f64;
+    let mean = v.iter().sum::<f64>() / k;
+    let se = (v.len() > 1).then(|| {
+        let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (k - 1.0);
+        (var / k).sqrt()
+    });
+    (mean, se)
+}
+
+/// Mean and standard error of `v` if every instance has a value (none is NaN).
+fn optional_mean(v: &[f64]) -> (Option<f64>, Option<f64>) {
+    if v.is_empty() || v.iter().any(|x| x.is_nan()) {
+        return (None, None);
+    }
+    let (m, se) = mean_and_std_err(v);
+    (Some(m), se)
+}
+
+/// Thermal averages of one instance at every β, from one enumeration ([`enumerate_thermo`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Thermo {
+    /// ln Z per β.
+    pub ln_z: Vec<f64>,
+    /// ⟨E⟩ per β.
+    pub energy: Vec<f64>,
+    /// q_EA = (1/N) Σ_i ⟨s_i⟩² per β (exactly 0 without fields, by the spin-flip symmetry).
+    pub q_ea: Vec<f64>,
 }
 
 /// SplitMix64 finaliser: a well-mixed 64-bit hash.
@@ -141,6 +219,94 @@ pub fn enumerate_ln_z(m: &Model, betas: &[f64]) -> Vec<f64> {
         .collect()
 }
 
+/// ln Z, ⟨E⟩ and q_EA at every β of `betas` by one enumeration of `m`'s states (m.beta() is
+/// ignored); the same walk as [`enumerate_ln_z`], also accumulating Σ_s (E(s) − E_ref) w_β(s)
+/// and, when there are fields, Σ_s s_i w_β(s) (N·|betas| more operations per state). When E_ref
+/// drops by δ, the weights scale by e^{−βδ} and every energy difference grows by δ, so
+/// the energy sum becomes (S_E + δ S)·e^{−βδ}.
+pub fn enumerate_thermo(m: &Model, betas: &[f64]) -> Thermo {
+    let n = m.n();
+    let nb = betas.len();
+    let symmetric = m.fields().iter().all(|&h| h == 0.0);
+    let free = if symmetric { n - 1 } else { n };
+    let mut dense = vec![0.0f64; n * n];
+    for (e, &(i, j)) in m.edges().iter().enumerate() {
+        let (i, j) = (i as usize, j as usize);
+        dense[i * n + j] += m.couplings()[e];
+        dense[j * n + i] += m.couplings()[e];
+    }
+    let h = m.fields();
+    let mut s = vec![1.0f64; n];
+    let mut local: Vec<f64> = (0..n)
+        .map(|i| dense[i * n..(i + 1) * n].iter().sum())
+        .collect();
+    let mut e = -m.couplings().iter().sum::<f64>() - h.iter().sum::<f64>() + m.energy_offset();
+    let mut e_ref = e;
+    let mut sums = vec![1.0f64; nb];
+    let mut esums = vec![0.0f64; nb];
+    // Σ_s s_i w: row b holds the N sums at β_b (state all +1 counted first).
+    let mut msums = if symmetric {
+        Vec::new()
+    } else {
+        vec![1.0f64; nb * n]
+    };
+    for t in 1u64..(1u64 << free) {
+        let i = t.trailing_zeros() as usize;
+        e += 2.0 * s[i] * (local[i] + h[i]);
+        s[i] = -s[i];
+        let d = 2.0 * s[i];
+        for (l, &j) in local.iter_mut().zip(&dense[i * n..(i + 1) * n]) {
+            *l += d * j;
+        }
+        if e < e_ref {
+            let delta = e_ref - e;
+            for b in 0..nb {
+                let f = (-betas[b] * delta).exp();
+                esums[b] = (esums[b] + delta * sums[b]) * f;
+                sums[b] *= f;
+                if !symmetric {
+                    msums[b * n..(b + 1) * n].iter_mut().for_each(|x| *x *= f);
+                }
+            }
+            e_ref = e;
+        }
+        let de = e - e_ref;
+        for b in 0..nb {
+            let w = (-betas[b] * de).exp();
+            sums[b] += w;
+            esums[b] += w * de;
+            if !symmetric {
+                for (acc, &si) in msums[b * n..(b + 1) * n].iter_mut().zip(&s) {
+                    *acc += w * si;
+                }
+            }
+        }
+    }
+    let extra = if symmetric {
+        std::f64::consts::LN_2
+    } else {
+        0.0
+    };
+    let ln_z = (0..nb)
+        .map(|b| sums[b].ln() - betas[b] * e_ref + extra)
+        .collect();
+    let energy = (0..nb).map(|b| esums[b] / sums[b] + e_ref).collect();
+    let q_ea = (0..nb)
+        .map(|b| {
+            if symmetric {
+                0.0
+            } else {
+                msums[b * n..(b + 1) * n]
+                    .iter()
+                    .map(|x| (x / sums[b]).powi(2))
+                    .sum::<f64>()
+                    / n as f64
+            }
+        })
+        .collect();
+    Thermo { ln_z, energy, q_ea }
+}
+
 fn check(c: &Config) -> Result<()> {
     if c.instances == 0 || c.instances > MAX_INSTANCES {
         return Err(Error::arg(format!(
@@ -167,7 +333,9 @@ fn check(c: &Config) -> Result<()> {
     Ok(())
 }
 
-/// ln Z / N of instance `k` for every (method, β), method-major.
+/// ln Z / N of instance `k` for every (method, β), method-major, followed by three more blocks
+/// of the same layout: the kind codes ([`KIND_LABELS`]), ⟨E⟩/N and q_EA (NaN where the method
+/// does not give them). One flat vector per instance, so instances can be gathered as numbers.
 fn one_instance(c: &Config, k: usize, runner: &Runner) -> Result<Vec<f64>> {
     let seed = instance_seed(c.seed, k);
     let p = Params {
@@ -179,9 +347,16 @@ fn one_instance(c: &Config, k: usize, runner: &Runner) -> Result<Vec<f64>> {
     let model = builders::from_spec(&c.spec, &p)?;
     let n = model.n() as f64;
     let mut out = Vec::with_capacity(c.methods.len() * c.betas.len());
+    let mut kinds = Vec::with_capacity(out.capacity());
+    let mut energies = Vec::with_capacity(out.capacity());
+    let mut q_eas = Vec::with_capacity(out.capacity());
     for name in &c.methods {
         if name == "exact" && model.n() <= MULTI_BETA_SPINS {
-            out.extend(enumerate_ln_z(&model, &c.betas).into_iter().map(|l| l / n));
+            let t = enumerate_thermo(&model, &c.betas);
+            out.extend(t.ln_z.iter().map(|l| l / n));
+            kinds.extend(t.ln_z.iter().map(|_| kind_code("exact")));
+            energies.extend(t.energy.iter().map(|e| e / n));
+            q_eas.extend(t.q_ea);
             continue;
         }
         let opts = MethodOptions {
@@ -199,8 +374,21 @@ fn one_instance(c: &Config, k: usize, runner: &Runner) -> Result<Vec<f64>> {
                     ))
                 })?;
             out.push(e.ln_z / n);
+            kinds.push(kind_code(e.kind.label()));
+            energies.push(e.energy.map_or(f64::NAN, |x| x / n));
+            // A Monte Carlo ⟨s_i⟩ squared is biased up by its sampling variance: no q_EA there.
+            q_eas.push(
+                if e.magnetization.is_empty() || e.kind.std_err().is_some() {
+                    f64::NAN
+                } else {
+                    e.magnetization.iter().map(|x| x * x).sum::<f64>() / n
+                },
+            );
         }
     }
+    out.extend(kinds);
+    out.extend(energies);
+    out.extend(q_eas);
     Ok(out)
 }
 
@@ -238,6 +426,16 @@ pub fn average(c: &Config, runner: &Runner) -> Result<Vec<Row>> {
                 let var = per.iter().map(|v| (v[idx] - mean).powi(2)).sum::<f64>() / (kf - 1.0);
                 (var / kf).sqrt()
             });
+            let mb = c.methods.len() * c.betas.len();
+            let kind = per
+                .iter()
+                .map(|v| KIND_LABELS[v[mb + idx] as usize])
+                .reduce(combine_kinds)
+                .unwrap_or("approximation");
+            let column =
+                |block: usize| -> Vec<f64> { per.iter().map(|v| v[block * mb + idx]).collect() };
+            let (mean_energy_per_spin, energy_std_err) = optional_mean(&column(2));
+            let (q_ea, q_ea_std_err) = optional_mean(&column(3));
             rows.push(Row {
                 method: name.clone(),
                 beta,
@@ -245,6 +443,11 @@ pub fn average(c: &Config, runner: &Runner) -> Result<Vec<Row>> {
                 instances: c.instances,
                 mean_ln_z_per_spin: mean,
                 std_err,
+                kind: kind.to_string(),
+                mean_energy_per_spin,
+                energy_std_err,
+                q_ea,
+                q_ea_std_err,
             });
         }
     }

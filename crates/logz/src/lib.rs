@@ -86,6 +86,7 @@ pub mod error;
 pub mod essay;
 pub mod estimate;
 pub mod exact;
+pub mod finite_size;
 pub mod free_energy;
 pub mod io;
 pub mod learn;

@@ -122,3 +122,182 @@ fn bad_requests_are_refused() {
     })
     .contains("not a valid number"));
 }
+
+#[test]
+fn rows_carry_kind_energy_and_ea_overlap_equal_to_a_direct_computation() {
+    // h ≠ 0 so the exact marginals (hence q_EA) do not vanish.
+    let c = Config {
+        field: 0.3,
+        ..config("sk:7", 25, &["exact", "mf"], &[0.4, 1.3], 21)
+    };
+    let rows = average(&c, &Runner::new()).unwrap();
+    assert_eq!(rows[0].kind, "exact");
+    assert_eq!(rows[2].kind, "lower_bound");
+    for (bi, &beta) in c.betas.iter().enumerate() {
+        let (mut e, mut q, mut l) = (vec![], vec![], vec![]);
+        for k in 0..c.instances {
+            let p = Params {
+                coupling: 1.0,
+                field: 0.3,
+                beta,
+                seed: instance_seed(c.seed, k),
+            };
+            let est = Exact.solve(&from_spec("sk:7", &p).unwrap()).unwrap();
+            l.push(est.ln_z / 7.0);
+            e.push(est.energy.unwrap() / 7.0);
+            q.push(est.magnetization.iter().map(|m| m * m).sum::<f64>() / 7.0);
+        }
+        // Direct mean and s/√K with the unbiased variance.
+        let direct = |v: &[f64]| {
+            let k = v.len() as f64;
+            let m = v.iter().sum::<f64>() / k;
+            let var = v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (k - 1.0);
+            (m, (var / k).sqrt())
+        };
+        let r = &rows[bi];
+        for (got, se, v) in [
+            (r.mean_ln_z_per_spin, r.std_err, &l),
+            (r.mean_energy_per_spin.unwrap(), r.energy_std_err, &e),
+            (r.q_ea.unwrap(), r.q_ea_std_err, &q),
+        ] {
+            let (m, s) = direct(v);
+            assert!((got - m).abs() < 1e-10, "β={beta}: {got} vs {m}");
+            assert!(
+                (se.unwrap() - s).abs() < 1e-10 * s.max(1e-3),
+                "{se:?} vs {s}"
+            );
+        }
+        assert!(r.q_ea.unwrap() > 0.01);
+        // Mean field gives its own energy and marginals.
+        assert!(rows[2 + bi].mean_energy_per_spin.is_some() && rows[2 + bi].q_ea.is_some());
+    }
+}
+
+#[test]
+fn enumerated_thermodynamics_match_exact_marginals_on_tiny_instances() {
+    use logz::disorder::enumerate_thermo;
+    for (spec, field) in [("sk:5", 0.7), ("sk:6", 0.0), ("er:6:0.6:pm", -0.4)] {
+        let p = Params {
+            coupling: 1.0,
+            field,
+            beta: 1.0,
+            seed: 9,
+        };
+        let m = from_spec(spec, &p).unwrap();
+        let betas = [0.3, 1.0, 3.0];
+        let t = enumerate_thermo(&m, &betas);
+        for (bi, &b) in betas.iter().enumerate() {
+            // Brute force over all 2^N states.
+            let n = m.n();
+            let (mut z, mut ez) = (0.0, 0.0);
+            let mut mz = vec![0.0; n];
+            for st in 0..1u32 << n {
+                let s: Vec<i8> = (0..n)
+                    .map(|i| if st >> i & 1 == 1 { 1 } else { -1 })
+                    .collect();
+                let en = m.energy(&s);
+                let w = (-b * en).exp();
+                z += w;
+                ez += w * en;
+                for i in 0..n {
+                    mz[i] += w * s[i] as f64;
+                }
+            }
+            let q = mz.iter().map(|x| (x / z).powi(2)).sum::<f64>() / n as f64;
+            assert!((t.ln_z[bi] - z.ln()).abs() < 1e-10, "{spec}");
+            assert!((t.energy[bi] - ez / z).abs() < 1e-9, "{spec} β={b}");
+            assert!((t.q_ea[bi] - q).abs() < 1e-10, "{spec} β={b}");
+        }
+    }
+}
+
+#[test]
+fn kinds_of_a_mean_are_never_stronger_than_their_parts() {
+    use logz::disorder::combine_kinds;
+    assert_eq!(combine_kinds("exact", "exact"), "exact");
+    assert_eq!(combine_kinds("exact", "lower_bound"), "lower_bound");
+    assert_eq!(combine_kinds("upper_bound", "exact"), "upper_bound");
+    assert_eq!(combine_kinds("lower_bound", "upper_bound"), "approximation");
+    assert_eq!(
+        combine_kinds("stochastic_lower_bound", "stochastic"),
+        "stochastic"
+    );
+}
+
+#[test]
+fn extrapolation_in_one_over_n_recovers_a_known_limit() {
+    use logz::finite_size::extrapolate_inverse_n;
+    // Exactly linear data: the limit and slope come back.
+    let pts: Vec<(usize, f64, f64)> = [8usize, 12, 16, 24]
+        .iter()
+        .map(|&n| (n, 0.75 - 0.3 / n as f64, 0.01))
+        .collect();
+    let f = extrapolate_inverse_n(&pts).unwrap();
+    assert!((f.limit - 0.75).abs() < 1e-12 && (f.slope + 0.3).abs() < 1e-10);
+    assert!(f.chi2 < 1e-20);
+    // Two points: a = (x2 y1 − x1 y2)/(x2 − x1), Var a = (x2² σ1² + x1² σ2²)/(x2 − x1)².
+    let (x1, x2, s1, s2) = (1.0 / 10.0, 1.0 / 20.0, 0.02, 0.05);
+    let f = extrapolate_inverse_n(&[(10, 1.0, s1), (20, 1.1, s2)]).unwrap();
+    let a = (x2 * 1.0 - x1 * 1.1) / (x2 - x1);
+    let se = ((x2 * x2 * s1 * s1 + x1 * x1 * s2 * s2) / (x2 - x1).powi(2)).sqrt();
+    assert!((f.limit - a).abs() < 1e-12 && (f.std_err - se).abs() < 1e-12);
+    // Synthetic noisy data around a known limit: within 4σ, over many draws.
+    let mut misses = 0;
+    for rep in 0..200u64 {
+        let mut g = logz::rng::stream(77, rep);
+        // Box–Muller standard normals.
+        let mut normal = || {
+            let (u, v) = (logz::rng::uniform(&mut g), logz::rng::uniform(&mut g));
+            (-2.0 * (1.0 - u).ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+        };
+        let pts: Vec<(usize, f64, f64)> = [6usize, 9, 14, 20]
+            .iter()
+            .map(|&n| (n, 0.5 + 1.0 / n as f64 + 0.01 * normal(), 0.01))
+            .collect();
+        let f = extrapolate_inverse_n(&pts).unwrap();
+        assert!(f.std_err < 0.1);
+        if (f.limit - 0.5).abs() > 2.0 * f.std_err {
+            misses += 1;
+        }
+    }
+    // About 5 % of draws lie beyond 2σ.
+    assert!((2..=25).contains(&misses), "{misses}");
+    // Bad input.
+    let e = extrapolate_inverse_n(&[(10, 1.0, 0.1), (10, 1.0, 0.1)]).unwrap_err();
+    assert!(e.to_string().contains("two distinct sizes"));
+    let e = extrapolate_inverse_n(&[(10, 1.0, 0.0), (12, 1.0, 0.1)]).unwrap_err();
+    assert!(e.to_string().contains("standard error"));
+}
+
+#[test]
+fn extrapolated_exact_averages_reach_the_annealed_value_at_high_temperature() {
+    use logz::finite_size::{average_sizes, extrapolate_rows};
+    // T = 2 > J, h = 0: RS = annealed = ln 2 + β²/4 exactly in the limit.
+    let beta = 0.5;
+    let c = config("sk:6", 400, &["exact"], &[beta], 5);
+    let rows = average_sizes(&c, &[6, 9, 12, 15], &Runner::new()).unwrap();
+    assert_eq!(rows.len(), 4);
+    let x = &extrapolate_rows(&rows, "sk:6", 1.0, 0.0).unwrap()[0];
+    let annealed = std::f64::consts::LN_2 + beta * beta / 4.0;
+    let se = x.fit.std_err;
+    assert!(se > 0.0 && se < 0.01, "{se}");
+    assert!((x.fit.limit - annealed).abs() < 4.0 * se, "{x:?}");
+    assert!((x.rs_ln_z_per_spin.unwrap() - annealed).abs() < 1e-10);
+    assert!((x.full_rsb_ln_z_per_spin.unwrap() - annealed).abs() < 1e-8);
+    // Sizes are checked before anything runs.
+    let e = |s: &[usize]| {
+        average_sizes(&c, s, &Runner::new())
+            .unwrap_err()
+            .to_string()
+    };
+    assert!(e(&[]).contains("sizes"));
+    assert!(e(&[8, 40]).contains("over the limit"));
+    let bad = Config {
+        spec: "sk".into(),
+        ..c.clone()
+    };
+    assert!(average_sizes(&bad, &[6, 8], &Runner::new())
+        .unwrap_err()
+        .to_string()
+        .contains("family:N"));
+}
