@@ -78,6 +78,47 @@ fn trg_on_a_torus_matches_kaufman_and_planar_is_exact() {
 }
 
 #[test]
+fn hotrg_solves_the_infinite_square_and_cubic_lattices_per_spin() {
+    let v = json_of(&[
+        "solve",
+        "square:inf",
+        "--method",
+        "hotrg",
+        "--chi",
+        "10",
+        "--json",
+    ]);
+    assert!(v["n"].is_null(), "{v}");
+    assert_eq!(
+        (v["method"].as_str(), v["kind"].as_str()),
+        (Some("hotrg"), Some("approximation"))
+    );
+    assert_eq!(
+        (v["chi"].as_u64(), v["chi_reference"].as_u64()),
+        (Some(10), Some(7))
+    );
+    let l = v["ln_z"].as_f64().unwrap();
+    assert!((l - ONSAGER_BETA_C).abs() < 1e-4, "{l}");
+    // The cubic lattice at β = 0.05: ln 2 + 3 ln cosh β + 3 v⁴ + 22 v⁶ (v = tanh β), to ~1e-8.
+    let v = json_of(&[
+        "solve",
+        "cubic:inf",
+        "--method",
+        "hotrg",
+        "--chi",
+        "4",
+        "--beta",
+        "0.05",
+        "--json",
+    ]);
+    assert!(v["n"].is_null() && v["per_spin"] == true, "{v}");
+    let t = 0.05f64.tanh();
+    let series = 2f64.ln() + 3.0 * 0.05f64.cosh().ln() + 3.0 * t.powi(4) + 22.0 * t.powi(6);
+    let l = v["ln_z"].as_f64().unwrap();
+    assert!((l - series).abs() < 1e-5, "{l} vs {series}");
+}
+
+#[test]
 fn bad_rg_input_is_refused_in_one_line() {
     fails_with(
         &["solve", "square:inf", "--method", "mf"],
@@ -93,7 +134,23 @@ fn bad_rg_input_is_refused_in_one_line() {
     );
     fails_with(
         &["solve", "cubic:inf", "--method", "trg"],
-        "no infinite 'cubic' lattice",
+        "needs --method hotrg",
+    );
+    fails_with(
+        &["solve", "chain:inf", "--method", "hotrg"],
+        "no infinite 'chain' lattice",
+    );
+    fails_with(
+        &["solve", "cubic:inf", "--method", "hotrg", "--chi", "1"],
+        "--chi must be at least 2",
+    );
+    fails_with(
+        &["solve", "cubic:inf", "--method", "hotrg", "--chi", "200"],
+        "memory limit",
+    );
+    fails_with(
+        &["solve", "square:16", "--method", "hotrg"],
+        "hotrg solves uniform infinite lattices only",
     );
     fails_with(
         &["solve", "sk:8", "--method", "trg"],

@@ -57,6 +57,10 @@ pub const METHODS: &[(&str, &str)] = &[
         "approximation: bond-weighted tensor RG (uniform 2^k tori, square:inf, triangular:inf)",
     ),
     (
+        "hotrg",
+        "approximation: higher-order tensor RG (square:inf, triangular:inf, cubic:inf)",
+    ),
+    (
         "planar",
         "exact: Kac–Ward determinant for zero-field open square grids (any couplings)",
     ),
@@ -174,6 +178,7 @@ pub const TAKES: &[(&str, &[Opt])] = &[
         ],
     ),
     ("trg", &[Opt::Chi]),
+    ("hotrg", &[Opt::Chi]),
     ("tn", &[Opt::Chi]),
 ];
 
@@ -313,6 +318,8 @@ pub enum Config {
     Van(spin_vi::van::Van),
     /// Tensor renormalisation group.
     Trg(rg::Trg),
+    /// Higher-order tensor renormalisation group.
+    Hotrg(rg::Hotrg),
     /// Boundary-MPS contraction of grids.
     Tn(rg::Tn),
     /// A method without options (exact, mean field, TAP, BP, TRW…), by name.
@@ -335,6 +342,7 @@ impl Config {
                 ..Default::default()
             }),
             "trg" => Config::Trg(rg::Trg::default()),
+            "hotrg" => Config::Hotrg(rg::Hotrg::default()),
             "tn" => Config::Tn(rg::Tn::default()),
             _ => match METHODS.iter().find(|m| m.0 == name) {
                 Some(m) => Config::Fixed(m.0),
@@ -384,6 +392,10 @@ impl Config {
                 chi: o.chi.unwrap_or(d.chi),
                 ..d
             }),
+            Config::Hotrg(d) => Config::Hotrg(rg::Hotrg {
+                chi: o.chi.unwrap_or(d.chi),
+                ..d
+            }),
             Config::Tn(d) => Config::Tn(rg::Tn {
                 chi: o.chi.unwrap_or(d.chi),
                 ..d
@@ -400,6 +412,7 @@ impl Config {
             Config::FactorizedVi(s) => Box::new(s),
             Config::Van(s) => Box::new(s),
             Config::Trg(s) => Box::new(s),
+            Config::Hotrg(s) => Box::new(s),
             Config::Tn(s) => Box::new(s),
             Config::Fixed(name) => fixed_solver(name),
         }

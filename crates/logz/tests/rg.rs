@@ -179,10 +179,16 @@ fn bad_input_is_refused_in_one_line() {
     // The infinite lattice is no finite model: every other method is refused by the builder.
     let e = builders::from_spec("square:inf", &p).unwrap_err();
     assert!(e.to_string().contains("only `--method trg`"), "{e}");
-    let e = InfiniteLattice::from_spec("cubic:inf", &p)
+    let e = InfiniteLattice::from_spec("chain:inf", &p)
         .unwrap()
         .unwrap_err();
-    assert!(e.to_string().contains("no infinite 'cubic' lattice"), "{e}");
+    assert!(e.to_string().contains("no infinite 'chain' lattice"), "{e}");
+    // The cubic lattice is parsed (for hotrg), and trg refuses it in one line.
+    let cubic = InfiniteLattice::from_spec("cubic:inf", &p)
+        .unwrap()
+        .unwrap();
+    let e = Trg::default().solve_infinite(&cubic).unwrap_err();
+    assert!(e.to_string().contains("--method hotrg"), "{e}");
     assert!(InfiniteLattice::from_spec("square:inf:open", &p)
         .unwrap()
         .is_err());

@@ -4,18 +4,21 @@
 //! replaces the lattice by one with half as many sites and a renormalised tensor, and the
 //! normalisation factors it divides out add up to ln Z. It reaches the thermodynamic limit
 //! directly, so this module also owns the representation of an *infinite* uniform lattice,
-//! [`InfiniteLattice`] (the specs `square:inf`, `triangular:inf`): not a [`Model`] (it has no
+//! [`InfiniteLattice`] (the specs `square:inf`, `triangular:inf`, `cubic:inf`): not a [`Model`] (it has no
 //! finite list of spins), and accepted only by the RG methods — every other method is refused
 //! with one line by [`crate::model::builders::from_spec`].
 //!
 //! - [`Trg`]: ln Z per spin of the infinite square / triangular lattice (uniform J and h), and
 //!   ln Z of 2^k × 2^k tori; kind `approximation` with an error estimate from a second, smaller χ.
+//! - [`Hotrg`]: higher-order TRG (Xie et al. 2012), ln Z per spin of the infinite square,
+//!   triangular and simple cubic lattices (uniform J and h); the only 3D method here.
 //! - [`realspace`]: decimation of the chain and Migdal–Kadanoff bond moving (`logz rg`).
 //! - [`Planar`]: exact ln Z of zero-field open square grids with any couplings (Kac–Ward).
 //! - [`Tn`]: ln Z of any square-grid model (any couplings and fields, open or periodic) by
 //!   boundary-MPS contraction; exact when nothing is truncated.
 
 pub mod closed;
+pub mod hotrg;
 pub mod planar;
 pub mod realspace;
 pub mod tn;
@@ -26,6 +29,7 @@ use crate::estimate::{Estimate, EstimateKind, Solver};
 use crate::model::builders::Params;
 use crate::model::{Geometry, Model};
 use crate::runner::Runner;
+pub use hotrg::Hotrg;
 pub use planar::Planar;
 pub use tn::Tn;
 pub use trg::{LatticeKind, TrgParams, TrgRun};
@@ -61,7 +65,7 @@ impl InfiniteLattice {
     /// let lat = InfiniteLattice::from_spec("square:inf", &Params::default()).unwrap()?;
     /// assert_eq!(lat.lattice, LatticeKind::Square);
     /// assert!(InfiniteLattice::from_spec("square:16", &Params::default()).is_none());
-    /// assert!(InfiniteLattice::from_spec("cubic:inf", &Params::default()).unwrap().is_err());
+    /// assert!(InfiniteLattice::from_spec("chain:inf", &Params::default()).unwrap().is_err());
     /// # Ok::<(), logz::Error>(())
     /// ```
     pub fn from_spec(spec: &str, p: &Params) -> Option<Result<InfiniteLattice>> {
@@ -77,10 +81,11 @@ impl InfiniteLattice {
         let lattice = match parts[0].trim().to_ascii_lowercase().as_str() {
             "square" => LatticeKind::Square,
             "triangular" => LatticeKind::Triangular,
+            "cubic" => LatticeKind::Cubic,
             other => {
                 return Some(Err(Error::arg(format!(
-                    "model spec '{spec}': no infinite '{other}' lattice (square:inf and \
-                     triangular:inf are available)"
+                    "model spec '{spec}': no infinite '{other}' lattice (square:inf, \
+                     triangular:inf and cubic:inf are available)"
                 ))))
             }
         };
@@ -115,7 +120,7 @@ impl InfiniteLattice {
 pub fn infinite_refusal(spec: &str) -> Error {
     Error::arg(format!(
         "model spec '{spec}' is the infinite lattice (the thermodynamic limit), which only \
-         `--method trg` solves; give a size (e.g. square:64) for other methods"
+         `--method trg` (or `hotrg`) solves; give a size (e.g. square:64) for other methods"
     ))
 }
 

@@ -41,6 +41,8 @@ pub enum LatticeKind {
     Square,
     /// The triangular lattice (coordination 6).
     Triangular,
+    /// The simple cubic lattice (coordination 6; `hotrg` only).
+    Cubic,
 }
 
 impl LatticeKind {
@@ -49,6 +51,7 @@ impl LatticeKind {
         match self {
             LatticeKind::Square => "square",
             LatticeKind::Triangular => "triangular",
+            LatticeKind::Cubic => "cubic",
         }
     }
 }
@@ -76,7 +79,7 @@ impl SiteTensor {
 }
 
 /// The split e^{K s s'} = Σ_i A[s][i] B[s'][i] of one bond (spin index 0 ↦ −1, 1 ↦ +1).
-fn bond_factors(k: f64) -> ([[f64; 2]; 2], [[f64; 2]; 2]) {
+pub(crate) fn bond_factors(k: f64) -> ([[f64; 2]; 2], [[f64; 2]; 2]) {
     let c = k.cosh().sqrt();
     let sh = k.sinh();
     let s = sh.abs().sqrt();
@@ -86,11 +89,20 @@ fn bond_factors(k: f64) -> ([[f64; 2]; 2], [[f64; 2]; 2]) {
     (a, b)
 }
 
-/// The site tensor of the uniform model with K = βJ, H = βh on `lattice`.
-pub fn initial_tensor(lattice: LatticeKind, k: f64, h: f64) -> SiteTensor {
+/// The site tensor of the uniform model with K = βJ, H = βh on `lattice`; the cubic lattice
+/// has no four-leg tensor (it is `hotrg`'s: see [`super::hotrg`]).
+pub fn initial_tensor(lattice: LatticeKind, k: f64, h: f64) -> Result<SiteTensor> {
     let (a, b) = bond_factors(k);
     let spin = [-1.0, 1.0];
-    match lattice {
+    Ok(match lattice {
+        LatticeKind::Cubic => {
+            return Err(Error::NotApplicable {
+                method: "trg",
+                reason: "trg contracts planar (square, triangular) networks; the cubic lattice \
+                         needs --method hotrg"
+                    .to_string(),
+            })
+        }
         LatticeKind::Square => {
             let mut data = vec![0.0; 16];
             for l in 0..2 {
@@ -157,7 +169,7 @@ pub fn initial_tensor(lattice: LatticeKind, k: f64, h: f64) -> SiteTensor {
                 wv: vec![1.0; 4],
             }
         }
-    }
+    })
 }
 
 /// A truncated SVD M ≈ Σ_a U_a s_a V_aᵀ: the kept columns and values, and the discarded
@@ -423,7 +435,7 @@ impl Default for TrgParams {
 
 /// ln Z per spin of the infinite `lattice` at K = βJ, H = βh.
 pub fn infinite_ln_z(lattice: LatticeKind, kk: f64, hh: f64, p: &TrgParams) -> Result<TrgRun> {
-    let mut t = initial_tensor(lattice, kk, hh);
+    let mut t = initial_tensor(lattice, kk, hh)?;
     check_chi(p.chi, t.dh.max(t.dv), p.max_steps)?;
     let mut acc = 0.0;
     let mut weight = 1.0; // 2^{−n}
@@ -482,7 +494,7 @@ pub fn torus_ln_z(
     }
     let levels = l.trailing_zeros() as usize;
     let steps = 2 * levels;
-    let mut t = initial_tensor(lattice, kk, hh);
+    let mut t = initial_tensor(lattice, kk, hh)?;
     check_chi(p.chi, t.dh.max(t.dv), steps)?;
     let mut sites = (l * l) as f64;
     let mut acc = 0.0;
