@@ -1,10 +1,10 @@
 //! The objective of operator variational inference with the Langevin–Stein operator
 //! (Ranganath, Tran, Altosaar & Blei 2016), for a Gaussian q.
 //!
-//! The operator (𝒜f)(z) = s(z)ᵀf(z) + ∇·f(z), s = ∇_z ln p(x, z), has E_p[𝒜f] = 0 for every
+//! The operator (𝒜f)(z) = s(z)ᵀf(z) + ∇·f(z), s = ∇_z ln p(x, z), has E_p\[𝒜f\] = 0 for every
 //! decaying f, so the *operator objective*
 //!
-//! O(q) = sup_{f ∈ F, ‖θ‖ ≤ 1} (E_q[𝒜f])²
+//! O(q) = sup_{f ∈ F, ‖θ‖ ≤ 1} (E_q\[𝒜f\])²
 //!
 //! is zero at q = p and — for a rich enough family F — positive elsewhere. Here F holds the
 //! linear-plus-diagonal-quadratic vector fields centred at q's mean μ,

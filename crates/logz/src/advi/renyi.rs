@@ -7,7 +7,7 @@
 //!
 //! * α → 1 gives the ELBO E_q[ln w] (KL(q ‖ p), mode-seeking);
 //! * α = ½ is (minus twice the log of) the Bhattacharyya/Hellinger affinity;
-//! * α = 0 gives ln E_q[w] = ln p(x) for every q; its S-draw estimate is the importance-weighted
+//! * α = 0 gives ln E_q\[w\] = ln p(x) for every q; its S-draw estimate is the importance-weighted
 //!   (IWAE) bound, which is why the α = 0 fit still learns something;
 //! * α < 0 gives an *upper* bound on ln p(x); α = −1 is the CUBO₂ of χ² VI (Dieng et al. 2017).
 //!

@@ -48,7 +48,7 @@ pub enum Method {
     /// Rényi-α VI with a full-rank Gaussian.
     RenyiFullRank,
     /// Stein variational gradient descent (Liu & Wang 2016): [`FitOptions::particles`]
-    /// particles, RBF kernel ([`crate::stein::svgd`]).
+    /// particles, RBF kernel ([`mod@crate::stein::svgd`]).
     Svgd,
 }
 

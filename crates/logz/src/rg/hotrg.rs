@@ -4,8 +4,8 @@
 //! # The network
 //! A d-dimensional hypercubic network with one tensor per site, T[x, X, y, Y, (z, Z)]: for each
 //! axis a "low" leg (toward the neighbour at −1) and a "high" leg (toward +1). The Ising bond
-//! e^{K s s'} = Σ_i A[s][i] B[s'][i] is split as in [`super::trg`]: a site's high leg carries
-//! A[s], its neighbour's low leg B[s'], so T = Σ_s e^{Hs} Π_axes B[s][low] A[s][high]. The
+//! e^{K s s'} = Σ_i A\[s\]\[i\] B\[s'\]\[i\] is split as in [`super::trg`]: a site's high leg carries
+//! A\[s\], its neighbour's low leg B\[s'\], so T = Σ_s e^{Hs} Π_axes B\[s\]\[low\] A\[s\]\[high\]. The
 //! triangular lattice enters as the square network of [`super::trg::initial_tensor`] (the
 //! diagonal routed through a neighbour, legs of dimension 4).
 //!

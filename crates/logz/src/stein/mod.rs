@@ -1,14 +1,14 @@
 //! Stein's method for posteriors known up to their normaliser: only the score
 //! s(z) = ∇_z ln p(x, z) is needed, never the evidence.
 //!
-//! The Langevin–Stein operator (𝒜f)(z) = s(z)ᵀf(z) + ∇·f(z) has E_p[𝒜f] = 0 for every smooth f
-//! that decays (integration by parts); how far E_q[𝒜f] is from zero over a family of f says how
+//! The Langevin–Stein operator (𝒜f)(z) = s(z)ᵀf(z) + ∇·f(z) has E_p\[𝒜f\] = 0 for every smooth f
+//! that decays (integration by parts); how far E_q\[𝒜f\] is from zero over a family of f says how
 //! far q is from p. Two uses here:
 //!
 //! * [`ksd`]: the **kernel Stein discrepancy** (Liu, Lee & Jordan 2016; Gorham & Mackey 2017),
 //!   the supremum over the unit ball of a reproducing-kernel Hilbert space, in closed form over a
 //!   set of draws — a diagnostic of any sampler's or q's draws on a continuous posterior;
-//! * [`svgd`]: **Stein variational gradient descent** (Liu & Wang 2016), particles moved along
+//! * [`mod@svgd`]: **Stein variational gradient descent** (Liu & Wang 2016), particles moved along
 //!   the direction in an RBF-kernel space that most decreases KL(q ‖ p).
 //!
 //! Both work on the [`LogJoint`] targets of [`crate::advi`] (unconstrained coordinates; the
