@@ -755,6 +755,7 @@ fn sample<'py>(
         beta_min_fraction: beta_min,
         cold_start: cold,
         correlations: true,
+        exchange_every: 1,
     };
     let every = opt_size(save_every, "save_every")?;
     let threads = opt_size(threads, "threads")?;
