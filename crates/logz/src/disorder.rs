@@ -168,59 +168,11 @@ pub fn instance_seed(seed: u64, k: usize) -> u64 {
 /// term exceeds 1 and nothing overflows. The couplings are held in a dense N × N matrix (N is
 /// small here) so that the local-field update after a flip is a contiguous loop.
 pub fn enumerate_ln_z(m: &Model, betas: &[f64]) -> Vec<f64> {
-    let n = m.n();
-    let symmetric = m.fields().iter().all(|&h| h == 0.0);
-    // With h = 0, E(s) = E(−s): fix the last spin to +1 and count each state twice.
-    let free = if symmetric { n - 1 } else { n };
-    let mut dense = vec![0.0f64; n * n];
-    for (e, &(i, j)) in m.edges().iter().enumerate() {
-        let (i, j) = (i as usize, j as usize);
-        dense[i * n + j] += m.couplings()[e];
-        dense[j * n + i] += m.couplings()[e];
-    }
-    let h = m.fields();
-    // Start from s = all +1: E = −ΣJ − Σh + offset; local fields L_i = Σ_j J_ij s_j.
-    let mut s = vec![1.0f64; n];
-    let mut local: Vec<f64> = (0..n)
-        .map(|i| dense[i * n..(i + 1) * n].iter().sum())
-        .collect();
-    let mut e = -m.couplings().iter().sum::<f64>() - h.iter().sum::<f64>() + m.energy_offset();
-    let mut e_ref = e;
-    let mut sums = vec![1.0f64; betas.len()];
-    for t in 1u64..(1u64 << free) {
-        let i = t.trailing_zeros() as usize;
-        // Flipping s_i changes E = −Σ J s s − Σ h s by 2 s_i (L_i + h_i).
-        e += 2.0 * s[i] * (local[i] + h[i]);
-        s[i] = -s[i];
-        let d = 2.0 * s[i];
-        for (l, &j) in local.iter_mut().zip(&dense[i * n..(i + 1) * n]) {
-            *l += d * j;
-        }
-        if e < e_ref {
-            for (acc, &b) in sums.iter_mut().zip(betas) {
-                *acc *= (-b * (e_ref - e)).exp();
-            }
-            e_ref = e;
-        }
-        let de = e - e_ref;
-        for (acc, &b) in sums.iter_mut().zip(betas) {
-            *acc += (-b * de).exp();
-        }
-    }
-    let extra = if symmetric {
-        std::f64::consts::LN_2
-    } else {
-        0.0
-    };
-    betas
-        .iter()
-        .zip(&sums)
-        .map(|(&b, &z)| z.ln() - b * e_ref + extra)
-        .collect()
+    enumerate_thermo(m, betas).ln_z
 }
 
 /// ln Z, ⟨E⟩ and q_EA at every β of `betas` by one enumeration of `m`'s states (m.beta() is
-/// ignored); the same walk as [`enumerate_ln_z`], also accumulating Σ_s (E(s) − E_ref) w_β(s)
+/// ignored): the Gray-code walk described at [`enumerate_ln_z`], also accumulating Σ_s (E(s) − E_ref) w_β(s)
 /// and, when there are fields, Σ_s s_i w_β(s) (N·|betas| more operations per state). When E_ref
 /// drops by δ, the weights scale by e^{−βδ} and every energy difference grows by δ, so
 /// the energy sum becomes (S_E + δ S)·e^{−βδ}.
