@@ -66,6 +66,10 @@ pub struct BenchArgs {
     /// learn: seed of the instance and the samples
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// learn: instead of SK, a random-coupling L × L torus, learned by plm and by
+    /// boltzmann/pcd (the lattice goal: pcd's ε_J within 10% of plm's)
+    #[arg(long)]
+    pub lattice: Option<usize>,
 }
 
 /// Most threads a case may ask for (a pool of millions of threads would exhaust the system).
@@ -114,6 +118,9 @@ pub fn run(a: &BenchArgs) -> Result<()> {
         return crate::bench_blr::run(a.rows);
     }
     if a.what == BenchWhat::Learn {
+        if let Some(side) = a.lattice {
+            return crate::bench_learn::lattice(side, a.samples, a.seed);
+        }
         return if a.curve {
             let betas = if a.betas.is_empty() {
                 vec![0.5, 1.0, 1.6]

@@ -50,6 +50,13 @@ pub struct LearnArgs {
     /// boltzmann/pcd: seed of the chains
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// boltzmann/pcd: parallel tempering — copies of every persistent chain at β from 1 down
+    /// to --beta-min, exchanging states (for models whose chains freeze in one well)
+    #[arg(long)]
+    pub replicas: Option<usize>,
+    /// boltzmann/pcd with --replicas: the hottest copy's β, in (0, 1)
+    #[arg(long)]
+    pub beta_min: Option<f64>,
     /// Write figures to this folder: the learning curve, and learned against true couplings
     /// (with --truth)
     #[arg(long)]
@@ -101,10 +108,23 @@ pub fn run_learn(a: &LearnArgs) -> Result<()> {
         graph,
         ..Default::default()
     };
+    if (a.replicas.is_some() || a.beta_min.is_some())
+        && o.method != Method::Boltzmann(Expectations::Pcd)
+    {
+        return Err(anyhow!(
+            "--replicas and --beta-min apply to boltzmann --expectations pcd only"
+        ));
+    }
     let b = &mut o.boltzmann;
     b.seed = a.seed;
     if let Some(s) = a.steps {
         b.steps = s;
+    }
+    if let Some(r) = a.replicas {
+        b.replicas = r;
+    }
+    if let Some(bm) = a.beta_min {
+        b.beta_min = bm;
     }
     if let Some(c) = a.chains {
         b.chains = c;

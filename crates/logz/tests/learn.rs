@@ -598,3 +598,71 @@ fn learners_report_to_the_runner_and_stop_with_what_they_have() {
         assert!(l.j.iter().chain(&l.h).all(|x| x.is_finite()), "{method:?}");
     }
 }
+
+/// A strongly coupled ferromagnet (all pairs J = 0.4, N = 8, a small field): two wells
+/// separated by a barrier of ~13 in energy (e^{−13} ≈ 2·10⁻⁶), where heat-bath chains almost
+/// never cross at β = 1. With a parallel-tempering ladder behind every persistent chain, PCD
+/// reaches the maximum-likelihood estimate: its average log-likelihood (exact, by enumeration)
+/// is within PCD's noise of the MLE's — an exchange rule that broke detailed balance would feed
+/// the measured β = 1 copy wrong states and bias the parameters. (The likelihood is flat along
+/// the couplings here — moments inside a well barely depend on them — so the test judges ℓ.)
+#[test]
+fn pcd_with_parallel_tempering_when_chains_freeze() {
+    let n = 8;
+    let edges: Vec<(usize, usize)> = (0..n)
+        .flat_map(|a| (a + 1..n).map(move |b| (a, b)))
+        .collect();
+    let truth = Model::new(n, &edges, &vec![0.4; edges.len()], vec![0.05; n], 1.0).unwrap();
+    let data = exact_samples(&truth, 20000, 31);
+    let mo = data.moments();
+    // Average log-likelihood ℓ(θ) = Σ h_i ⟨s_i⟩ + Σ J_ij ⟨s_i s_j⟩ − ln Z(θ), Z by enumeration.
+    let ell = |j: &DMatrix<f64>, h: &[f64]| {
+        let c: Vec<f64> = edges.iter().map(|&(a, b)| j[(a, b)]).collect();
+        let m = Model::new(n, &edges, &c, h.to_vec(), 1.0).unwrap();
+        let lin: f64 = h.iter().zip(&mo.mean).map(|(a, b)| a * b).sum::<f64>()
+            + edges
+                .iter()
+                .map(|&(a, b)| j[(a, b)] * mo.second[(a, b)])
+                .sum::<f64>();
+        lin - Exact.solve(&m).unwrap().ln_z
+    };
+    let mle = boltzmann::fit(&mo, &edges, &[], &BoltzmannOptions::default(), None).unwrap();
+    assert!(mle.converged, "MLE residual {}", mle.residual);
+    let best = ell(&mle.j, &mle.h);
+    let pcd = |replicas: usize| {
+        let o = BoltzmannOptions {
+            expectations: Expectations::Pcd,
+            steps: 1000,
+            chains: 256,
+            replicas,
+            beta_min: 0.1,
+            ..Default::default()
+        };
+        boltzmann::fit(&mo, &edges, &[], &o, None).unwrap()
+    };
+    let tempered = pcd(8);
+    let acc = tempered
+        .swap_acceptance
+        .expect("a ladder reports its exchanges");
+    let plain = pcd(1);
+    assert!(plain.swap_acceptance.is_none());
+    let deficit_t = best - ell(&tempered.j, &tempered.h);
+    let deficit_p = best - ell(&plain.j, &plain.h);
+    assert!(acc > 0.2, "lowest exchange acceptance {acc}");
+    // The MLE is the maximum; PCD's noise costs ~ (parameters)/(2 × effective samples).
+    assert!(
+        deficit_t > -1e-9 && deficit_t < 2e-3,
+        "tempered: ℓ deficit {deficit_t}"
+    );
+    assert!(deficit_p > -1e-9, "no estimate beats the MLE: {deficit_p}");
+    // Bad ladders are refused.
+    for (replicas, beta_min) in [(0, 0.3), (100, 0.3), (4, 0.0), (4, 1.0), (4, f64::NAN)] {
+        let o = BoltzmannOptions {
+            expectations: Expectations::Pcd,
+            replicas,
+            beta_min,
+            ..Default::default()
+        };
+        assert!(boltzmann::fit(&mo, &edges, &[], &o, None).is_err());
+    }
+}

@@ -11,7 +11,12 @@
 //! - `pcd`: persistent contrastive divergence (Younes 1989; Tieleman 2008): the model moments
 //!   come from persistent heat-bath chains (logz's single-spin sampler) that move a few sweeps
 //!   after every parameter step; stochastic gradient ascent with a decaying rate, averaged
-//!   over the second half of the run (Polyak–Ruppert).
+//!   over the second half of the run (Polyak–Ruppert). When the chains freeze — a model with
+//!   several deep wells, where a heat-bath chain never crosses between them and the wells'
+//!   populations stay what the start made them — `replicas > 1` turns every persistent chain
+//!   into a parallel-tempering ladder (Swendsen & Wang 1986; Geyer 1991; for learning, Desjardins
+//!   et al. 2010): copies at θ scaled by β_k ∈ [β_min, 1] that swap states, so the β = 1 copy,
+//!   which alone is measured, receives states that crossed the barriers at high temperature.
 //! - `mf`: Peterson & Anderson (1987): magnetisations from logz's naive mean field and
 //!   correlations by linear response, ⟨s_i s_j⟩ − m_i m_j = [(diag(1/(1−m²)) − J)⁻¹]_ij; its
 //!   fixed point matches the off-diagonal correlations (close to the naive mean-field
@@ -87,6 +92,11 @@ pub struct BoltzmannOptions {
     pub lr: f64,
     /// pcd: seed of the chains.
     pub seed: u64,
+    /// pcd: copies per persistent chain at geometrically spaced β_k from 1 down to `beta_min`,
+    /// exchanging states (parallel tempering); 1 = plain persistent chains.
+    pub replicas: usize,
+    /// pcd with replicas > 1: the hottest copy's β, in (0, 1).
+    pub beta_min: f64,
 }
 
 impl Default for BoltzmannOptions {
@@ -100,6 +110,8 @@ impl Default for BoltzmannOptions {
             sweeps: 2,
             lr: 0.1,
             seed: 1,
+            replicas: 1,
+            beta_min: 0.3,
         }
     }
 }
@@ -112,7 +124,7 @@ pub struct BoltzmannFit {
     /// Fields.
     pub h: Vec<f64>,
     /// max |⟨s_i⟩_data − ⟨s_i⟩_model| and |⟨s_i s_j⟩_data − ⟨s_i s_j⟩_model| over the fitted
-    /// statistics at the end (for pcd: the chains' estimate over the last tenth of the run).
+    /// statistics at the end (for pcd: the chains' estimate over the tail of the run, after its first quarter).
     pub residual: f64,
     /// pcd: the largest standard error of the chains' window averages (from the spread of
     /// independent chain groups), else 0.
@@ -124,6 +136,9 @@ pub struct BoltzmannFit {
     pub converged: bool,
     /// Why the run ended.
     pub termination: Termination,
+    /// pcd with replicas > 1: the lowest acceptance rate of exchanges between neighbouring
+    /// temperatures (the ladder's bottleneck), else `None`.
+    pub swap_acceptance: Option<f64>,
 }
 
 /// The fitted statistics: every field and every coupling in `edges`.
@@ -264,6 +279,7 @@ pub fn fit_with(
                 steps: l.iterations,
                 converged,
                 termination: ended(converged, stopped),
+                swap_acceptance: None,
             })
         }
         Expectations::Pcd => pcd(&lay, mo, &data, th, &frozen, o, runner),
@@ -274,10 +290,12 @@ pub fn fit_with(
 const PCD_GROUPS: usize = 16;
 
 /// Persistent contrastive divergence: model moments from persistent heat-bath chains, a
-/// decaying step size, parameters averaged over the last window. Every window of steps the
-/// chains' averages over the window are compared with the data: the run stops once
-/// max_k |⟨·⟩_data − ⟨·⟩_model| / σ_k is within what sampling noise alone gives for that
-/// many statistics (σ_k from the spread of the window means of independent chain groups).
+/// decaying step size, parameters averaged (Polyak–Ruppert) over the tail of the run: every
+/// window after the first quarter. At the end of every window the chains' averages over the
+/// tail are compared with the data: the run stops once max_k |⟨·⟩_data − ⟨·⟩_model| / σ_k is
+/// within what sampling noise alone gives for that many statistics (σ_k from the spread of
+/// independent chain groups) *and* every σ_k is below the data's own standard error of that
+/// statistic — matching within a large chain noise would not pin the parameters down.
 fn pcd(
     lay: &Layout,
     mo: &Moments,
@@ -292,28 +310,62 @@ fn pcd(
             "pcd needs ≥ 1 chain, ≥ 1 sweep per step and ≥ 10 steps",
         ));
     }
+    if o.replicas == 0 || o.replicas > MAX_REPLICAS {
+        return Err(Error::arg(format!(
+            "pcd needs 1 to {MAX_REPLICAS} replicas per chain (got {})",
+            o.replicas
+        )));
+    }
+    if o.replicas > 1 && !(o.beta_min > 0.0 && o.beta_min < 1.0) {
+        return Err(Error::arg(format!(
+            "the hottest replica's β must lie in (0, 1) (got {})",
+            o.beta_min
+        )));
+    }
+    let betas: Vec<f64> = (0..o.replicas)
+        .map(|k| {
+            if o.replicas == 1 {
+                1.0
+            } else {
+                o.beta_min.powf(k as f64 / (o.replicas - 1) as f64)
+            }
+        })
+        .collect();
     let (n, p) = (lay.n, th.len());
     let groups = o.chains.clamp(1, PCD_GROUPS);
     crate::limits::check_memory(
         "learn",
-        &format!("{} persistent chains of {n} spins", o.chains),
-        o.chains as f64 * (n as f64 + 64.0) + 8.0 * (2 * groups + 4) as f64 * p as f64,
+        &format!(
+            "{} persistent chains × {} replicas of {n} spins",
+            o.chains, o.replicas
+        ),
+        o.chains as f64 * o.replicas as f64 * (n as f64 + 64.0)
+            + 8.0 * (3 * groups + 6) as f64 * p as f64,
     )?;
     // Chains start from independent random states drawn with each spin's data magnetisation.
     let m0 = mo.clamped_mean();
-    let mut chains: Vec<(Vec<i8>, Xoshiro256PlusPlus)> = (0..o.chains)
+    let mut chains: Vec<Chain> = (0..o.chains)
         .map(|c| {
             let mut rng = Xoshiro256PlusPlus::seed_from_u64(stream_seed(o.seed, c as u64));
-            let s = (0..n)
-                .map(|i| {
-                    if crate::rng::uniform(&mut rng) < 0.5 * (1.0 + m0[i]) {
-                        1
-                    } else {
-                        -1
-                    }
+            let states = (0..o.replicas)
+                .map(|_| {
+                    (0..n)
+                        .map(|i| {
+                            if crate::rng::uniform(&mut rng) < 0.5 * (1.0 + m0[i]) {
+                                1
+                            } else {
+                                -1
+                            }
+                        })
+                        .collect()
                 })
                 .collect();
-            (s, rng)
+            Chain {
+                states,
+                rng,
+                accepted: vec![0; o.replicas - 1],
+                attempted: vec![0; o.replicas - 1],
+            }
         })
         .collect();
     let per_group = o.chains.div_ceil(groups);
@@ -325,23 +377,43 @@ fn pcd(
     let mut win_counts = vec![0usize; groups];
     let mut win_theta = vec![0.0; p];
     let mut win_steps = 0usize;
-    // (window-averaged θ, residual, noise, matched) of the last complete window.
-    let mut last: Option<(Vec<f64>, f64, f64, bool)> = None;
+    // The tail: every complete window after the first quarter of the run (the step size has
+    // decayed by then). Its sums per group, and the sum of θ over its steps.
+    let mut tail_sum = vec![vec![0.0; p]; groups];
+    let mut tail_counts = vec![0usize; groups];
+    let mut tail_theta = vec![0.0; p];
+    let mut tail_steps = 0usize;
+    // The data's own standard error of every statistic (a ±1 product has variance 1 − mean²):
+    // the chains' noise must fall below it, or the learned parameters would carry more noise
+    // from the chains than from the data.
+    let data_se: Vec<f64> = data
+        .iter()
+        .map(|&d| ((1.0 - d * d).max(1.0 / mo.samples as f64) / mo.samples as f64).sqrt())
+        .collect();
+    // (residual, noise, matched) of the last judgement, and the last window's mean θ.
+    let mut last: Option<(f64, f64, bool)> = None;
+    let mut last_window_theta = th.clone();
     let mut stopped = None;
     let mut steps = 0;
     runner.start(o.steps as u64, "boltzmann/pcd");
     for t in 0..o.steps {
         let model = lay.model(&th)?;
+        let ladder: Vec<Model> = betas
+            .iter()
+            .map(|&b| model.with_beta(b))
+            .collect::<Result<_>>()?;
         // Sums of the statistics over each group's chains.
         let group_stats: Vec<(Vec<f64>, usize)> = chains
             .par_chunks_mut(per_group)
             .map(|chunk| {
-                let sampler = Local::new(&model, Rule::HeatBath, Scan::Sequential);
+                let samplers: Vec<Local> = ladder
+                    .iter()
+                    .map(|m| Local::new(m, Rule::HeatBath, Scan::Sequential))
+                    .collect();
                 let mut acc = vec![0.0; p];
-                for (s, rng) in chunk.iter_mut() {
-                    for _ in 0..o.sweeps {
-                        sampler.sweep(s, rng);
-                    }
+                for chain in chunk.iter_mut() {
+                    chain.advance(&samplers, &model, &betas, o.sweeps);
+                    let s = &chain.states[0];
                     for (a, &x) in acc.iter_mut().zip(s.iter()) {
                         *a += x as f64;
                     }
@@ -375,14 +447,37 @@ fn pcd(
             .iter()
             .fold(0.0f64, |m, &k| m.max((data[k] - model_t[k]).abs()));
         if win_steps == window {
-            // Window means per group → mean and standard error of every statistic.
+            let in_tail = t + 1 > o.steps / 4;
+            if in_tail {
+                for g in 0..groups {
+                    tail_sum[g]
+                        .iter_mut()
+                        .zip(&win_sum[g])
+                        .for_each(|(a, b)| *a += b);
+                    tail_counts[g] += win_counts[g];
+                }
+                tail_theta
+                    .iter_mut()
+                    .zip(&win_theta)
+                    .for_each(|(a, b)| *a += b);
+                tail_steps += win_steps;
+            }
+            // Judge the tail (or, before it starts, this window): group means → mean and
+            // standard error of every statistic. Groups are independent chains, so their
+            // spread carries the chains' autocorrelation.
+            let (sums, counts) = if in_tail {
+                (&tail_sum, &tail_counts)
+            } else {
+                (&win_sum, &win_counts)
+            };
             let (mut residual, mut noise, mut z) = (0.0f64, 0.0f64, 0.0f64);
+            let mut noisier_than_data = false;
             for &k in &free {
                 let means: Vec<f64> = (0..groups)
-                    .map(|g| win_sum[g][k] / win_counts[g].max(1) as f64)
+                    .map(|g| sums[g][k] / counts[g].max(1) as f64)
                     .collect();
-                let total: f64 = (0..groups).map(|g| win_sum[g][k]).sum::<f64>()
-                    / win_counts.iter().sum::<usize>().max(1) as f64;
+                let total: f64 = (0..groups).map(|g| sums[g][k]).sum::<f64>()
+                    / counts.iter().sum::<usize>().max(1) as f64;
                 let var = if groups > 1 {
                     means.iter().map(|m| (m - total).powi(2)).sum::<f64>()
                         / ((groups - 1) * groups) as f64
@@ -394,8 +489,9 @@ fn pcd(
                 residual = residual.max(d);
                 noise = noise.max(se);
                 z = z.max(d / se);
+                noisier_than_data |= se > data_se[k];
             }
-            let avg: Vec<f64> = (0..p)
+            last_window_theta = (0..p)
                 .map(|k| {
                     if frozen[k] {
                         th[k]
@@ -404,9 +500,10 @@ fn pcd(
                     }
                 })
                 .collect();
-            // Judge only once the step size has decayed (a quarter of the run).
-            let matched = groups > 1 && z <= z_max && t + 1 >= o.steps / 4;
-            last = Some((avg, residual, noise, matched));
+            // Matched: only in the tail, within the chains' noise, and that noise below the
+            // data's.
+            let matched = groups > 1 && in_tail && z <= z_max && !noisier_than_data;
+            last = Some((residual, noise, matched));
             win_sum
                 .iter_mut()
                 .for_each(|w| w.iter_mut().for_each(|x| *x = 0.0));
@@ -424,11 +521,24 @@ fn pcd(
             break;
         }
     }
-    let (avg, residual, noise, matched) = match last {
-        Some(l) => l,
-        // Stopped before the first window: the current parameters, no residual to report.
-        None => (th.clone(), f64::NAN, f64::NAN, false),
+    // Parameters: averaged over the tail (Polyak–Ruppert: the chains' noise in θ falls like
+    // 1/√(steps averaged)), else the last window's mean, else the current ones.
+    let avg: Vec<f64> = if tail_steps > 0 {
+        (0..p)
+            .map(|k| {
+                if frozen[k] {
+                    th[k]
+                } else {
+                    tail_theta[k] / tail_steps as f64
+                }
+            })
+            .collect()
+    } else if last.is_some() {
+        last_window_theta
+    } else {
+        th.clone()
     };
+    let (residual, noise, matched) = last.unwrap_or((f64::NAN, f64::NAN, false));
     let (j, h) = lay.dense(&avg);
     Ok(BoltzmannFit {
         j,
@@ -438,7 +548,55 @@ fn pcd(
         steps,
         converged: matched,
         termination: ended(matched, stopped),
+        swap_acceptance: (o.replicas > 1).then(|| {
+            (0..o.replicas - 1)
+                .map(|k| {
+                    let (acc, tries) = chains.iter().fold((0u64, 0u64), |(a, t), c| {
+                        (a + c.accepted[k], t + c.attempted[k])
+                    });
+                    acc as f64 / tries.max(1) as f64
+                })
+                .fold(1.0, f64::min)
+        }),
     })
+}
+
+/// Most replicas per persistent chain.
+const MAX_REPLICAS: usize = 64;
+
+/// One persistent chain: `states[k]` is the copy at β_k (`states[0]` at β = 1, the one
+/// measured), with the exchange counts of every neighbouring pair.
+struct Chain {
+    states: Vec<Vec<i8>>,
+    rng: Xoshiro256PlusPlus,
+    accepted: Vec<u64>,
+    attempted: Vec<u64>,
+}
+
+impl Chain {
+    /// `sweeps` heat-bath sweeps of every copy at its own β, then (with several copies) one
+    /// exchange attempt between every neighbouring pair, from the cold end up. Swapping the
+    /// states of copies k and k+1 is accepted with min(1, e^{(β_k − β_{k+1})(E_k − E_{k+1})}),
+    /// E the energy at β = 1: detailed balance in the product of the copies' distributions.
+    fn advance(&mut self, samplers: &[Local], model: &Model, betas: &[f64], sweeps: usize) {
+        for (s, sampler) in self.states.iter_mut().zip(samplers) {
+            for _ in 0..sweeps {
+                sampler.sweep(s, &mut self.rng);
+            }
+        }
+        for k in 0..self.states.len().saturating_sub(1) {
+            let (ek, ek1) = (
+                model.energy(&self.states[k]),
+                model.energy(&self.states[k + 1]),
+            );
+            let log_a = (betas[k] - betas[k + 1]) * (ek - ek1);
+            self.attempted[k] += 1;
+            if log_a >= 0.0 || crate::rng::uniform(&mut self.rng) < log_a.exp() {
+                self.states.swap(k, k + 1);
+                self.accepted[k] += 1;
+            }
+        }
+    }
 }
 
 fn mean_field(
@@ -501,5 +659,6 @@ fn mean_field(
         steps,
         converged,
         termination: ended(converged, stopped),
+        swap_acceptance: None,
     })
 }

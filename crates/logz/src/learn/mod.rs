@@ -268,6 +268,19 @@ pub fn learn_with(data: &Samples, o: &LearnOptions, runner: &Runner) -> Result<L
                 ..o.boltzmann.clone()
             };
             let f = boltzmann::fit_with(&moments(), &edges, &fixed, &bo, None, runner)?;
+            if let Some(acc) = f.swap_acceptance {
+                notes.push(format!(
+                    "boltzmann/pcd: parallel tempering, {} copies per chain (β from 1 down to \
+                     {}); lowest exchange acceptance {acc:.2}{}",
+                    bo.replicas,
+                    bo.beta_min,
+                    if acc < 0.1 {
+                        " — too low for the copies to mix: add replicas or raise --beta-min"
+                    } else {
+                        ""
+                    }
+                ));
+            }
             if !f.converged {
                 let (r, target) = if e == Expectations::Pcd {
                     (
