@@ -492,7 +492,26 @@ impl Solver for Van {
     }
 
     fn solve_with(&self, m: &Model, runner: &Runner) -> Result<Estimate> {
+        self.train_estimate(m, runner).map(|(_, _, e)| e)
+    }
+}
+
+impl Van {
+    /// Train (as [`Van::train`]) and return the network and its report together with the
+    /// estimate `solve` gives (front ends that keep the network: `train-van`, Python).
+    pub fn train_estimate(
+        &self,
+        m: &Model,
+        runner: &Runner,
+    ) -> Result<(Made, VanReport, Estimate)> {
         let (net, r) = self.train(m, runner)?;
+        let e = self.estimate_of(&net, &r);
+        Ok((net, r, e))
+    }
+
+    /// The estimate of a trained network from its report: the ELBO as a stochastic lower
+    /// bound, or (`importance_weighted`) the importance-weighted ln Z, with the diagnostics.
+    pub fn estimate_of(&self, net: &Made, r: &VanReport) -> Estimate {
         let mut e = if self.importance_weighted {
             Estimate::new(
                 r.iw_ln_z,
@@ -548,7 +567,7 @@ impl Solver for Van {
             r.samples
         ));
         e.mark_undefined_error();
-        Ok(e)
+        e
     }
 }
 
