@@ -17,6 +17,7 @@ __all__ = [
     "fit",
     "learn",
     "meanfield_roots",
+    "train_van",
     "DEFAULT_BETA",
     "__version__",
 ]
@@ -54,13 +55,14 @@ class Model:
     @staticmethod
     def square(
         L: int,
-        W: Optional[int] = None,
         coupling: float = 1.0,
         field: float = 0.0,
         beta: float = ...,
         periodic: bool = True,
+        W: Optional[int] = None,
     ) -> Model:
-        """An L×W square lattice (W = L by default); a torus unless ``periodic=False``."""
+        """An L×W square lattice (W = L by default; ``Model.square(L, W=...)`` for a
+        rectangle); a torus unless ``periodic=False``."""
     @staticmethod
     def chain(
         N: int,
@@ -237,6 +239,8 @@ def fit(
     x_names: Optional[List[str]] = None,
     y_name: str = "y",
     progress: Optional[Any] = None,
+    alpha: Optional[float] = None,
+    particles: Optional[int] = None,
 ) -> Dict[str, Any]: ...
 def learn(
     samples: npt.ArrayLike,
@@ -249,7 +253,18 @@ def learn(
     chains: Optional[int] = None,
     sweeps: Optional[int] = None,
     lr: Optional[float] = None,
+    graph: Optional[Model] = None,
+    progress: Optional[Any] = None,
 ) -> Tuple[Model, Dict[str, Any]]: ...
 def meanfield_roots(
     z: float, coupling: float = 1.0, field: float = 0.0, beta: float = ...
 ) -> List[Tuple[float, bool, float]]: ...
+def train_van(
+    model: Model,
+    seed: int = 0,
+    options: Optional[Dict[str, Any]] = None,
+    save: Optional[str] = None,
+    importance_weighted: bool = False,
+    progress: Optional[Any] = None,
+    threads: Optional[int] = None,
+) -> Tuple[Estimate, Dict[str, Any]]: ...
