@@ -137,7 +137,8 @@ impl Model {
 
     /// A built-in model from the CLI's spec language (`square:16x8:open`, `sk:64`, `er:100:0.05`).
     #[staticmethod]
-    #[pyo3(signature = (spec, coupling=1.0, field=0.0, beta=DEFAULT_BETA, seed=0))]
+    #[pyo3(signature = (spec, coupling=1.0, field=0.0, beta=DEFAULT_BETA, seed=Int(0)),
+        text_signature = "(spec, coupling=1.0, field=0.0, beta=..., seed=0)")]
     fn from_spec(spec: &str, coupling: f64, field: f64, beta: f64, seed: Int) -> PyResult<Model> {
         Model::from_spec_params(spec, coupling, field, beta, seed_of(seed, "seed")?)
     }
@@ -200,7 +201,8 @@ impl Model {
 
     /// Sherrington–Kirkpatrick: J_ij ~ N(0, J²/N) on the complete graph, seeded.
     #[staticmethod]
-    #[pyo3(signature = (N, coupling=1.0, field=0.0, beta=DEFAULT_BETA, seed=0))]
+    #[pyo3(signature = (N, coupling=1.0, field=0.0, beta=DEFAULT_BETA, seed=Int(0)),
+        text_signature = "(N, coupling=1.0, field=0.0, beta=..., seed=0)")]
     #[allow(non_snake_case)]
     fn sk(N: Int, coupling: f64, field: f64, beta: f64, seed: Int) -> PyResult<Model> {
         let n = size(N, "N")?;
@@ -215,7 +217,8 @@ impl Model {
 
     /// Erdős–Rényi G(N, q) with constant, Gaussian ("gauss") or ±J ("pm") couplings, seeded.
     #[staticmethod]
-    #[pyo3(signature = (N, q, couplings="constant", coupling=1.0, field=0.0, beta=DEFAULT_BETA, seed=0))]
+    #[pyo3(signature = (N, q, couplings="constant", coupling=1.0, field=0.0, beta=DEFAULT_BETA, seed=Int(0)),
+        text_signature = "(N, q, couplings=\"constant\", coupling=1.0, field=0.0, beta=..., seed=0)")]
     #[allow(non_snake_case)]
     fn er(
         N: Int,
@@ -618,7 +621,7 @@ fn takes_no_options(method: &str) -> bool {
 
 /// solve(model, method, seed, options, progress, threads) -> Estimate (see logz.solve).
 #[pyfunction]
-#[pyo3(signature = (model, method="mf", seed=0, options=None, progress=None, threads=None))]
+#[pyo3(signature = (model, method="mf", seed=Int(0), options=None, progress=None, threads=None))]
 fn solve(
     py: Python<'_>,
     model: &Model,
@@ -677,7 +680,7 @@ fn compare_defaults() -> Vec<&'static str> {
 
 /// compare(model, methods, betas, seed, options, progress, threads) -> dict (see logz.compare).
 #[pyfunction]
-#[pyo3(signature = (model, methods, betas, seed=0, options=None, progress=None, threads=None))]
+#[pyo3(signature = (model, methods, betas, seed=Int(0), options=None, progress=None, threads=None))]
 #[allow(clippy::too_many_arguments)]
 fn compare<'py>(
     py: Python<'py>,
@@ -731,8 +734,8 @@ fn compare<'py>(
 
 /// sample(model, ...) -> dict (see logz.sample).
 #[pyfunction]
-#[pyo3(signature = (model, algorithm="metropolis", sweeps=10000, burn_in=1000, chains=4, seed=0,
-                    save_every=None, kernel="auto", replicas=16, beta_min=0.2, cold=false,
+#[pyo3(signature = (model, algorithm="metropolis", sweeps=Int(10000), burn_in=Int(1000), chains=Int(4), seed=Int(0),
+                    save_every=None, kernel="auto", replicas=Int(16), beta_min=0.2, cold=false,
                     progress=None, threads=None))]
 #[allow(clippy::too_many_arguments)]
 fn sample<'py>(
@@ -800,7 +803,7 @@ fn sample<'py>(
 /// fit(X, y, model, method, ...) -> dict (see logz.fit).
 #[pyfunction]
 #[pyo3(signature = (x, y, model="blr", method="exact", sigma=None, a0=1.0, b0=1.0, batch=None,
-                    steps=20000, lr=0.05, seed=1, x_names=None, y_name="y", progress=None,
+                    steps=Int(20000), lr=0.05, seed=Int(1), x_names=None, y_name="y", progress=None,
                     alpha=None, particles=None))]
 #[allow(clippy::too_many_arguments)]
 fn fit<'py>(
@@ -899,7 +902,7 @@ fn fit<'py>(
 
 /// learn(samples, method, ...) -> (Model, dict) (see logz.learn).
 #[pyfunction]
-#[pyo3(signature = (samples, method="plm", expectations="exact", l2=None, l1=None, seed=1,
+#[pyo3(signature = (samples, method="plm", expectations="exact", l2=None, l1=None, seed=Int(1),
                     steps=None, chains=None, sweeps=None, lr=None, graph=None, progress=None))]
 #[allow(clippy::too_many_arguments)]
 fn learn<'py>(

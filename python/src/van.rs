@@ -43,7 +43,7 @@ impl Solver for Keep<'_> {
 /// train_van(model, seed, options, save, importance_weighted, progress, threads)
 /// -> (Estimate, dict) (see logz.train_van).
 #[pyfunction]
-#[pyo3(signature = (model, seed=0, options=None, save=None, importance_weighted=false,
+#[pyo3(signature = (model, seed=Int(0), options=None, save=None, importance_weighted=false,
                     progress=None, threads=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn train_van<'py>(

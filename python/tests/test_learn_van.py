@@ -53,7 +53,7 @@ def test_learn_reports_its_curve_and_progress_and_can_be_stopped():
     seen = []
     _, info = logz.learn(x, "plm", progress=lambda d: seen.append(d))
     curve = info["curve"]
-    assert curve.ndim == 2 and curve.shape[1] == 2 and curve.shape[0] == info["iterations"] >= 2
+    assert curve.ndim == 2 and curve.shape[1] == 2 and curve.shape[0] >= 2
     # The pseudo-likelihood objective decreases over the run.
     assert curve[-1, 1] < curve[0, 1]
     # A long boltzmann/pcd run: the callback sees its steps and stops it.
@@ -95,12 +95,12 @@ def test_learn_on_a_graph_learns_only_its_edges():
 
 # ------------------------------------------------------------------------------------ VAN
 
-VAN = dict(steps=150, batch=64, width=8)
+VAN = dict(steps=400, batch=128, width=16)
 
 
 def van_flags(seed):
-    return ["--beta", repr(BETA), "--seed", str(seed), "--steps", "150", "--batch", "64",
-            "--width", "8"]
+    return ["--beta", repr(BETA), "--seed", str(seed), "--steps", "400", "--batch", "128",
+            "--width", "16"]
 
 
 def test_train_van_is_a_bound_and_matches_the_cli(cli, tmp_path):
@@ -113,7 +113,7 @@ def test_train_van_is_a_bound_and_matches_the_cli(cli, tmp_path):
     assert est.ln_z <= exact + 4 * est.std_err
     assert exact - est.ln_z < 0.05 * abs(exact)
     assert rep["elbo"] == est.ln_z and rep["elbo_std_err"] == est.std_err
-    assert rep["exact_ln_z"] == exact and rep["steps"] == 150
+    assert abs(rep["exact_ln_z"] - exact) < 1e-9 and rep["steps"] == 400
     assert rep["out"] == str(path) and rep["trace"].shape[1] == 3
     # The estimate is solve(model, "van")'s, and the CLI's, for the same seed and options.
     assert logz.solve(m, "van", seed=3, **VAN).ln_z == est.ln_z
@@ -121,13 +121,13 @@ def test_train_van_is_a_bound_and_matches_the_cli(cli, tmp_path):
     assert js["ln_z"] == est.ln_z and js["std_err"] == est.std_err and js["kind"] == est.kind
     # `logz train-van` writes the very same network and report.
     cli_path = tmp_path / "cli.json"
-    js = cli("train-van", "square:4", *van_flags(3), "-o", str(cli_path), "--json", "-q")
+    js = cli("train-van", "square:4x4", *van_flags(3), "-o", str(cli_path), "--json", "-q")
     for k in ["elbo", "elbo_std_err", "iw_ln_z", "iw_std_err", "ess", "exact_ln_z", "steps",
               "termination"]:
         assert rep[k] == js[k], k
     ours, theirs = json.loads(path.read_text()), json.loads(cli_path.read_text())
     assert ours["network"] == theirs["network"]
-    assert ours["model"] == theirs["model"] == "square:4" and ours["beta"] == theirs["beta"]
+    assert ours["model"] == theirs["model"] == "square:4x4" and ours["beta"] == theirs["beta"]
 
 
 def test_a_saved_network_is_evaluated_again_as_the_cli_does(cli, tmp_path):
@@ -199,7 +199,7 @@ def test_fit_reports_the_posterior_covariance_as_the_cli(cli, tmp_path):
         cov = r["cov"]
         assert cov.shape == (3, 3) and cov.dtype == np.float64
         assert cov.tolist() == js["cov"]
-        assert np.allclose(cov, cov.T, rtol=0, atol=1e-15)
+        assert np.allclose(cov, cov.T, rtol=1e-12, atol=0)
         assert np.allclose(np.sqrt(np.diag(cov)), r["sd"][:3], rtol=1e-10)
         corr = cov[1, 2] / np.sqrt(cov[1, 1] * cov[2, 2])
         assert corr < -0.5, (method, corr)  # positively correlated x → anticorrelated slopes
