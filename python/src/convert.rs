@@ -9,7 +9,7 @@ use logz::mc::SampleRun;
 use logz::Error;
 use numpy::ndarray::Array2;
 use numpy::{AllowTypeChange, IntoPyArray, PyArrayLike1, PyArrayLikeDyn, PyUntypedArrayMethods};
-use pyo3::exceptions::{PyOSError, PyValueError};
+use pyo3::exceptions::{PyOSError, PyOverflowError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -27,14 +27,58 @@ pub fn value_error(msg: impl Into<String>) -> PyErr {
     PyValueError::new_err(msg.into())
 }
 
-/// A size from Python: negative is a `ValueError` naming the argument (not an OverflowError).
-pub fn size(x: i64, name: &str) -> PyResult<usize> {
-    usize::try_from(x).map_err(|_| value_error(format!("{name} must be ≥ 0, got {x}")))
+/// A Python integer of any size (a Python `int`, a numpy integer, anything with `__index__`).
+///
+/// Every integer argument of the module (sizes, counts, seeds) is taken as an `Int` and then
+/// checked by name ([`size`], [`seed`]): a negative or huge value is a `ValueError` with a
+/// one-line message naming the argument. Extracting straight into `u64`/`usize` would raise
+/// `OverflowError` instead (pyo3's conversion error), which is what this type exists to avoid.
+/// Values outside i128 saturate to `i128::MIN`/`i128::MAX` (both out of every accepted range).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Int(pub i128);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for Int {
+    type Error = PyErr;
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Int> {
+        match obj.extract::<i128>() {
+            Ok(v) => Ok(Int(v)),
+            Err(e) if e.is_instance_of::<PyOverflowError>(obj.py()) => {
+                let negative = obj.lt(0i64)?;
+                Ok(Int(if negative { i128::MIN } else { i128::MAX }))
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+impl std::fmt::Display for Int {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            i128::MAX => write!(f, "a number above 2^127"),
+            i128::MIN => write!(f, "a number below -2^127"),
+            v => write!(f, "{v}"),
+        }
+    }
+}
+
+/// A size or count from Python: negative or larger than the platform's `usize` is a
+/// `ValueError` naming the argument (not an OverflowError).
+pub fn size(x: Int, name: &str) -> PyResult<usize> {
+    if x.0 < 0 {
+        return Err(value_error(format!("{name} must be ≥ 0, got {x}")));
+    }
+    usize::try_from(x.0).map_err(|_| value_error(format!("{name} = {x} is too large")))
 }
 
 /// An optional size.
-pub fn opt_size(x: Option<i64>, name: &str) -> PyResult<Option<usize>> {
+pub fn opt_size(x: Option<Int>, name: &str) -> PyResult<Option<usize>> {
     x.map(|v| size(v, name)).transpose()
+}
+
+/// A seed from Python: an integer in [0, 2^64), else a `ValueError` naming the argument.
+pub fn seed(x: Int, name: &str) -> PyResult<u64> {
+    u64::try_from(x.0)
+        .map_err(|_| value_error(format!("{name} must be an integer in [0, 2^64), got {x}")))
 }
 
 /// NaN where there is no number (numpy's "missing").
@@ -320,6 +364,9 @@ pub fn fit_dict(py: Python<'_>, r: FitReport) -> PyResult<Bound<'_, PyDict>> {
     d.set_item("names", r.names.clone())?;
     d.set_item("mean", r.mean.clone().into_pyarray(py))?;
     d.set_item("sd", r.sd.clone().into_pyarray(py))?;
+    // The coefficients' covariance (intercept and x; d = p + 1), raw units.
+    let k = (r.cov.len() as f64).sqrt().round() as usize;
+    d.set_item("cov", matrix(py, k, k, r.cov.clone())?)?;
     d.set_item("elbo", r.elbo)?;
     d.set_item("elbo_std_err", r.elbo_std_err)?;
     d.set_item("ln_evidence", r.ln_evidence)?;
@@ -328,6 +375,12 @@ pub fn fit_dict(py: Python<'_>, r: FitReport) -> PyResult<Bound<'_, PyDict>> {
     d.set_item("cubo_std_err", r.cubo_std_err)?;
     d.set_item("khat", r.khat)?;
     d.set_item("psis_ln_evidence", r.psis_ln_evidence)?;
+    d.set_item("alpha", r.alpha)?;
+    d.set_item("renyi_bound", r.renyi_bound)?;
+    d.set_item("renyi_bound_std_err", r.renyi_bound_std_err)?;
+    d.set_item("kl_q_p", r.kl_q_p)?;
+    d.set_item("kl_p_q", r.kl_p_q)?;
+    d.set_item("ksd", r.ksd)?;
     d.set_item("trace", r.trace.clone().into_pyarray(py))?;
     d.set_item("steps", r.steps)?;
     d.set_item("converged", r.converged)?;

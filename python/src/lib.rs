@@ -16,8 +16,9 @@
 
 mod convert;
 mod run;
+mod van;
 
-use convert::{err, opt_size, size, value_error};
+use convert::{err, opt_size, seed as seed_of, size, value_error, Int};
 use logz::estimate::Estimate as LzEstimate;
 use logz::methods::{self, MethodOptions};
 use logz::model::builders::{self, Params};
@@ -30,7 +31,7 @@ use numpy::{
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
-use run::{run_long, Inline};
+use run::{run_long, run_long_curve, Inline};
 use std::path::PathBuf;
 
 /// The square lattice's critical β, the default β of the built-in models (as in the CLI).
@@ -43,6 +44,9 @@ pub struct Model {
     /// For a file with evidence: the file's variable count and the spins kept (to report
     /// magnetisations per file variable, as the CLI does).
     pub(crate) loaded: Option<logz::io::LoadedModel>,
+    /// How the model was made, as the CLI would name it (a spec such as `square:4`, or the file
+    /// path): the label a saved VAN network records. None for a model from arrays.
+    pub(crate) spec: Option<String>,
 }
 
 impl Model {
@@ -50,6 +54,7 @@ impl Model {
         Model {
             inner,
             loaded: None,
+            spec: None,
         }
     }
     fn from_spec_params(
@@ -77,7 +82,11 @@ impl Model {
             beta,
             seed,
         };
-        builders::from_spec(spec, &p).map(Model::plain).map_err(err)
+        let mut m = builders::from_spec(spec, &p)
+            .map(Model::plain)
+            .map_err(err)?;
+        m.spec = Some(spec.to_string());
+        Ok(m)
     }
 }
 
@@ -87,7 +96,7 @@ impl Model {
     #[new]
     #[pyo3(signature = (n, edges, couplings, fields=None, beta=1.0))]
     fn new(
-        n: i64,
+        n: Int,
         edges: PyArrayLikeDyn<'_, i64, AllowTypeChange>,
         couplings: PyArrayLike1<'_, f64, AllowTypeChange>,
         fields: Option<PyArrayLike1<'_, f64, AllowTypeChange>>,
@@ -128,22 +137,23 @@ impl Model {
 
     /// A built-in model from the CLI's spec language (`square:16x8:open`, `sk:64`, `er:100:0.05`).
     #[staticmethod]
-    #[pyo3(signature = (spec, coupling=1.0, field=0.0, beta=DEFAULT_BETA, seed=0))]
-    fn from_spec(spec: &str, coupling: f64, field: f64, beta: f64, seed: u64) -> PyResult<Model> {
-        Model::from_spec_params(spec, coupling, field, beta, seed)
+    #[pyo3(signature = (spec, coupling=1.0, field=0.0, beta=DEFAULT_BETA, seed=Int(0)),
+        text_signature = "(spec, coupling=1.0, field=0.0, beta=..., seed=0)")]
+    fn from_spec(spec: &str, coupling: f64, field: f64, beta: f64, seed: Int) -> PyResult<Model> {
+        Model::from_spec_params(spec, coupling, field, beta, seed_of(seed, "seed")?)
     }
 
-    /// An L×W square lattice (a torus unless periodic=False).
+    /// An L×W square lattice (W = L unless given; a torus unless periodic=False).
     #[staticmethod]
-    #[pyo3(signature = (L, W=None, coupling=1.0, field=0.0, beta=DEFAULT_BETA, periodic=true))]
+    #[pyo3(signature = (L, coupling=1.0, field=0.0, beta=DEFAULT_BETA, periodic=true, W=None))]
     #[allow(non_snake_case)]
     fn square(
-        L: i64,
-        W: Option<i64>,
+        L: Int,
         coupling: f64,
         field: f64,
         beta: f64,
         periodic: bool,
+        W: Option<Int>,
     ) -> PyResult<Model> {
         let l = size(L, "L")?;
         let w = opt_size(W, "W")?.unwrap_or(l);
@@ -155,7 +165,7 @@ impl Model {
     #[staticmethod]
     #[pyo3(signature = (N, coupling=1.0, field=0.0, beta=DEFAULT_BETA, periodic=true))]
     #[allow(non_snake_case)]
-    fn chain(N: i64, coupling: f64, field: f64, beta: f64, periodic: bool) -> PyResult<Model> {
+    fn chain(N: Int, coupling: f64, field: f64, beta: f64, periodic: bool) -> PyResult<Model> {
         let n = size(N, "N")?;
         let spec = format!("chain:{n}{}", if periodic { "" } else { ":open" });
         Model::from_spec_params(&spec, coupling, field, beta, 0)
@@ -165,7 +175,7 @@ impl Model {
     #[staticmethod]
     #[pyo3(signature = (L, coupling=1.0, field=0.0, beta=DEFAULT_BETA, periodic=true))]
     #[allow(non_snake_case)]
-    fn triangular(L: i64, coupling: f64, field: f64, beta: f64, periodic: bool) -> PyResult<Model> {
+    fn triangular(L: Int, coupling: f64, field: f64, beta: f64, periodic: bool) -> PyResult<Model> {
         let l = size(L, "L")?;
         let spec = format!("triangular:{l}{}", if periodic { "" } else { ":open" });
         Model::from_spec_params(&spec, coupling, field, beta, 0)
@@ -175,7 +185,7 @@ impl Model {
     #[staticmethod]
     #[pyo3(signature = (L, coupling=1.0, field=0.0, beta=DEFAULT_BETA))]
     #[allow(non_snake_case)]
-    fn cubic(L: i64, coupling: f64, field: f64, beta: f64) -> PyResult<Model> {
+    fn cubic(L: Int, coupling: f64, field: f64, beta: f64) -> PyResult<Model> {
         let l = size(L, "L")?;
         Model::from_spec_params(&format!("cubic:{l}"), coupling, field, beta, 0)
     }
@@ -184,32 +194,40 @@ impl Model {
     #[staticmethod]
     #[pyo3(signature = (N, coupling=1.0, field=0.0, beta=DEFAULT_BETA))]
     #[allow(non_snake_case)]
-    fn complete(N: i64, coupling: f64, field: f64, beta: f64) -> PyResult<Model> {
+    fn complete(N: Int, coupling: f64, field: f64, beta: f64) -> PyResult<Model> {
         let n = size(N, "N")?;
         Model::from_spec_params(&format!("complete:{n}"), coupling, field, beta, 0)
     }
 
     /// Sherrington–Kirkpatrick: J_ij ~ N(0, J²/N) on the complete graph, seeded.
     #[staticmethod]
-    #[pyo3(signature = (N, coupling=1.0, field=0.0, beta=DEFAULT_BETA, seed=0))]
+    #[pyo3(signature = (N, coupling=1.0, field=0.0, beta=DEFAULT_BETA, seed=Int(0)),
+        text_signature = "(N, coupling=1.0, field=0.0, beta=..., seed=0)")]
     #[allow(non_snake_case)]
-    fn sk(N: i64, coupling: f64, field: f64, beta: f64, seed: u64) -> PyResult<Model> {
+    fn sk(N: Int, coupling: f64, field: f64, beta: f64, seed: Int) -> PyResult<Model> {
         let n = size(N, "N")?;
-        Model::from_spec_params(&format!("sk:{n}"), coupling, field, beta, seed)
+        Model::from_spec_params(
+            &format!("sk:{n}"),
+            coupling,
+            field,
+            beta,
+            seed_of(seed, "seed")?,
+        )
     }
 
     /// Erdős–Rényi G(N, q) with constant, Gaussian ("gauss") or ±J ("pm") couplings, seeded.
     #[staticmethod]
-    #[pyo3(signature = (N, q, couplings="constant", coupling=1.0, field=0.0, beta=DEFAULT_BETA, seed=0))]
+    #[pyo3(signature = (N, q, couplings="constant", coupling=1.0, field=0.0, beta=DEFAULT_BETA, seed=Int(0)),
+        text_signature = "(N, q, couplings=\"constant\", coupling=1.0, field=0.0, beta=..., seed=0)")]
     #[allow(non_snake_case)]
     fn er(
-        N: i64,
+        N: Int,
         q: f64,
         couplings: &str,
         coupling: f64,
         field: f64,
         beta: f64,
-        seed: u64,
+        seed: Int,
     ) -> PyResult<Model> {
         let n = size(N, "N")?;
         if !(0.0..=1.0).contains(&q) {
@@ -227,6 +245,7 @@ impl Model {
                 )))
             }
         };
+        let seed = seed_of(seed, "seed")?;
         Model::from_spec_params(&format!("er:{n}:{q:?}{tail}"), coupling, field, beta, seed)
     }
 
@@ -258,6 +277,7 @@ impl Model {
         Ok(Model {
             inner: lm.model.clone(),
             loaded: Some(lm),
+            spec: Some(path.display().to_string()),
         })
     }
 
@@ -286,7 +306,11 @@ impl Model {
             model: inner.clone(),
             ..lm.clone()
         });
-        Ok(Model { inner, loaded })
+        Ok(Model {
+            inner,
+            loaded,
+            spec: self.spec.clone(),
+        })
     }
 
     /// Number of spins N.
@@ -513,7 +537,10 @@ impl Estimate {
 }
 
 /// Method options from a dict of Python values (the CLI's flags without dashes).
-fn method_options(seed: u64, options: Option<&Bound<'_, PyDict>>) -> PyResult<MethodOptions> {
+pub(crate) fn method_options(
+    seed: u64,
+    options: Option<&Bound<'_, PyDict>>,
+) -> PyResult<MethodOptions> {
     let mut o = MethodOptions {
         seed,
         ..Default::default()
@@ -523,7 +550,7 @@ fn method_options(seed: u64, options: Option<&Bound<'_, PyDict>>) -> PyResult<Me
     for (k, v) in d.iter() {
         let key: String = k.extract()?;
         let count = |v: &Bound<'_, PyAny>| -> PyResult<usize> {
-            let x: i64 = v
+            let x: Int = v
                 .extract()
                 .map_err(|_| value_error(format!("option {key} must be an integer")))?;
             size(x, &key)
@@ -594,17 +621,17 @@ fn takes_no_options(method: &str) -> bool {
 
 /// solve(model, method, seed, options, progress, threads) -> Estimate (see logz.solve).
 #[pyfunction]
-#[pyo3(signature = (model, method="mf", seed=0, options=None, progress=None, threads=None))]
+#[pyo3(signature = (model, method="mf", seed=Int(0), options=None, progress=None, threads=None))]
 fn solve(
     py: Python<'_>,
     model: &Model,
     method: &str,
-    seed: u64,
+    seed: Int,
     options: Option<&Bound<'_, PyDict>>,
     progress: Option<Bound<'_, PyAny>>,
-    threads: Option<i64>,
+    threads: Option<Int>,
 ) -> PyResult<Estimate> {
-    let o = method_options(seed, options)?;
+    let o = method_options(seed_of(seed, "seed")?, options)?;
     let solver = methods::configured(method, &o).map_err(err)?;
     let threads = opt_size(threads, "threads")?;
     let m = &model.inner;
@@ -653,17 +680,17 @@ fn compare_defaults() -> Vec<&'static str> {
 
 /// compare(model, methods, betas, seed, options, progress, threads) -> dict (see logz.compare).
 #[pyfunction]
-#[pyo3(signature = (model, methods, betas, seed=0, options=None, progress=None, threads=None))]
+#[pyo3(signature = (model, methods, betas, seed=Int(0), options=None, progress=None, threads=None))]
 #[allow(clippy::too_many_arguments)]
 fn compare<'py>(
     py: Python<'py>,
     model: &Model,
     methods: Vec<String>,
     betas: PyArrayLike1<'py, f64, AllowTypeChange>,
-    seed: u64,
+    seed: Int,
     options: Option<&Bound<'py, PyDict>>,
     progress: Option<Bound<'py, PyAny>>,
-    threads: Option<i64>,
+    threads: Option<Int>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let betas: Vec<f64> = betas.as_array().to_vec();
     if betas.is_empty() {
@@ -678,7 +705,7 @@ fn compare<'py>(
         return Err(value_error("methods is empty"));
     }
     let threads = opt_size(threads, "threads")?;
-    let mut o = method_options(seed, options)?;
+    let mut o = method_options(seed_of(seed, "seed")?, options)?;
     o.budget = logz::methods::Budget::SweepPoint;
     let names: Vec<&str> = methods.iter().map(|m| m.as_str()).collect();
     let solvers = logz::methods::configured_all(&names, &o).map_err(err)?;
@@ -707,25 +734,25 @@ fn compare<'py>(
 
 /// sample(model, ...) -> dict (see logz.sample).
 #[pyfunction]
-#[pyo3(signature = (model, algorithm="metropolis", sweeps=10000, burn_in=1000, chains=4, seed=0,
-                    save_every=None, kernel="auto", replicas=16, beta_min=0.2, cold=false,
+#[pyo3(signature = (model, algorithm="metropolis", sweeps=Int(10000), burn_in=Int(1000), chains=Int(4), seed=Int(0),
+                    save_every=None, kernel="auto", replicas=Int(16), beta_min=0.2, cold=false,
                     progress=None, threads=None))]
 #[allow(clippy::too_many_arguments)]
 fn sample<'py>(
     py: Python<'py>,
     model: &Model,
     algorithm: &str,
-    sweeps: i64,
-    burn_in: i64,
-    chains: i64,
-    seed: u64,
-    save_every: Option<i64>,
+    sweeps: Int,
+    burn_in: Int,
+    chains: Int,
+    seed: Int,
+    save_every: Option<Int>,
     kernel: &str,
-    replicas: i64,
+    replicas: Int,
     beta_min: f64,
     cold: bool,
     progress: Option<Bound<'py, PyAny>>,
-    threads: Option<i64>,
+    threads: Option<Int>,
 ) -> PyResult<Bound<'py, PyDict>> {
     use logz::mc::{Algorithm, KernelChoice, SampleOptions};
     let algorithm = Algorithm::parse(algorithm).map_err(err)?;
@@ -749,7 +776,7 @@ fn sample<'py>(
         sweeps: size(sweeps, "sweeps")?,
         burn_in: size(burn_in, "burn_in")?,
         chains: size(chains, "chains")?,
-        seed,
+        seed: seed_of(seed, "seed")?,
         kernel,
         replicas: size(replicas, "replicas")?,
         beta_min_fraction: beta_min,
@@ -776,7 +803,8 @@ fn sample<'py>(
 /// fit(X, y, model, method, ...) -> dict (see logz.fit).
 #[pyfunction]
 #[pyo3(signature = (x, y, model="blr", method="exact", sigma=None, a0=1.0, b0=1.0, batch=None,
-                    steps=20000, lr=0.05, seed=1, x_names=None, y_name="y", progress=None))]
+                    steps=Int(20000), lr=0.05, seed=Int(1), x_names=None, y_name="y", progress=None,
+                    alpha=None, particles=None))]
 #[allow(clippy::too_many_arguments)]
 fn fit<'py>(
     py: Python<'py>,
@@ -787,17 +815,36 @@ fn fit<'py>(
     sigma: Option<f64>,
     a0: f64,
     b0: f64,
-    batch: Option<i64>,
-    steps: i64,
+    batch: Option<Int>,
+    steps: Int,
     lr: f64,
-    seed: u64,
+    seed: Int,
     x_names: Option<Vec<String>>,
     y_name: &str,
     progress: Option<Bound<'py, PyAny>>,
+    alpha: Option<f64>,
+    particles: Option<Int>,
 ) -> PyResult<Bound<'py, PyDict>> {
     use logz::bayes::fit::{FitOptions, Method, ModelKind};
     use logz::bayes::linear::Noise;
     let method = Method::parse(method).map_err(err)?;
+    // As the CLI: alpha only for the Rényi methods, particles only for SVGD.
+    if alpha.is_some() && !matches!(method, Method::Renyi | Method::RenyiFullRank) {
+        return Err(value_error(
+            "alpha applies to the renyi methods only (method='renyi' or 'renyi-fullrank')",
+        ));
+    }
+    if let Some(a) = alpha {
+        if !a.is_finite() {
+            return Err(value_error(format!(
+                "alpha must be a finite number, got {a}"
+            )));
+        }
+    }
+    let particles = opt_size(particles, "particles")?;
+    if particles.is_some() && method != Method::Svgd {
+        return Err(value_error("particles applies to method='svgd' only"));
+    }
     let kind = match model {
         "blr" => match sigma {
             Some(s) if !(s > 0.0 && s.is_finite()) => {
@@ -842,7 +889,9 @@ fn fit<'py>(
         batch,
         max_steps: size(steps, "steps")?,
         lr,
-        seed,
+        seed: seed_of(seed, "seed")?,
+        alpha: alpha.unwrap_or(0.5),
+        particles: particles.unwrap_or(100),
         ..FitOptions::default()
     };
     let report = run_long(py, progress.as_ref(), Inline::No, None, |runner| {
@@ -853,8 +902,8 @@ fn fit<'py>(
 
 /// learn(samples, method, ...) -> (Model, dict) (see logz.learn).
 #[pyfunction]
-#[pyo3(signature = (samples, method="plm", expectations="exact", l2=None, l1=None, seed=1,
-                    steps=None, chains=None, sweeps=None, lr=None))]
+#[pyo3(signature = (samples, method="plm", expectations="exact", l2=None, l1=None, seed=Int(1),
+                    steps=None, chains=None, sweeps=None, lr=None, graph=None, progress=None))]
 #[allow(clippy::too_many_arguments)]
 fn learn<'py>(
     py: Python<'py>,
@@ -863,13 +912,15 @@ fn learn<'py>(
     expectations: &str,
     l2: Option<f64>,
     l1: Option<f64>,
-    seed: u64,
-    steps: Option<i64>,
-    chains: Option<i64>,
-    sweeps: Option<i64>,
+    seed: Int,
+    steps: Option<Int>,
+    chains: Option<Int>,
+    sweeps: Option<Int>,
     lr: Option<f64>,
+    graph: Option<PyRef<'py, Model>>,
+    progress: Option<Bound<'py, PyAny>>,
 ) -> PyResult<(Model, Bound<'py, PyDict>)> {
-    use logz::learn::{Expectations, LearnOptions, Method};
+    use logz::learn::{Expectations, Graph, LearnOptions, Method};
     let data = convert::samples(samples)?;
     let method =
         Method::parse(method, Expectations::parse(expectations).map_err(err)?).map_err(err)?;
@@ -877,6 +928,9 @@ fn learn<'py>(
         method,
         ..Default::default()
     };
+    if let Some(g) = &graph {
+        o.graph = Graph::of(&g.inner);
+    }
     for (name, v) in [("l2", l2), ("l1", l1)] {
         if let Some(x) = v {
             if !(x.is_finite() && x >= 0.0) {
@@ -891,7 +945,7 @@ fn learn<'py>(
         o.l1 = x;
     }
     let b = &mut o.boltzmann;
-    b.seed = seed;
+    b.seed = seed_of(seed, "seed")?;
     if let Some(s) = opt_size(steps, "steps")? {
         b.steps = s;
     }
@@ -909,12 +963,15 @@ fn learn<'py>(
         }
         b.lr = x;
     }
-    let learned = run_long(py, None, Inline::No, None, |_| {
-        logz::learn::learn(&data, &o)
+    // The same entry point as `logz learn`: under the runner, so Ctrl-C and the progress
+    // callback reach the iterative learners, and the objective per iteration is recorded.
+    let (learned, curve) = run_long_curve(py, progress.as_ref(), Inline::No, None, true, |r| {
+        logz::learn::learn_with(&data, &o, r)
     })?;
     let d = PyDict::new(py);
     d.set_item("iterations", learned.iterations)?;
     d.set_item("converged", learned.converged)?;
+    d.set_item("termination", learned.termination.label())?;
     d.set_item("residual", learned.residual)?;
     d.set_item("notes", learned.notes.clone())?;
     d.set_item("fields", learned.h.clone().into_pyarray(py))?;
@@ -924,6 +981,13 @@ fn learn<'py>(
         "couplings_matrix",
         Array2::from_shape_vec((n, n), j)
             .expect("n × n")
+            .into_pyarray(py),
+    )?;
+    let flat: Vec<f64> = curve.iter().flat_map(|&(i, y)| [i as f64, y]).collect();
+    d.set_item(
+        "curve",
+        Array2::from_shape_vec((curve.len(), 2), flat)
+            .expect("K × 2")
             .into_pyarray(py),
     )?;
     Ok((Model::plain(learned.model), d))
@@ -970,6 +1034,7 @@ fn _logz(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(fit, m)?)?;
     m.add_function(wrap_pyfunction!(learn, m)?)?;
     m.add_function(wrap_pyfunction!(meanfield_roots, m)?)?;
+    m.add_function(wrap_pyfunction!(van::train_van, m)?)?;
     m.add("DEFAULT_BETA", DEFAULT_BETA)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

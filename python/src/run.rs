@@ -53,6 +53,8 @@ struct Watch {
     cancel: AtomicBool,
     want_latest: bool,
     latest: Mutex<Option<Latest>>,
+    /// When recording: every reported (iteration, objective), the learning curve.
+    curve: Option<Mutex<Vec<(usize, f64)>>>,
 }
 
 /// The runner every call runs under: the process time budget (as in the CLI) and the observer.
@@ -71,6 +73,11 @@ fn runner(w: &Watch) -> Runner<'_> {
                     change: it.change,
                     elapsed: it.elapsed.as_secs_f64(),
                 });
+            }
+            if let (Some(c), Some(y)) = (&w.curve, it.objective) {
+                c.lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push((it.iteration, y));
             }
             if w.cancel.load(Ordering::Relaxed) {
                 Control::Stop
@@ -106,10 +113,28 @@ where
     T: Send,
     F: FnOnce(&Runner) -> logz::Result<T> + Send,
 {
+    run_long_curve(py, progress, inline, threads, false, work).map(|(t, _)| t)
+}
+
+/// [`run_long`] that also returns, when `record` is set, every (iteration, objective) the
+/// method reported: its learning curve.
+pub fn run_long_curve<T, F>(
+    py: Python<'_>,
+    progress: Option<&Bound<'_, PyAny>>,
+    inline: Inline,
+    threads: Option<usize>,
+    record: bool,
+    work: F,
+) -> PyResult<(T, Vec<(usize, f64)>)>
+where
+    T: Send,
+    F: FnOnce(&Runner) -> logz::Result<T> + Send,
+{
     let watch = Watch {
         cancel: AtomicBool::new(false),
         want_latest: progress.is_some(),
         latest: Mutex::new(None),
+        curve: record.then(|| Mutex::new(Vec::new())),
     };
     // The whole job: build the runner, run (on a pool of `threads` if asked), catch panics.
     let job = |w: &Watch| {
@@ -181,8 +206,12 @@ where
             }
         }
     };
+    let curve = watch
+        .curve
+        .map(|c| c.into_inner().unwrap_or_else(|e| e.into_inner()))
+        .unwrap_or_default();
     match outcome {
-        Ok(r) => r.map_err(err),
+        Ok(r) => r.map(|t| (t, curve)).map_err(err),
         Err(p) => Err(PyRuntimeError::new_err(format!(
             "internal error in logz (a bug, please report it): {}",
             panic_message(p)

@@ -15,7 +15,7 @@ CASES = [
     ("square:4", lambda: logz.Model.square(4, beta=0.3), "bethe", {}, 0),
     ("square:4", lambda: logz.Model.square(4, beta=0.3), "trw", {}, 0),
     ("square:4", lambda: logz.Model.square(4, beta=0.3), "tap", {}, 0),
-    ("square:6x4:open", lambda: logz.Model.square(6, 4, beta=0.3, periodic=False), "exact", {}, 0),
+    ("square:6x4:open", lambda: logz.Model.square(6, W=4, beta=0.3, periodic=False), "exact", {}, 0),
     ("chain:12", lambda: logz.Model.chain(12, beta=0.3, field=0.1), "exact", {}, 0),
     ("complete:10", lambda: logz.Model.complete(10, beta=0.3), "curie-weiss", {}, 0),
     ("sk:12", lambda: logz.Model.sk(12, beta=0.3, seed=7), "exact", {}, 7),

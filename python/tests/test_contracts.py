@@ -116,3 +116,24 @@ def test_fit_and_learn_contracts():
     assert info["fields"].shape == (6,)
     roots = logz.meanfield(4, beta=0.5)
     assert any(r["stable"] and r["m"] > 0.5 for r in roots)
+
+
+def test_builders_take_the_issue_signatures():
+    # Model.square(L, coupling, field, beta, periodic): coupling is the second positional
+    # argument, as for every other builder; a rectangle is W=.
+    a = logz.Model.square(4, 0.5, 0.1, 0.3, False)
+    assert a.n == 16 and a.num_edges == 24 and a.beta == 0.3
+    assert set(a.couplings.tolist()) == {0.5} and set(a.fields.tolist()) == {0.1}
+    assert logz.Model.square(6, W=4).n == 24
+    for build, n, e in [
+        (lambda: logz.Model.chain(5, 0.5, 0.1, 0.3, False), 5, 4),
+        (lambda: logz.Model.triangular(3, 0.5, 0.1, 0.3, True), 9, 27),
+        (lambda: logz.Model.cubic(3, 0.5, 0.1, 0.3), 27, 81),
+        (lambda: logz.Model.complete(5, 0.5, 0.1, 0.3), 5, 10),
+    ]:
+        m = build()
+        assert (m.n, m.num_edges, m.beta) == (n, e, 0.3)
+        assert set(m.fields.tolist()) == {0.1}
+    assert logz.Model.sk(5, seed=3).couplings.tolist() == logz.Model.sk(5, seed=3).couplings.tolist()
+    assert logz.Model.sk(5, seed=3).couplings.tolist() != logz.Model.sk(5, seed=4).couplings.tolist()
+    assert logz.Model.er(30, 0.2, "pm", seed=1).num_edges > 0

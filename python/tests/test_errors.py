@@ -57,7 +57,7 @@ def test_negative_and_zero_sizes():
     for call, name in [
         (lambda: logz.Model(-1, np.zeros((0, 2)), []), "n"),
         (lambda: logz.Model.square(-4), "L"),
-        (lambda: logz.Model.square(4, -2), "W"),
+        (lambda: logz.Model.square(4, W=-2), "W"),
         (lambda: logz.Model.chain(-3), "N"),
         (lambda: logz.Model.sk(-3), "N"),
         (lambda: logz.sample(logz.Model.chain(4), sweeps=-5), "sweeps"),
@@ -118,3 +118,64 @@ def test_bad_data_and_files(tmp_path):
     assert "bad.uai:" in one_line(e)
     with pytest.raises(ValueError, match=".uai or .json"):
         logz.Model.chain(3).save(str(tmp_path / "m.txt"))
+
+
+def test_negative_and_huge_seeds_are_value_errors_not_overflow():
+    # Before: a seed is a u64 in Rust, so -1 or 2**64 raised OverflowError (not a ValueError).
+    m = logz.Model.chain(4)
+    x = np.arange(6.0)
+    s = np.array([[1, -1, 1], [-1, 1, 1], [1, 1, -1], [-1, -1, 1]])
+    calls = [
+        lambda seed: logz.Model.sk(4, seed=seed),
+        lambda seed: logz.Model.er(5, 0.5, seed=seed),
+        lambda seed: logz.Model.from_spec("sk:4", seed=seed),
+        lambda seed: logz.solve(m, "ais", seed=seed),
+        lambda seed: logz.compare(m, ["mf"], [0.1], seed=seed),
+        lambda seed: logz.sample(m, seed=seed),
+        lambda seed: logz.fit(x, x, seed=seed),
+        lambda seed: logz.learn(s, seed=seed),
+        lambda seed: logz.train_van(m, seed=seed),
+    ]
+    for call in calls:
+        for seed in [-1, 2**64, -(2**200), 2**200]:
+            with pytest.raises(ValueError) as e:
+                call(seed)
+            assert "seed must be an integer in [0, 2^64)" in one_line(e)
+    # The largest seed and numpy integers are accepted (and a numpy seed is the same seed).
+    assert logz.Model.sk(4, seed=2**64 - 1).n == 4
+    a = logz.solve(m, "ais", seed=np.int64(7), runs=2, steps=20).ln_z
+    assert a == logz.solve(m, "ais", seed=7, runs=2, steps=20).ln_z
+
+
+def test_every_count_argument_refuses_negative_and_huge_values():
+    m = logz.Model.chain(4)
+    x = np.arange(6.0)
+    s = np.array([[1, -1, 1], [-1, 1, 1], [1, 1, -1], [-1, -1, 1]])
+    for call, name in [
+        (lambda v: logz.Model.triangular(v), "L"),
+        (lambda v: logz.Model.cubic(v), "L"),
+        (lambda v: logz.Model.complete(v), "N"),
+        (lambda v: logz.Model.er(v, 0.5), "N"),
+        (lambda v: logz.sample(m, burn_in=v), "burn_in"),
+        (lambda v: logz.sample(m, chains=v), "chains"),
+        (lambda v: logz.sample(m, replicas=v), "replicas"),
+        (lambda v: logz.sample(m, save_every=v), "save_every"),
+        (lambda v: logz.sample(m, threads=v), "threads"),
+        (lambda v: logz.compare(m, ["mf"], [0.1], threads=v), "threads"),
+        (lambda v: logz.solve(m, "ais", runs=v), "runs"),
+        (lambda v: logz.solve(m, "van", width=v), "width"),
+        (lambda v: logz.fit(x, x, steps=v), "steps"),
+        (lambda v: logz.fit(x, x, batch=v), "batch"),
+        (lambda v: logz.fit(x, x, method="svgd", particles=v), "particles"),
+        (lambda v: logz.learn(s, "boltzmann", steps=v), "steps"),
+        (lambda v: logz.learn(s, "boltzmann", chains=v), "chains"),
+        (lambda v: logz.learn(s, "boltzmann", sweeps=v), "sweeps"),
+        (lambda v: logz.train_van(m, batch=v), "batch"),
+        (lambda v: logz.train_van(m, threads=v), "threads"),
+    ]:
+        with pytest.raises(ValueError) as e:
+            call(-3)
+        assert f"{name} must be ≥ 0, got -3" in one_line(e), name
+        with pytest.raises(ValueError) as e:
+            call(2**70)
+        assert name in one_line(e) and "OverflowError" not in str(e.type)

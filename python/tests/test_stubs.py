@@ -23,12 +23,13 @@ def test_every_runtime_name_is_in_the_stub_and_back():
     text = STUB.read_text()
     for name in _logz.__all__:
         assert f"{name}" in text, name
-    for name in ["Model", "Estimate", "solve", "compare", "sample", "fit", "learn"]:
+    for name in ["Model", "Estimate", "solve", "compare", "sample", "fit", "learn", "train_van"]:
         assert name in _logz.__all__
 
 
 def test_public_calls_are_documented():
     for f in [logz.solve, logz.compare, logz.sample, logz.fit, logz.learn, logz.meanfield,
+              logz.train_van,
               logz.methods, logz.method_options]:
         assert inspect.getdoc(f), f.__name__
     for name in ["square", "chain", "triangular", "cubic", "complete", "sk", "er",

@@ -199,9 +199,12 @@ pub fn run_fit(a: &FitArgs) -> Result<()> {
         _ => None,
     };
     if a.json {
+        // The coefficients' posterior covariance as rows (d × d, d = p + 1).
+        let d = (report.cov.len() as f64).sqrt().round() as usize;
+        let cov: Vec<&[f64]> = report.cov.chunks(d.max(1)).collect();
         let v = json!({
             "method": report.method, "model": report.model, "rows": rows,
-            "names": report.names, "mean": report.mean, "sd": report.sd,
+            "names": report.names, "mean": report.mean, "sd": report.sd, "cov": cov,
             "elbo": report.elbo, "elbo_std_err": report.elbo_std_err.map(ErrorBar),
             "ln_evidence": report.ln_evidence, "kl_gap": gap,
             "cubo": report.cubo, "cubo_std_err": report.cubo_std_err.map(ErrorBar),

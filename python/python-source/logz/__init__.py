@@ -24,6 +24,7 @@ one-line message; unreadable files raise ``OSError``.
 
 from __future__ import annotations
 
+import os
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -44,6 +45,7 @@ __all__ = [
     "methods",
     "sample",
     "solve",
+    "train_van",
 ]
 
 __version__: str = _logz.__version__
@@ -191,18 +193,23 @@ def fit(
     x_names: Optional[Sequence[str]] = None,
     y_name: str = "y",
     progress: Optional[ProgressCallback] = None,
+    alpha: Optional[float] = None,
+    particles: Optional[int] = None,
 ) -> Dict[str, Any]:
     """Posterior inference for a regression model (as ``logz fit``).
 
     ``X``: (n, p) or (n,) features, ``y``: (n,) responses. ``model``: "blr" (Bayesian linear
     regression; known noise ``sigma``, else σ² ~ Inverse-Gamma(a0, b0)) or "logistic"
-    (y in {0, 1}). ``method``: exact, advi, advi-fullrank, bbvi, natural or hmc.
+    (y in {0, 1}). ``method``: exact, advi, advi-fullrank, bbvi, natural, hmc, renyi,
+    renyi-fullrank (order ``alpha``, default 0.5) or svgd (``particles``, default 100).
 
     Returns a dict: ``names``, posterior ``mean`` and ``sd`` (numpy arrays, raw units),
-    ``elbo`` ± ``elbo_std_err``, the exact ``ln_evidence`` where there is one and ``kl_gap``,
-    ``cubo``, ``khat``, ``psis_ln_evidence``, the ELBO ``trace``, ``steps``, ``converged``,
-    ``termination``, ``seconds``, ``notes``. (The posterior covariance is not reported by the
-    library yet.)
+    ``cov``: the posterior covariance of the regression coefficients (intercept and x; a
+    (d, d) array with d = p + 1, raw units; the noise σ of the unknown-noise model is not in
+    it), ``elbo`` ± ``elbo_std_err``, the exact ``ln_evidence`` where there is one and
+    ``kl_gap``, ``cubo`` ± ``cubo_std_err``, ``khat``, ``psis_ln_evidence``, ``alpha``,
+    ``renyi_bound`` ± ``renyi_bound_std_err``, ``kl_q_p``, ``kl_p_q``, ``ksd``, the ELBO
+    ``trace``, ``steps``, ``converged``, ``termination``, ``seconds``, ``notes``.
     """
     return _logz.fit(
         X,
@@ -219,6 +226,8 @@ def fit(
         None if x_names is None else list(x_names),
         y_name,
         progress,
+        alpha,
+        particles,
     )
 
 
@@ -234,18 +243,66 @@ def learn(
     chains: Optional[int] = None,
     sweeps: Optional[int] = None,
     lr: Optional[float] = None,
+    graph: Optional[Model] = None,
+    progress: Optional[ProgressCallback] = None,
 ) -> Tuple[Model, Dict[str, Any]]:
     """Learn an Ising model from samples (inverse Ising, as ``logz learn``).
 
     ``samples``: (S, N) array of ±1 (e.g. ``sample(..., save_every=1)["configurations"]``
     reshaped to (-1, N)). ``method``: mf, tap, bethe, plm or boltzmann (with
-    ``expectations`` exact, pcd or mf).
+    ``expectations`` exact, pcd or mf). ``graph``: a model whose edges are the only
+    couplings to learn (default: every pair). ``steps``, ``chains``, ``sweeps``, ``lr`` and
+    ``seed`` set boltzmann learning; ``l1`` (plm only) and ``l2`` the penalties.
 
-    Returns the learned ``Model`` and a dict with ``couplings_matrix`` (N, N), ``fields`` (N,),
-    ``iterations``, ``converged``, ``residual`` and ``notes``.
+    Runs under the same runner as ``logz learn``: the iterative learners (plm, boltzmann)
+    report every iteration to ``progress``, and Ctrl-C stops them (``KeyboardInterrupt``).
+
+    Returns the learned ``Model`` (β = 1) and a dict with ``couplings_matrix`` (N, N),
+    ``fields`` (N,), ``iterations``, ``converged``, ``termination``, ``residual``, ``notes``
+    and ``curve``: the objective at every reported iteration, a (K, 2) array of
+    (iteration, objective) rows.
     """
     return _logz.learn(
-        samples, method, expectations, l2, l1, seed, steps, chains, sweeps, lr
+        samples, method, expectations, l2, l1, seed, steps, chains, sweeps, lr, graph, progress
+    )
+
+
+def train_van(
+    model: Model,
+    *,
+    seed: int = 0,
+    save: Optional[Union[str, "os.PathLike[str]"]] = None,
+    importance_weighted: bool = False,
+    progress: Optional[ProgressCallback] = None,
+    threads: Optional[int] = None,
+    **options: Any,
+) -> Tuple[Estimate, Dict[str, Any]]:
+    """Train a variational autoregressive network on ``model`` (as ``logz train-van``).
+
+    ``options`` are VAN's settings, named as the CLI's flags: ``steps``, ``batch``, ``width``,
+    ``depth``, ``lr``, and ``net`` (a saved network to continue training). ``save=path``
+    writes the trained network as the CLI's checkpoint file; ``logz.solve(model, "van",
+    net=path, steps=0)`` (or ``logz solve --method van --net path --steps 0``) evaluates it
+    again later, and ``steps=K`` continues training it.
+
+    Returns the ``Estimate`` that ``solve(model, "van", ...)`` gives for the same options and
+    seed — ``ln_z`` the ELBO, ``kind`` "stochastic_lower_bound", ``std_err`` its standard
+    error (with ``importance_weighted=True``: the importance-weighted ln Z, kind
+    "stochastic") — and a dict with the keys of ``logz train-van --json`` (``elbo``,
+    ``elbo_std_err``, ``iw_ln_z``, ``iw_std_err``, ``ess``, ``exact_ln_z``, ``seconds``,
+    ``out``, ``steps``, ``termination``) plus ``samples``, ``cubo`` ± ``cubo_std_err`` (a
+    stochastic upper bound), ``khat``, ``psis_ln_z``, ``width``, ``depth``, ``z2`` and the
+    ``trace``: (step, ELBO, seconds) rows every 10 steps. Releases the GIL, stops on Ctrl-C
+    (``KeyboardInterrupt``), reports to ``progress`` like ``solve``.
+    """
+    return _logz.train_van(
+        model,
+        seed,
+        options or None,
+        None if save is None else os.fspath(save),
+        importance_weighted,
+        progress,
+        threads,
     )
 
 

@@ -17,6 +17,7 @@ __all__ = [
     "fit",
     "learn",
     "meanfield_roots",
+    "train_van",
     "DEFAULT_BETA",
     "__version__",
 ]
@@ -54,13 +55,14 @@ class Model:
     @staticmethod
     def square(
         L: int,
-        W: Optional[int] = None,
         coupling: float = 1.0,
         field: float = 0.0,
         beta: float = ...,
         periodic: bool = True,
+        W: Optional[int] = None,
     ) -> Model:
-        """An L×W square lattice (W = L by default); a torus unless ``periodic=False``."""
+        """An L×W square lattice (W = L by default; ``Model.square(L, W=...)`` for a
+        rectangle); a torus unless ``periodic=False``."""
     @staticmethod
     def chain(
         N: int,
@@ -191,7 +193,7 @@ class Estimate:
 def solve(
     model: Model,
     method: str = "mf",
-    seed: int = 0,
+    seed: int = ...,
     options: Optional[Dict[str, Any]] = None,
     progress: Optional[Any] = None,
     threads: Optional[int] = None,
@@ -202,7 +204,7 @@ def compare(
     model: Model,
     methods: List[str],
     betas: npt.ArrayLike,
-    seed: int = 0,
+    seed: int = ...,
     options: Optional[Dict[str, Any]] = None,
     progress: Optional[Any] = None,
     threads: Optional[int] = None,
@@ -210,13 +212,13 @@ def compare(
 def sample(
     model: Model,
     algorithm: str = "metropolis",
-    sweeps: int = 10000,
-    burn_in: int = 1000,
-    chains: int = 4,
-    seed: int = 0,
+    sweeps: int = ...,
+    burn_in: int = ...,
+    chains: int = ...,
+    seed: int = ...,
     save_every: Optional[int] = None,
     kernel: str = "auto",
-    replicas: int = 16,
+    replicas: int = ...,
     beta_min: float = 0.2,
     cold: bool = False,
     progress: Optional[Any] = None,
@@ -231,12 +233,14 @@ def fit(
     a0: float = 1.0,
     b0: float = 1.0,
     batch: Optional[int] = None,
-    steps: int = 20000,
+    steps: int = ...,
     lr: float = 0.05,
-    seed: int = 1,
+    seed: int = ...,
     x_names: Optional[List[str]] = None,
     y_name: str = "y",
     progress: Optional[Any] = None,
+    alpha: Optional[float] = None,
+    particles: Optional[int] = None,
 ) -> Dict[str, Any]: ...
 def learn(
     samples: npt.ArrayLike,
@@ -244,12 +248,23 @@ def learn(
     expectations: str = "exact",
     l2: Optional[float] = None,
     l1: Optional[float] = None,
-    seed: int = 1,
+    seed: int = ...,
     steps: Optional[int] = None,
     chains: Optional[int] = None,
     sweeps: Optional[int] = None,
     lr: Optional[float] = None,
+    graph: Optional[Model] = None,
+    progress: Optional[Any] = None,
 ) -> Tuple[Model, Dict[str, Any]]: ...
 def meanfield_roots(
     z: float, coupling: float = 1.0, field: float = 0.0, beta: float = ...
 ) -> List[Tuple[float, bool, float]]: ...
+def train_van(
+    model: Model,
+    seed: int = ...,
+    options: Optional[Dict[str, Any]] = None,
+    save: Optional[str] = None,
+    importance_weighted: bool = False,
+    progress: Optional[Any] = None,
+    threads: Optional[int] = None,
+) -> Tuple[Estimate, Dict[str, Any]]: ...

@@ -156,6 +156,11 @@ pub struct FitReport {
     pub mean: Vec<f64>,
     /// Posterior standard deviations in raw units, in the order of `names`.
     pub sd: Vec<f64>,
+    /// Posterior covariance of the regression coefficients (intercept and x, d = p + 1) in raw
+    /// units, d × d row-major: its diagonal is the square of the first d entries of `sd`. The
+    /// noise σ (unknown-noise model) is not included. Exact: the closed-form posterior's
+    /// (the Student-t marginal's for unknown noise); VI methods: q's; HMC and SVGD: the draws'.
+    pub cov: Vec<f64>,
     /// ELBO for the raw y (VI methods; `None` for exact and HMC).
     pub elbo: Option<f64>,
     /// Monte Carlo standard error of `elbo` (0 when it is evaluated in closed form).
@@ -281,6 +286,7 @@ pub fn fit(data: &Dataset, kind: ModelKind, o: &FitOptions, runner: &Runner) -> 
         names: names.clone(),
         mean: Vec::new(),
         sd: Vec::new(),
+        cov: Vec::new(),
         elbo: None,
         elbo_std_err: None,
         ln_evidence: None,
@@ -342,6 +348,7 @@ pub fn fit(data: &Dataset, kind: ModelKind, o: &FitOptions, runner: &Runner) -> 
             report.names = e.names;
             report.mean = e.mean;
             report.sd = e.sd;
+            report.cov = linear::raw_covariance(&scaling, &e.cov_std);
         }
         Method::Advi
         | Method::AdviFullRank
@@ -385,9 +392,11 @@ pub fn fit(data: &Dataset, kind: ModelKind, o: &FitOptions, runner: &Runner) -> 
             };
             let r = advi::fit(model.as_ref(), batch, &vo, runner)?;
             let dm = model.dim();
-            let (mean, sd) = linear::raw_moments(&scaling, &r.mean[..d], &sub_cov(&r.cov, dm, d));
+            let block = sub_cov(&r.cov, dm, d);
+            let (mean, sd) = linear::raw_moments(&scaling, &r.mean[..d], &block);
             report.mean = mean;
             report.sd = sd;
+            report.cov = linear::raw_covariance(&scaling, &block);
             if let ModelKind::Linear(Noise::Unknown { .. }) = kind {
                 let (m, s) = sigma_moments(scaling.sd_y, r.mean[d], r.cov[d * dm + d]);
                 report.names.push("sigma".into());
@@ -462,9 +471,11 @@ pub fn fit(data: &Dataset, kind: ModelKind, o: &FitOptions, runner: &Runner) -> 
             };
             let r = crate::stein::svgd(model.as_ref(), batch, &so, runner)?;
             let dm = model.dim();
-            let (mean, sd) = linear::raw_moments(&scaling, &r.mean[..d], &sub_cov(&r.cov, dm, d));
+            let block = sub_cov(&r.cov, dm, d);
+            let (mean, sd) = linear::raw_moments(&scaling, &r.mean[..d], &block);
             report.mean = mean;
             report.sd = sd;
+            report.cov = linear::raw_covariance(&scaling, &block);
             if let ModelKind::Linear(Noise::Unknown { .. }) = kind {
                 let sig: Vec<f64> = r
                     .particles
@@ -534,6 +545,7 @@ pub fn fit(data: &Dataset, kind: ModelKind, o: &FitOptions, runner: &Runner) -> 
             let (mean, sd) = linear::raw_moments(&scaling, &m, &c);
             report.mean = mean;
             report.sd = sd;
+            report.cov = linear::raw_covariance(&scaling, &c);
             report.elbo = Some(elbo + jac);
             report.elbo_std_err = Some(0.0);
             report.steps = done;
@@ -561,9 +573,11 @@ pub fn fit(data: &Dataset, kind: ModelKind, o: &FitOptions, runner: &Runner) -> 
                     }
                 }
             }
-            let (mean, sd) = linear::raw_moments(&scaling, &r.mean[..d], &sub_cov(&cov, dm, d));
+            let block = sub_cov(&cov, dm, d);
+            let (mean, sd) = linear::raw_moments(&scaling, &r.mean[..d], &block);
             report.mean = mean;
             report.sd = sd;
+            report.cov = linear::raw_covariance(&scaling, &block);
             if let ModelKind::Linear(Noise::Unknown { .. }) = kind {
                 let sig: Vec<f64> = r.draws.iter().map(|z| scaling.sd_y * z[d].exp()).collect();
                 let (m, v) = crate::stats::mean_var(&sig);
@@ -662,6 +676,7 @@ pub fn fit_streamed(
         names: ex.names.clone(),
         mean: ex.mean.clone(),
         sd: ex.sd.clone(),
+        cov: linear::raw_covariance(&scaling, &ex.cov_std),
         elbo: None,
         elbo_std_err: None,
         ln_evidence: Some(ex.ln_evidence),
@@ -714,6 +729,7 @@ pub fn fit_streamed(
         let (mean, sd) = linear::raw_moments(&scaling, &m, &c);
         report.mean = mean;
         report.sd = sd;
+        report.cov = linear::raw_covariance(&scaling, &c);
         report.elbo = Some(elbo);
         report.elbo_std_err = Some(0.0);
         report.steps = svi.steps;

@@ -82,6 +82,17 @@ pub fn raw_moments(k: &Scaling, mean: &[f64], cov: &[f64]) -> (Vec<f64>, Vec<f64
     )
 }
 
+/// Raw-unit posterior covariance (d × d, row-major) from the standardised covariance: with
+/// β_raw = A w + b ([`Scaling::to_raw`]), Cov(β_raw) = A Cov(w) Aᵀ. Its diagonal is the square
+/// of [`raw_moments`]'s standard deviations.
+pub fn raw_covariance(k: &Scaling, cov: &[f64]) -> Vec<f64> {
+    let d = (cov.len() as f64).sqrt().round() as usize;
+    let (a, _) = k.to_raw();
+    let a = DMatrix::from_row_slice(d, d, &a);
+    let c = &a * DMatrix::from_row_slice(d, d, cov) * a.transpose();
+    (0..d * d).map(|i| c[(i / d, i % d)]).collect()
+}
+
 fn chol_logdet(m: &DMatrix<f64>) -> Result<(nalgebra::Cholesky<f64, nalgebra::Dyn>, f64)> {
     let ch = m
         .clone()

@@ -126,17 +126,17 @@ pub struct VanReport {
     pub steps: usize,
     /// CUBO₂ = ½ ln mean(w²) of the importance weights w = e^{−βE}/q: a stochastic upper
     /// bound on ln Z (the log of a sample mean is biased low by O(1/S)).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nan_if_null")]
     pub cubo: f64,
     /// Jackknife standard error of `cubo`.
     #[serde(default, with = "crate::estimate::error_bar")]
     pub cubo_std_err: f64,
     /// PSIS k̂ of the importance weights (< 0.5: q covers the Boltzmann distribution well;
     /// > 0.7: the importance-weighted ln Z is not to be trusted). NaN when not computed.
-    #[serde(default = "nan")]
+    #[serde(default = "nan", deserialize_with = "nan_if_null")]
     pub khat: f64,
     /// PSIS estimate of ln Z.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nan_if_null")]
     pub psis_ln_z: f64,
     /// Why training stopped: `completed` (all planned steps), `timeout` or `stopped`.
     #[serde(default)]
@@ -148,6 +148,12 @@ const CHUNK: usize = 32;
 /// Serde default of fields absent from older checkpoints.
 fn nan() -> f64 {
     f64::NAN
+}
+
+/// JSON writes a NaN as `null` (e.g. k̂ when the weights tie); read it back as NaN, so that
+/// every checkpoint `train-van` writes can be read by `--net`.
+fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
 }
 
 /// The mirrored state −s of a z2 draw with its activations, and π = q(s)/(q(s) + q(−s)).
@@ -492,7 +498,26 @@ impl Solver for Van {
     }
 
     fn solve_with(&self, m: &Model, runner: &Runner) -> Result<Estimate> {
+        self.train_estimate(m, runner).map(|(_, _, e)| e)
+    }
+}
+
+impl Van {
+    /// Train (as [`Van::train`]) and return the network and its report together with the
+    /// estimate `solve` gives (front ends that keep the network: `train-van`, Python).
+    pub fn train_estimate(
+        &self,
+        m: &Model,
+        runner: &Runner,
+    ) -> Result<(Made, VanReport, Estimate)> {
         let (net, r) = self.train(m, runner)?;
+        let e = self.estimate_of(&net, &r);
+        Ok((net, r, e))
+    }
+
+    /// The estimate of a trained network from its report: the ELBO as a stochastic lower
+    /// bound, or (`importance_weighted`) the importance-weighted ln Z, with the diagnostics.
+    pub fn estimate_of(&self, net: &Made, r: &VanReport) -> Estimate {
         let mut e = if self.importance_weighted {
             Estimate::new(
                 r.iw_ln_z,
@@ -548,7 +573,7 @@ impl Solver for Van {
             r.samples
         ));
         e.mark_undefined_error();
-        Ok(e)
+        e
     }
 }
 
