@@ -553,28 +553,34 @@ pub fn run(quick: bool, format: Format) -> Result<()> {
         }
         Format::Text | Format::Markdown => {
             let md = format == Format::Markdown;
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
             outln!(
                 "Square lattice, J = 1, h = 0, β_c = ln(1 + √2)/2 = {beta:.10}; {build} build, \
-                 load average {} at start (2-core machine: times above ~2 mean a shared machine)",
+                 {cores} cores, load average {} at start (a load above the core count means \
+                 other processes share them: wall times grow, CPU times much less)",
                 fmt_opt(load0, |x| format!("{x:.2}"))
             );
-            for (id, title, exact) in [
+            for (id, title) in [
                 (
                     "torus16",
-                    format!("16×16 torus: exact ln Z/N = {exact_torus:.12} (Kaufman)"),
-                    exact_torus,
+                    format!(
+                        "16×16 torus: exact ln Z/N = {exact_torus:.12} (Kaufman); error = \
+                         |ln Z/N − exact|"
+                    ),
                 ),
                 (
                     "infinite",
-                    format!("infinite lattice: exact ln Z/N = {exact_inf:.12} (Onsager)"),
-                    exact_inf,
+                    format!(
+                        "infinite lattice: exact ln Z/N = {exact_inf:.12} (Onsager); error = \
+                         |ln Z/N − exact|"
+                    ),
                 ),
             ] {
-                let _ = exact;
                 outln!();
-                outln!("{}{title}", if md { "**" } else { "" });
+                let bold = if md { "**" } else { "" };
+                outln!("{bold}{title}{bold}");
                 let head = [
-                    "method", "settings", "kind", "ln Z/N", "|error|", "wall s", "cpu s", "load",
+                    "method", "settings", "kind", "ln Z/N", "error", "wall s", "cpu s", "load",
                     "note",
                 ];
                 let cells = |r: &Row| -> [String; 9] {
