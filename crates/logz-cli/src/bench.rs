@@ -27,6 +27,9 @@ pub enum BenchWhat {
     /// Inverse Ising: learn SK couplings back from Gibbs samples (mf, plm) beside the
     /// scikit-learn peer; with --curve, ε_J against M for every learner (SVG, CSV)
     Learn,
+    /// ln Z/N error against time for every method family at β_c on the 16×16 torus (Kaufman)
+    /// and the infinite lattice (Onsager); --quick, --markdown, --json, --csv
+    Critical,
 }
 
 #[derive(Args, Debug)]
@@ -70,6 +73,18 @@ pub struct BenchArgs {
     /// boltzmann/pcd (the lattice goal: pcd's ε_J within 10% of plm's)
     #[arg(long)]
     pub lattice: Option<usize>,
+    /// critical: small settings (a smoke test, seconds), not the README table
+    #[arg(long)]
+    pub quick: bool,
+    /// critical: the table as JSON
+    #[arg(long, conflicts_with_all = ["csv", "markdown"])]
+    pub json: bool,
+    /// critical: the table as CSV
+    #[arg(long, conflicts_with = "markdown")]
+    pub csv: bool,
+    /// critical: the table as Markdown (paste-ready for the README)
+    #[arg(long)]
+    pub markdown: bool,
 }
 
 /// Most threads a case may ask for (a pool of millions of threads would exhaust the system).
@@ -116,6 +131,16 @@ fn time_case(
 pub fn run(a: &BenchArgs) -> Result<()> {
     if a.what == BenchWhat::Blr {
         return crate::bench_blr::run(a.rows);
+    }
+    if a.what == BenchWhat::Critical {
+        use crate::bench_critical::Format;
+        let format = match (a.json, a.csv, a.markdown) {
+            (true, _, _) => Format::Json,
+            (_, true, _) => Format::Csv,
+            (_, _, true) => Format::Markdown,
+            _ => Format::Text,
+        };
+        return crate::bench_critical::run(a.quick, format);
     }
     if a.what == BenchWhat::Learn {
         if let Some(side) = a.lattice {

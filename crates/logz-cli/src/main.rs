@@ -6,6 +6,7 @@
 mod alpha_sweep;
 mod bench;
 mod bench_blr;
+mod bench_critical;
 mod bench_learn;
 mod compare;
 mod dist;
