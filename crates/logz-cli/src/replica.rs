@@ -23,6 +23,46 @@ enum ReplicaCmd {
     Sk(SkArgs),
     /// Exact integer moments (1/N) ln E[Z^n] of the Gaussian SK model at finite N
     Moments(MomentsArgs),
+    /// RS cavity method on sparse random graphs (random regular, Erdős–Rényi) by population dynamics
+    Cavity(CavityArgs),
+}
+
+/// `logz replica cavity`.
+#[derive(Args, Debug)]
+pub struct CavityArgs {
+    /// Graph family: rr:C (random regular of degree C) or er:C (Erdős–Rényi / Viana–Bray, mean degree C)
+    #[arg(long)]
+    graph: String,
+    /// Coupling distribution: pm (±J), gauss (N(0, J²)) or ferro (+J)
+    #[arg(long, default_value = "pm")]
+    couplings: String,
+    /// Inverse temperature β > 0
+    #[arg(long, allow_hyphen_values = true)]
+    beta: f64,
+    /// Uniform field H
+    #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
+    field: f64,
+    /// Coupling scale J > 0
+    #[arg(long, default_value_t = 1.0, allow_hyphen_values = true)]
+    coupling: f64,
+    /// Population size M (cavity fields per population)
+    #[arg(long, default_value_t = 10_000, allow_hyphen_values = true)]
+    population: i64,
+    /// Equilibration sweeps (M updates each)
+    #[arg(long, default_value_t = 200, allow_hyphen_values = true)]
+    sweeps: i64,
+    /// Measurement sweeps (M site and M edge terms sampled after each)
+    #[arg(long, default_value_t = 50, allow_hyphen_values = true)]
+    measure: i64,
+    /// Independent populations R ≥ 2 (their spread gives the error bar)
+    #[arg(long, default_value_t = 8, allow_hyphen_values = true)]
+    populations: i64,
+    /// Seed
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Print one JSON object on stdout
+    #[arg(long)]
+    json: bool,
 }
 
 /// `logz replica sk`.
@@ -53,6 +93,17 @@ pub struct SkArgs {
     /// Output directory of --phase-diagram / --curves
     #[arg(long)]
     out: Option<PathBuf>,
+    /// With --curves: full-RSB points at these temperatures (comma-separated; slow below
+    /// T ≈ 0.5: about a minute each)
+    #[arg(long)]
+    full_temperatures: Option<String>,
+    /// With --curves: also the exact disorder averages of sk:N at these sizes (N ≤ 24) and
+    /// their extrapolation in 1/N
+    #[arg(long)]
+    sizes: Option<String>,
+    /// With --curves --sizes: instances per size
+    #[arg(long, default_value_t = 200, allow_hyphen_values = true)]
+    instances: i64,
     /// Print one JSON object on stdout
     #[arg(long)]
     json: bool,
@@ -117,6 +168,7 @@ pub fn run(a: &ReplicaArgs) -> Result<()> {
     match &a.cmd {
         ReplicaCmd::Sk(s) => run_sk(s),
         ReplicaCmd::Moments(m) => run_moments(m),
+        ReplicaCmd::Cavity(c) => run_cavity(c),
     }
 }
 
@@ -159,7 +211,11 @@ fn run_sk(a: &SkArgs) -> Result<()> {
         }
     };
     let t0 = Instant::now();
-    let s = replica::solve(t, a.field, level)?;
+    // A progress bar for the (slow) full-RSB continuation; hidden under --json.
+    let bar = crate::progress::Bar::new(a.json || level != Level::Full);
+    let s = replica::solve_with(t, a.field, level, &crate::runner(&bar));
+    bar.clear();
+    let s = s?;
     let secs = t0.elapsed().as_secs_f64();
     if a.json {
         let seq: Vec<serde_json::Value> = s
@@ -280,10 +336,35 @@ fn curves(a: &SkArgs) -> Result<()> {
             "--curves takes only --out and --field (it scans T)"
         ));
     }
+    if a.instances < 2 || a.instances > 100_000 {
+        return Err(anyhow!(
+            "--instances must be in 2 … 100000, got {}",
+            a.instances
+        ));
+    }
+    let sizes = a.sizes.as_deref().map(parse_sizes).transpose()?;
+    if let Some(n) = sizes.iter().flatten().find(|&&n| n > 24) {
+        return Err(anyhow!(
+            "--curves --sizes: exact averages need N ≤ 24, got {n}"
+        ));
+    }
+    let full_ts: Vec<f64> = match &a.full_temperatures {
+        None => vec![],
+        Some(s) => s
+            .split(',')
+            .map(|x| match x.trim().parse::<f64>() {
+                Ok(t) if t.is_finite() && t >= 1.0 / replica::MAX_RSB_BETA && t <= 10.0 => Ok(t),
+                _ => Err(anyhow!(
+                    "--full-temperatures: '{x}' is not a temperature in [{}, 10]",
+                    1.0 / replica::MAX_RSB_BETA
+                )),
+            })
+            .collect::<Result<_>>()?,
+    };
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let h = a.field;
     let ts: Vec<f64> = (3..=20).map(|i| i as f64 / 10.0).collect();
-    let mut csv = String::from("t,annealed,rs,rsb1,rs_entropy\n");
+    let mut csv = String::from("t,annealed,rs,rsb1,rs_entropy,curve,f,std_err\n");
     let (mut ann, mut rs, mut one) = (vec![], vec![], vec![]);
     for &t in &ts {
         let b = 1.0 / t;
@@ -292,7 +373,7 @@ fn curves(a: &SkArgs) -> Result<()> {
         let r = replica::solve(Temperature::Beta(b), h, Level::Rs)?;
         let o = replica::solve(Temperature::Beta(b), h, Level::Steps(1))?;
         csv.push_str(&format!(
-            "{t},{annealed},{},{},{}\n",
+            "{t},{annealed},{},{},{},,,\n",
             r.free_energy_per_spin, o.free_energy_per_spin, r.entropy_per_spin
         ));
         ann.push((t, annealed));
@@ -302,8 +383,86 @@ fn curves(a: &SkArgs) -> Result<()> {
     let mut marks = Vec::new();
     for l in [Level::Rs, Level::Steps(1), Level::Steps(2)] {
         let e = replica::solve(Temperature::Zero, h, l)?.energy_per_spin;
-        csv.push_str(&format!("0,,{},,\n", e));
+        csv.push_str(&format!("0,,{},,,,,\n", e));
         marks.push((0.0, e));
+    }
+    // Full RSB at the requested temperatures (in parallel: each is a k = 1 … 4 continuation).
+    use rayon::prelude::*;
+    let full: Vec<(f64, f64)> = full_ts
+        .par_iter()
+        .map(|&t| {
+            replica::solve(Temperature::Beta(1.0 / t), h, Level::Full)
+                .map(|s| (t, s.free_energy_per_spin))
+        })
+        .collect::<logz::Result<_>>()?;
+    let e_full = replica::solve(Temperature::Zero, h, Level::Full)?.energy_per_spin;
+    let mut full_pts = vec![(0.0, e_full)];
+    full_pts.extend(full.iter().copied());
+    full_pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+    for (t, f) in &full_pts {
+        csv.push_str(&format!("{t},,,,,full_rsb,{f}\n"));
+    }
+    let mut extra: Vec<Series> = Vec::new();
+    if let Some(sizes) = &sizes {
+        // Exact disorder averages of sk:N at every T of the grid, f_N(T) = −T E ln Z/N, and
+        // their weighted least-squares extrapolation in 1/N at every T.
+        let c = logz::disorder::Config {
+            spec: "sk:2".into(),
+            coupling: 1.0,
+            field: h,
+            instances: a.instances as usize,
+            betas: ts.iter().map(|t| 1.0 / t).collect(),
+            methods: vec!["exact".into()],
+            seed: 0,
+            options: logz::methods::MethodOptions::default(),
+        };
+        let bar = crate::progress::Bar::new(a.json);
+        let rows = logz::finite_size::average_sizes(&c, sizes, &crate::runner(&bar));
+        bar.clear();
+        let rows = rows?;
+        for (i, &n) in sizes.iter().enumerate() {
+            let pts: Vec<(f64, f64)> = rows
+                .iter()
+                .filter(|r| r.n == n)
+                .map(|r| (1.0 / r.beta, -r.mean_ln_z_per_spin / r.beta))
+                .collect();
+            for r in rows.iter().filter(|r| r.n == n) {
+                csv.push_str(&format!(
+                    "{},,,,,exact_n{n},{},{}\n",
+                    1.0 / r.beta,
+                    -r.mean_ln_z_per_spin / r.beta,
+                    cell(r.std_err.map(|s| s / r.beta))
+                ));
+            }
+            extra.push(Series {
+                label: format!("exact, N = {n} ({} instances)", a.instances),
+                points: pts,
+                color: [4, 5, 6, 8, 9][i % 5],
+            });
+        }
+        if sizes.len() > 1 {
+            let mut lim = Vec::new();
+            for &b in &c.betas {
+                let pts: Vec<(usize, f64, f64)> = rows
+                    .iter()
+                    .filter(|r| r.beta == b)
+                    .map(|r| (r.n, r.mean_ln_z_per_spin, r.std_err.unwrap_or(f64::NAN)))
+                    .collect();
+                let x = logz::finite_size::extrapolate_inverse_n(&pts)?;
+                csv.push_str(&format!(
+                    "{},,,,,extrapolated,{},{}\n",
+                    1.0 / b,
+                    -x.limit / b,
+                    x.std_err / b
+                ));
+                lim.push((1.0 / b, -x.limit / b));
+            }
+            extra.push(Series {
+                label: "exact, extrapolated in 1/N to N → ∞".into(),
+                points: lim,
+                color: 0,
+            });
+        }
     }
     let csv_path = dir.join("free_energy.csv");
     std::fs::write(&csv_path, csv).with_context(|| format!("writing {}", csv_path.display()))?;
@@ -312,21 +471,109 @@ fn curves(a: &SkArgs) -> Result<()> {
         points,
         color,
     };
+    let mut all = vec![
+        series("annealed", ann, 3),
+        series("replica symmetric", rs, 1),
+        series("1RSB", one, 2),
+    ];
+    all.push(series("full RSB (Parisi)", full_pts, 7));
+    all.extend(extra);
     let panel = Panel {
         title: format!("SK model (J = 1, h = {h}): free energy per spin"),
         x_label: "temperature T".into(),
         y_label: "f per spin".into(),
-        series: vec![
-            series("annealed", ann, 3),
-            series("replica symmetric", rs, 1),
-            series("1RSB", one, 2),
-        ],
+        series: all,
         vlines: vec![],
         marks,
     };
     let svg = dir.join("free_energy.svg");
     plot::draw(&svg, &[panel], 1)?;
     outln!("wrote {} and {}", svg.display(), csv_path.display());
+    Ok(())
+}
+
+fn run_cavity(a: &CavityArgs) -> Result<()> {
+    use logz::replica::population::{self, Couplings, Graph};
+    let count = |name: &str, v: i64, lo: i64, hi: usize| -> Result<usize> {
+        if v < lo || v > hi as i64 {
+            return Err(anyhow!("{name} must be in {lo} … {hi}, got {v}"));
+        }
+        Ok(v as usize)
+    };
+    let c = population::Config {
+        graph: Graph::parse(&a.graph)?,
+        couplings: Couplings::parse(&a.couplings)?,
+        coupling: a.coupling,
+        beta: a.beta,
+        field: a.field,
+        population: count("--population", a.population, 2, population::MAX_POPULATION)?,
+        sweeps: count("--sweeps", a.sweeps, 0, population::MAX_SWEEPS)?,
+        measure: count("--measure", a.measure, 1, population::MAX_SWEEPS)?,
+        populations: count("--populations", a.populations, 2, population::MAX_POPULATIONS)?,
+        seed: a.seed,
+    };
+    let t0 = Instant::now();
+    let bar = crate::progress::Bar::new(a.json);
+    let r = population::solve(&c, &crate::runner(&bar));
+    bar.clear();
+    let r = r?;
+    let secs = t0.elapsed().as_secs_f64();
+    let kind = "approximation";
+    if a.json {
+        outln!(
+            "{}",
+            json!({
+                "graph": c.graph.label(),
+                "couplings": c.couplings.label(),
+                "coupling": c.coupling,
+                "beta": c.beta,
+                "field": c.field,
+                "population": c.population,
+                "sweeps": c.sweeps,
+                "measure": c.measure,
+                "populations": c.populations,
+                "seed": c.seed,
+                "ln_z_per_spin": {"value": r.ln_z_per_spin, "std_err": r.std_err, "kind": kind},
+                "free_energy_per_spin": {"value": -r.ln_z_per_spin / c.beta, "std_err": r.std_err / c.beta, "kind": kind},
+                "energy_per_spin": {"value": r.energy_per_spin, "std_err": r.energy_std_err, "kind": kind},
+                "q": {"value": r.q, "std_err": r.q_std_err, "kind": kind},
+                "magnetization": {"value": r.magnetization, "std_err": r.magnetization_std_err, "kind": kind},
+                "annealed_ln_z_per_spin": {"value": r.annealed_ln_z_per_spin, "kind": "exact"},
+                "seconds": secs,
+            })
+        );
+        return Ok(());
+    }
+    outln!(
+        "RS cavity (population dynamics): graph {}, couplings {} (J = {}), β = {}, H = {}",
+        c.graph.label(),
+        c.couplings.label(),
+        c.coupling,
+        c.beta,
+        c.field
+    );
+    outln!(
+        "  {} populations × {} fields, {} + {} sweeps, seed {}",
+        c.populations,
+        c.population,
+        c.sweeps,
+        c.measure,
+        c.seed
+    );
+    let row = |name: &str, v: f64, se: f64| {
+        outln!("  {name:<22} {v:>16.10} ± {se:.2e}  ({kind})");
+    };
+    row("−βf (ln Z/N)", r.ln_z_per_spin, r.std_err);
+    row("f per spin", -r.ln_z_per_spin / c.beta, r.std_err / c.beta);
+    row("energy per spin", r.energy_per_spin, r.energy_std_err);
+    row("q = E tanh²(βH)", r.q, r.q_std_err);
+    row("m = E tanh(βH)", r.magnetization, r.magnetization_std_err);
+    outln!(
+        "  {:<22} {:>16.10}  (exact; equals −βf in the paramagnet at H = 0)",
+        "annealed ln E Z / N",
+        r.annealed_ln_z_per_spin
+    );
+    outln!("  seconds                {secs:.3}");
     Ok(())
 }
 
@@ -431,11 +678,11 @@ fn write_disorder_files(
 ) -> Result<String> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let mut csv = String::from(
-        "method,kind,beta,n,instances,mean_ln_z_per_spin,std_err,mean_energy_per_spin,energy_std_err,q_ea,q_ea_std_err\n",
+        "method,kind,beta,n,instances,mean_ln_z_per_spin,std_err,mean_energy_per_spin,energy_std_err,q_ea,q_ea_std_err,q2,q2_std_err,q_abs,q_abs_std_err\n",
     );
     for r in rows {
         csv.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
             r.method,
             r.kind,
             r.beta,
@@ -446,7 +693,11 @@ fn write_disorder_files(
             cell(r.mean_energy_per_spin),
             cell(r.energy_std_err),
             cell(r.q_ea),
-            cell(r.q_ea_std_err)
+            cell(r.q_ea_std_err),
+            cell(r.q2),
+            cell(r.q2_std_err),
+            cell(r.q_abs),
+            cell(r.q_abs_std_err)
         ));
     }
     let csv_path = dir.join("disorder.csv");
@@ -600,7 +851,7 @@ pub fn run_disorder(a: &DisorderArgs) -> Result<()> {
         secs
     );
     outln!(
-        "{:<8} {:<22} {:>5} {:>8} {:>16} {:>10} {:>13} {:>10} {:>9}",
+        "{:<8} {:<22} {:>5} {:>8} {:>16} {:>10} {:>13} {:>10} {:>9} {:>9} {:>10}",
         "method",
         "kind",
         "N",
@@ -609,13 +860,15 @@ pub fn run_disorder(a: &DisorderArgs) -> Result<()> {
         "std err",
         "E <E>/N",
         "std err",
-        "q_EA"
+        "q_EA",
+        "<q^2>",
+        "std err"
     );
     let se = |v: Option<f64>| v.map_or("—".to_string(), |s| format!("{s:.3e}"));
     let val = |v: Option<f64>, p: usize| v.map_or("—".to_string(), |s| format!("{s:.p$}"));
     for r in &rows {
         outln!(
-            "{:<8} {:<22} {:>5} {:>8} {:>16.10} {:>10} {:>13} {:>10} {:>9}",
+            "{:<8} {:<22} {:>5} {:>8} {:>16.10} {:>10} {:>13} {:>10} {:>9} {:>9} {:>10}",
             r.method,
             r.kind,
             r.n,
@@ -624,7 +877,9 @@ pub fn run_disorder(a: &DisorderArgs) -> Result<()> {
             se(r.std_err),
             val(r.mean_energy_per_spin, 8),
             se(r.energy_std_err),
-            val(r.q_ea, 5)
+            val(r.q_ea, 5),
+            val(r.q2, 5),
+            se(r.q2_std_err)
         );
     }
     if let Some(x) = &extrapolation {

@@ -79,12 +79,139 @@ pub struct Row {
     pub energy_std_err: Option<f64>,
     /// Edwards–Anderson overlap q_EA = (1/N) Σ_i ⟨s_i⟩², averaged over instances, from the
     /// method's marginals (exact ones for `exact`; at h = 0 these vanish at finite N by the
-    /// spin-flip symmetry, so q_EA = 0 there). None without marginals, and None for Monte Carlo
-    /// methods (the square of a sampled ⟨s_i⟩ is biased up by its variance; an unbiased
-    /// two-replica estimator is not implemented yet).
+    /// spin-flip symmetry, so q_EA = 0 there). For Monte Carlo methods ([`OVERLAP_METHODS`]) the
+    /// unbiased two-replica estimate ⟨q_ab⟩ ([`two_replica_overlap`]; the square of a sampled
+    /// ⟨s_i⟩ would be biased up by its variance). None without marginals.
     pub q_ea: Option<f64>,
     /// Standard error of q_EA over the instances.
     pub q_ea_std_err: Option<f64>,
+    /// The overlap's second moment ⟨q²⟩ = (1/N²) Σ_ij ⟨s_i s_j⟩², averaged over instances: for
+    /// Monte Carlo methods ([`OVERLAP_METHODS`]) from two independent replicas
+    /// ([`two_replica_overlap`]), for `exact` exactly when N ≤ [`EXACT_OVERLAP_SPINS`]
+    /// ([`exact_overlap`]); None otherwise. Unlike q_EA it does not vanish at h = 0.
+    pub q2: Option<f64>,
+    /// Standard error of ⟨q²⟩ over the instances.
+    pub q2_std_err: Option<f64>,
+    /// ⟨|q|⟩, like ⟨q²⟩.
+    pub q_abs: Option<f64>,
+    /// Standard error of ⟨|q|⟩ over the instances.
+    pub q_abs_std_err: Option<f64>,
+}
+
+/// Methods whose rows carry the two-replica overlap (q_EA as the mean two-replica overlap,
+/// ⟨q²⟩ and ⟨|q|⟩): the Monte Carlo estimators of ln Z.
+pub const OVERLAP_METHODS: [&str; 2] = ["ti", "ais"];
+
+/// Up to this many spins `exact` rows carry the exact ⟨q²⟩ and ⟨|q|⟩ (all 4^N replica pairs).
+pub const EXACT_OVERLAP_SPINS: usize = 12;
+
+/// At most this many configurations per replica enter the two-replica overlap (the sweeps are
+/// thinned to it).
+pub const OVERLAP_SAVED: usize = 2000;
+
+/// Overlap statistics of one instance at one β: for two independent replicas a, b of the
+/// Boltzmann distribution, q = (1/N) Σ_i s_i^a s_i^b.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Overlap {
+    /// ⟨q⟩ = (1/N) Σ_i ⟨s_i⟩² (the q_EA of the rows: 0 at h = 0 by the spin-flip symmetry).
+    pub q: f64,
+    /// ⟨q²⟩ = (1/N²) Σ_ij ⟨s_i s_j⟩².
+    pub q2: f64,
+    /// ⟨|q|⟩.
+    pub q_abs: f64,
+}
+
+/// The exact overlap statistics of `m` at its β, by summing p(s) p(t) over all pairs of states
+/// (N ≤ [`EXACT_OVERLAP_SPINS`]).
+pub fn exact_overlap(m: &Model) -> Result<Overlap> {
+    let n = m.n();
+    if n == 0 || n > EXACT_OVERLAP_SPINS {
+        return Err(Error::arg(format!(
+            "exact overlaps need 1 … {EXACT_OVERLAP_SPINS} spins, got {n}"
+        )));
+    }
+    let states = 1usize << n;
+    let spins = |x: usize| -> Vec<i8> {
+        (0..n)
+            .map(|i| if x >> i & 1 == 1 { -1 } else { 1 })
+            .collect()
+    };
+    let logw: Vec<f64> = (0..states)
+        .map(|x| -m.beta() * m.energy(&spins(x)))
+        .collect();
+    let ln_z = crate::numeric::log_sum_exp(&logw);
+    let p: Vec<f64> = logw.iter().map(|l| (l - ln_z).exp()).collect();
+    // q depends on the pair only through the states' XOR: q = 1 − 2 popcount(s ⊕ t)/N.
+    let mut by_flips = vec![0.0f64; n + 1];
+    for (s, ps) in p.iter().enumerate() {
+        for (t, pt) in p.iter().enumerate() {
+            by_flips[(s ^ t).count_ones() as usize] += ps * pt;
+        }
+    }
+    let (mut q, mut q2, mut q_abs) = (0.0, 0.0, 0.0);
+    for (k, w) in by_flips.iter().enumerate() {
+        let x = 1.0 - 2.0 * k as f64 / n as f64;
+        q += w * x;
+        q2 += w * x * x;
+        q_abs += w * x.abs();
+    }
+    Ok(Overlap { q, q2, q_abs })
+}
+
+/// The overlap statistics of `m` at its β from two independent Metropolis replicas (the two
+/// chains of [`crate::mc::sample_saving`], streams of `seed`): after `burn_in` sweeps, the
+/// overlap q_t of the replicas' states after the same sweep t (thinned to at most
+/// [`OVERLAP_SAVED`] values) is averaged as q, q² and |q|. The replicas are independent, so
+/// E q_t = (1/N) Σ⟨s_i⟩² without the upward bias of squaring a sampled ⟨s_i⟩.
+pub fn two_replica_overlap(
+    m: &Model,
+    sweeps: usize,
+    burn_in: usize,
+    seed: u64,
+    runner: &Runner,
+) -> Result<Overlap> {
+    use crate::mc::{Algorithm, KernelChoice, SampleOptions};
+    let o = SampleOptions {
+        algorithm: Algorithm::Metropolis,
+        sweeps: sweeps.max(1),
+        burn_in,
+        chains: 2,
+        seed,
+        kernel: KernelChoice::Generic,
+        replicas: 2,
+        beta_min_fraction: 0.2,
+        cold_start: false,
+        exchange_every: 1,
+        correlations: false,
+    };
+    let every = sweeps.div_ceil(OVERLAP_SAVED).max(1);
+    let run = crate::mc::sample_saving(m, &o, every, runner)?;
+    let n = m.n();
+    let (a, b) = (&run.chains[0].saved, &run.chains[1].saved);
+    let t = a.len().min(b.len()) / n.max(1);
+    if t == 0 {
+        return Err(Error::arg(
+            "the two-replica overlap got no measured configuration (too few sweeps or stopped)",
+        ));
+    }
+    let (mut q, mut q2, mut q_abs) = (0.0, 0.0, 0.0);
+    for k in 0..t {
+        let dot: i64 = a[k * n..(k + 1) * n]
+            .iter()
+            .zip(&b[k * n..(k + 1) * n])
+            .map(|(&x, &y)| (x * y) as i64)
+            .sum();
+        let x = dot as f64 / n as f64;
+        q += x;
+        q2 += x * x;
+        q_abs += x.abs();
+    }
+    let tf = t as f64;
+    Ok(Overlap {
+        q: q / tf,
+        q2: q2 / tf,
+        q_abs: q_abs / tf,
+    })
 }
 
 /// The [`crate::EstimateKind`] labels, in the order of their codes in an instance's results.
@@ -285,9 +412,9 @@ fn check(c: &Config) -> Result<()> {
     Ok(())
 }
 
-/// ln Z / N of instance `k` for every (method, β), method-major, followed by three more blocks
-/// of the same layout: the kind codes ([`KIND_LABELS`]), ⟨E⟩/N and q_EA (NaN where the method
-/// does not give them). One flat vector per instance, so instances can be gathered as numbers.
+/// ln Z / N of instance `k` for every (method, β), method-major, followed by five more blocks
+/// of the same layout: the kind codes ([`KIND_LABELS`]), ⟨E⟩/N, q_EA, ⟨q²⟩ and ⟨|q|⟩ (NaN where
+/// the method does not give them). One flat vector per instance, so instances can be gathered as numbers.
 fn one_instance(c: &Config, k: usize, runner: &Runner) -> Result<Vec<f64>> {
     let seed = instance_seed(c.seed, k);
     let p = Params {
@@ -302,6 +429,8 @@ fn one_instance(c: &Config, k: usize, runner: &Runner) -> Result<Vec<f64>> {
     let mut kinds = Vec::with_capacity(out.capacity());
     let mut energies = Vec::with_capacity(out.capacity());
     let mut q_eas = Vec::with_capacity(out.capacity());
+    let mut q2s = Vec::with_capacity(out.capacity());
+    let mut q_abss = Vec::with_capacity(out.capacity());
     for name in &c.methods {
         if name == "exact" && model.n() <= MULTI_BETA_SPINS {
             let t = enumerate_thermo(&model, &c.betas);
@@ -309,6 +438,15 @@ fn one_instance(c: &Config, k: usize, runner: &Runner) -> Result<Vec<f64>> {
             kinds.extend(t.ln_z.iter().map(|_| kind_code("exact")));
             energies.extend(t.energy.iter().map(|e| e / n));
             q_eas.extend(t.q_ea);
+            for &b in &c.betas {
+                let o = if model.n() <= EXACT_OVERLAP_SPINS {
+                    Some(exact_overlap(&model.with_beta(b)?)?)
+                } else {
+                    None
+                };
+                q2s.push(o.map_or(f64::NAN, |o| o.q2));
+                q_abss.push(o.map_or(f64::NAN, |o| o.q_abs));
+            }
             continue;
         }
         let opts = MethodOptions {
@@ -328,7 +466,26 @@ fn one_instance(c: &Config, k: usize, runner: &Runner) -> Result<Vec<f64>> {
             out.push(e.ln_z / n);
             kinds.push(kind_code(e.kind.label()));
             energies.push(e.energy.map_or(f64::NAN, |x| x / n));
-            // A Monte Carlo ⟨s_i⟩ squared is biased up by its sampling variance: no q_EA there.
+            if OVERLAP_METHODS.contains(&name.as_str()) {
+                // A Monte Carlo ⟨s_i⟩ squared is biased up by its sampling variance: q_EA, ⟨q²⟩
+                // and ⟨|q|⟩ come from two independent replicas instead.
+                let o = two_replica_overlap(
+                    &model.with_beta(b)?,
+                    c.options.sweeps.unwrap_or(4000),
+                    c.options.burn_in.unwrap_or(1000),
+                    seed ^ 0x0e7a_9a2f,
+                    &runner.child(),
+                )
+                .map_err(|e| {
+                    Error::arg(format!(
+                        "instance {k} (seed {seed}), two-replica overlap at β = {b}: {e}"
+                    ))
+                })?;
+                q_eas.push(o.q);
+                q2s.push(o.q2);
+                q_abss.push(o.q_abs);
+                continue;
+            }
             q_eas.push(
                 if e.magnetization.is_empty() || e.kind.std_err().is_some() {
                     f64::NAN
@@ -336,11 +493,15 @@ fn one_instance(c: &Config, k: usize, runner: &Runner) -> Result<Vec<f64>> {
                     e.magnetization.iter().map(|x| x * x).sum::<f64>() / n
                 },
             );
+            q2s.push(f64::NAN);
+            q_abss.push(f64::NAN);
         }
     }
     out.extend(kinds);
     out.extend(energies);
     out.extend(q_eas);
+    out.extend(q2s);
+    out.extend(q_abss);
     Ok(out)
 }
 
@@ -388,6 +549,8 @@ pub fn average(c: &Config, runner: &Runner) -> Result<Vec<Row>> {
                 |block: usize| -> Vec<f64> { per.iter().map(|v| v[block * mb + idx]).collect() };
             let (mean_energy_per_spin, energy_std_err) = optional_mean(&column(2));
             let (q_ea, q_ea_std_err) = optional_mean(&column(3));
+            let (q2, q2_std_err) = optional_mean(&column(4));
+            let (q_abs, q_abs_std_err) = optional_mean(&column(5));
             rows.push(Row {
                 method: name.clone(),
                 beta,
@@ -400,6 +563,10 @@ pub fn average(c: &Config, runner: &Runner) -> Result<Vec<Row>> {
                 energy_std_err,
                 q_ea,
                 q_ea_std_err,
+                q2,
+                q2_std_err,
+                q_abs,
+                q_abs_std_err,
             });
         }
     }

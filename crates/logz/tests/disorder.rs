@@ -301,3 +301,107 @@ fn extrapolated_exact_averages_reach_the_annealed_value_at_high_temperature() {
         .to_string()
         .contains("family:N"));
 }
+
+/// Brute force over all 2^N states: (1/N) Σ ⟨s_i⟩² and (1/N²) Σ_ij ⟨s_i s_j⟩².
+fn brute_overlap(m: &logz::Model) -> (f64, f64) {
+    let n = m.n();
+    let mut z = 0.0;
+    let mut mi = vec![0.0; n];
+    let mut cij = vec![0.0; n * n];
+    for st in 0..1u32 << n {
+        let s: Vec<i8> = (0..n)
+            .map(|i| if st >> i & 1 == 1 { 1 } else { -1 })
+            .collect();
+        let w = (-m.beta() * m.energy(&s)).exp();
+        z += w;
+        for i in 0..n {
+            mi[i] += w * s[i] as f64;
+            for j in 0..n {
+                cij[i * n + j] += w * (s[i] * s[j]) as f64;
+            }
+        }
+    }
+    let nf = n as f64;
+    let q = mi.iter().map(|x| (x / z).powi(2)).sum::<f64>() / nf;
+    let q2 = cij.iter().map(|x| (x / z).powi(2)).sum::<f64>() / (nf * nf);
+    (q, q2)
+}
+
+#[test]
+fn exact_overlap_equals_sums_of_squared_correlations() {
+    use logz::disorder::exact_overlap;
+    for (spec, field, beta) in [("sk:8", 0.0, 1.5), ("sk:7", 0.4, 0.8), ("er:9:0.5:pm", 0.0, 0.7)] {
+        let p = Params {
+            coupling: 1.0,
+            field,
+            beta,
+            seed: 4,
+        };
+        let m = from_spec(spec, &p).unwrap();
+        let o = exact_overlap(&m).unwrap();
+        let (q, q2) = brute_overlap(&m);
+        assert!((o.q - q).abs() < 1e-12, "{spec}: {} vs {q}", o.q);
+        assert!((o.q2 - q2).abs() < 1e-12, "{spec}: {} vs {q2}", o.q2);
+        assert!(o.q_abs >= o.q2 && o.q_abs <= o.q2.sqrt() + 1e-12);
+        if field == 0.0 {
+            assert!(o.q.abs() < 1e-12 && o.q2 > 0.1);
+        }
+    }
+    let big = from_spec("sk:13", &Params::default()).unwrap();
+    assert!(exact_overlap(&big).is_err());
+}
+
+/// The two-replica Monte Carlo overlap agrees with the exact one: 8 independent runs give a
+/// mean and its standard error.
+#[test]
+fn two_replica_overlap_matches_exact_enumeration() {
+    use logz::disorder::{exact_overlap, two_replica_overlap};
+    for (field, beta) in [(0.0, 1.2), (0.3, 0.9)] {
+        let p = Params {
+            coupling: 1.0,
+            field,
+            beta,
+            seed: 17,
+        };
+        let m = from_spec("sk:10", &p).unwrap();
+        let exact = exact_overlap(&m).unwrap();
+        let runs: Vec<logz::disorder::Overlap> = (0..8)
+            .map(|r| two_replica_overlap(&m, 4000, 500, 100 + r, &Runner::new()).unwrap())
+            .collect();
+        let stat = |f: &dyn Fn(&logz::disorder::Overlap) -> f64| {
+            let v: Vec<f64> = runs.iter().map(f).collect();
+            let (m, se) = logz::disorder::mean_and_std_err(&v);
+            (m, se.unwrap())
+        };
+        for (name, (got, se), want) in [
+            ("q", stat(&|o| o.q), exact.q),
+            ("q2", stat(&|o| o.q2), exact.q2),
+            ("|q|", stat(&|o| o.q_abs), exact.q_abs),
+        ] {
+            assert!(se < 0.02, "{name}: σ = {se}");
+            assert!(
+                (got - want).abs() < 4.0 * se + 1e-9,
+                "h={field} β={beta} {name}: {got} ± {se} vs {want}"
+            );
+        }
+    }
+}
+
+/// Monte Carlo rows (ais) carry the two-replica overlap; exact rows carry the exact ⟨q²⟩ at
+/// N ≤ 12; the two agree within their errors over the same instances.
+#[test]
+fn disorder_rows_carry_two_replica_and_exact_q2() {
+    let mut c = config("sk:8", 6, &["exact", "ais", "mf"], &[1.0], 3);
+    c.options.runs = Some(20);
+    c.options.steps = Some(200);
+    let rows = average(&c, &Runner::new()).unwrap();
+    let (ex, ais, mf) = (&rows[0], &rows[1], &rows[2]);
+    let (q2e, q2a) = (ex.q2.unwrap(), ais.q2.unwrap());
+    assert!(ex.q_abs.is_some() && ais.q_abs.is_some() && ais.q2_std_err.unwrap() > 0.0);
+    assert!(mf.q2.is_none());
+    assert!(ais.q_ea.unwrap().abs() < 0.05, "h = 0: ⟨q⟩ = {:?}", ais.q_ea);
+    assert!(
+        (q2a - q2e).abs() < 4.0 * ais.q2_std_err.unwrap(),
+        "{q2a} vs {q2e}"
+    );
+}

@@ -332,7 +332,7 @@ pub fn lattice_spec_geometry(spec: &str) -> Option<Geometry> {
 }
 
 /// Build a model from a spec: `chain:N[:open]`, `square:L[xW][:open]`, `triangular:L[xW][:open]`,
-/// `cubic:L`, `complete:N`, `sk:N`, `er:N:q[:gauss|:pm]`.
+/// `cubic:L`, `complete:N`, `sk:N`, `er:N:q[:gauss|:pm]`, `rr:N:c[:gauss|:pm]` (random regular).
 ///
 /// ```
 /// use logz::model::builders::{from_spec, Params};
@@ -358,7 +358,7 @@ pub fn from_spec(spec: &str, p: &Params) -> Result<Model> {
     let open = parts.iter().skip(2).any(|s| s.eq_ignore_ascii_case("open"));
     for extra in parts.iter().skip(2) {
         let ok = ["open", "periodic", "gauss", "pm"].contains(&extra.to_ascii_lowercase().as_str())
-            || (kind == "er" && extra.parse::<f64>().is_ok());
+            || ((kind == "er" || kind == "rr") && extra.parse::<f64>().is_ok());
         if !ok {
             return Err(Error::arg(format!(
                 "model spec '{spec}': unknown option '{extra}'"
@@ -424,10 +424,24 @@ pub fn from_spec(spec: &str, p: &Params) -> Result<Model> {
             };
             erdos_renyi(n, q, dist, p)?
         }
+        "rr" => {
+            // Random-regular graph of degree c: rr:N:c[:pm|:gauss] (constant couplings J by default).
+            let n: usize = parse_num(need(1)?, "size", spec)?;
+            let c: usize = parse_num(need(2)?, "degree", spec)?;
+            check_size(n)?;
+            let dist = if parts.contains(&"gauss") {
+                CouplingDist::Gaussian(p.coupling)
+            } else if parts.contains(&"pm") {
+                CouplingDist::PlusMinus(p.coupling)
+            } else {
+                CouplingDist::Constant(p.coupling)
+            };
+            super::regular::random_regular(n, c, dist, p)?
+        }
         _ => {
             return Err(Error::arg(format!(
             "unknown model '{spec}': expected a .uai/.json file or chain:N, square:L[xW][:open], \
-                 triangular:L, cubic:L, complete:N, sk:N, er:N:q"
+                 triangular:L, cubic:L, complete:N, sk:N, er:N:q, rr:N:c"
         )))
         }
     };

@@ -10,6 +10,7 @@
 pub mod builders;
 pub mod expfam;
 pub mod grid;
+pub mod regular;
 pub mod torus;
 
 use crate::error::{Error, Result};

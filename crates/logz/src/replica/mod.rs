@@ -12,11 +12,15 @@
 //!   as k-step RSB with many steps (continuation k → k + 1 until the free energy settles), the
 //!   zero-temperature limit through the Auffinger–Chen form of the functional.
 //!
+//! - [`population`]: the RS cavity method on sparse random graphs (random-regular and
+//!   Erdős–Rényi / Viana–Bray) by population dynamics, the ensemble version of BP.
+//!
 //! [`solve`] is the entry point of `logz replica sk`.
 
 pub mod gauss;
 pub mod moments;
 pub mod parisi;
+pub mod population;
 pub mod rs;
 pub mod rsb;
 
@@ -135,6 +139,19 @@ fn check(t: Temperature, h: f64, level: Level) -> Result<()> {
 
 /// The replica solution at temperature `t` (finite β or the ground state), field `h`, `level`.
 pub fn solve(t: Temperature, h: f64, level: Level) -> Result<Solution> {
+    solve_with(t, h, level, &crate::runner::Runner::new())
+}
+
+/// [`solve`] reporting to `runner`: for full RSB one progress step per number of steps k of
+/// the continuation (each costs several times the previous one), with the value reached as
+/// the message.
+pub fn solve_with(
+    t: Temperature,
+    h: f64,
+    level: Level,
+    runner: &crate::runner::Runner,
+) -> Result<Solution> {
+    use crate::estimate::Progress;
     check(t, h, level)?;
     let label = level.label();
     if level == Level::Rs {
@@ -205,17 +222,22 @@ pub fn solve(t: Temperature, h: f64, level: Level) -> Result<Solution> {
         }
         Level::Steps(k) => (rsb::minimize(t, h, &rsb::initial(t, k, q_rs), 400), vec![]),
         _ => {
+            runner.start(FULL_STEPS as u64, "full RSB: k = 1");
             let mut s = rsb::minimize(t, h, &rsb::initial(t, 1, q_rs), 400);
             let mut seq = vec![(1, s.value)];
+            runner.advance(1);
             for k in 2..=FULL_STEPS {
+                runner.message(&format!("full RSB: k = {k}"));
                 let next = rsb::minimize(t, h, &rsb::refine(t, &s.trial), 400);
                 let change = (next.value - s.value).abs();
                 seq.push((k, next.value));
                 s = next;
+                runner.advance(1);
                 if change < 1e-7 {
                     break;
                 }
             }
+            runner.finish();
             (s, seq)
         }
     };
