@@ -27,6 +27,9 @@ pub enum BenchWhat {
     /// Inverse Ising: learn SK couplings back from Gibbs samples (mf, plm) beside the
     /// scikit-learn peer; with --curve, ε_J against M for every learner (SVG, CSV)
     Learn,
+    /// NUTS on the breast-cancer logistic posterior against the NumPyro reference, beside
+    /// hmc, full-rank ADVI and SVGD (uses the last of --threads)
+    Nuts,
 }
 
 #[derive(Args, Debug)]
@@ -63,7 +66,7 @@ pub struct BenchArgs {
     /// learn --curve: output folder
     #[arg(long, default_value = "logz-out/learn")]
     pub out: std::path::PathBuf,
-    /// learn: seed of the instance and the samples
+    /// learn: seed of the instance and the samples; nuts: seed of the samplers
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
 }
@@ -112,6 +115,13 @@ fn time_case(
 pub fn run(a: &BenchArgs) -> Result<()> {
     if a.what == BenchWhat::Blr {
         return crate::bench_blr::run(a.rows);
+    }
+    if a.what == BenchWhat::Nuts {
+        let threads = a.threads.last().copied().unwrap_or(2);
+        if threads == 0 || threads > MAX_THREADS {
+            return Err(anyhow!("threads must be in 1..={MAX_THREADS}"));
+        }
+        return crate::bench_nuts::run(threads, a.seed);
     }
     if a.what == BenchWhat::Learn {
         return if a.curve {

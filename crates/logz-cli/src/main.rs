@@ -7,6 +7,7 @@ mod alpha_sweep;
 mod bench;
 mod bench_blr;
 mod bench_learn;
+mod bench_nuts;
 mod compare;
 mod dist;
 mod essay;
