@@ -30,6 +30,9 @@ pub enum BenchWhat {
     /// ln Z/N error against time for every method family at β_c on the 16×16 torus (Kaufman)
     /// and the infinite lattice (Onsager); --quick, --markdown, --json, --csv
     Critical,
+    /// NUTS on the breast-cancer logistic posterior against the NumPyro reference, beside
+    /// hmc, full-rank ADVI and SVGD (uses the last of --threads)
+    Nuts,
 }
 
 #[derive(Args, Debug)]
@@ -66,7 +69,7 @@ pub struct BenchArgs {
     /// learn --curve: output folder
     #[arg(long, default_value = "logz-out/learn")]
     pub out: std::path::PathBuf,
-    /// learn: seed of the instance and the samples
+    /// learn: seed of the instance and the samples; nuts: seed of the samplers
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// learn: instead of SK, a random-coupling L × L torus, learned by plm and by
@@ -141,6 +144,13 @@ pub fn run(a: &BenchArgs) -> Result<()> {
             _ => Format::Text,
         };
         return crate::bench_critical::run(a.quick, format);
+    }
+    if a.what == BenchWhat::Nuts {
+        let threads = a.threads.last().copied().unwrap_or(2);
+        if threads == 0 || threads > MAX_THREADS {
+            return Err(anyhow!("threads must be in 1..={MAX_THREADS}"));
+        }
+        return crate::bench_nuts::run(threads, a.seed);
     }
     if a.what == BenchWhat::Learn {
         if let Some(side) = a.lattice {

@@ -68,7 +68,8 @@ pub struct FitArgs {
     #[arg(long)]
     pub y: String,
     /// exact, advi, advi-fullrank, bbvi, natural (natural-gradient SVI), hmc, renyi or
-    /// renyi-fullrank (Rényi-α VI), svgd (Stein variational gradient descent)
+    /// renyi-fullrank (Rényi-α VI), svgd (Stein variational gradient descent), nuts (No-U-Turn
+    /// Sampler, the reference)
     #[arg(long, short, default_value = "exact")]
     pub method: String,
     /// Rényi order α of renyi / renyi-fullrank, in [−1, 2]: 1 = KL (ADVI), 0 = ln p(y)
@@ -83,6 +84,24 @@ pub struct FitArgs {
     /// Particles of svgd (1 gives the MAP) [default: 100]
     #[arg(long)]
     pub particles: Option<usize>,
+    /// nuts: warm-up iterations per chain (step size and dense metric adaptation) [default: 1000]
+    #[arg(long)]
+    pub warmup: Option<usize>,
+    /// nuts: draws kept per chain [default: 1000]
+    #[arg(long)]
+    pub draws: Option<usize>,
+    /// nuts: chains, run in parallel [default: 4]
+    #[arg(long)]
+    pub chains: Option<usize>,
+    /// nuts: target acceptance of the step-size adaptation, in (0, 1) [default: 0.85]
+    #[arg(long, allow_hyphen_values = true)]
+    pub target_accept: Option<f64>,
+    /// nuts: initial step size, > 0 (refined during warm-up) [default: 0.1]
+    #[arg(long, allow_hyphen_values = true)]
+    pub step_size: Option<f64>,
+    /// nuts: largest tree depth (at most 2^depth leapfrog steps a draw) [default: 10]
+    #[arg(long)]
+    pub max_depth: Option<usize>,
     /// Known noise standard deviation in units of y (blr); without it σ gets an
     /// Inverse-Gamma prior
     #[arg(long, allow_hyphen_values = true)]
@@ -161,6 +180,7 @@ pub fn run_fit(a: &FitArgs) -> Result<()> {
     if method != Method::Svgd && a.particles.is_some() {
         return Err(anyhow!("--particles applies to --method svgd only"));
     }
+    let nuts = nuts_options(a, method)?;
     let bar = Bar::new(a.quiet || a.json);
     let (report, exact, rows) = if a.stream {
         stream_fit(a, method, kind, &bar)?
@@ -174,6 +194,7 @@ pub fn run_fit(a: &FitArgs) -> Result<()> {
             seed: a.seed,
             alpha: a.alpha.unwrap_or(0.5),
             particles: a.particles.unwrap_or(100),
+            nuts,
             ..FitOptions::default()
         };
         let r = fit(&d, kind, &o, &crate::runner(&bar))?;
@@ -217,6 +238,10 @@ pub fn run_fit(a: &FitArgs) -> Result<()> {
             "steps": report.steps, "converged": report.converged,
             "termination": report.termination.label(),
             "seconds": report.seconds, "notes": report.notes,
+            "r_hat": report.mcmc.as_ref().map(|m| m.r_hat.clone()),
+            "ess_bulk": report.mcmc.as_ref().map(|m| m.ess_bulk.clone()),
+            "divergences": report.mcmc.as_ref().map(|m| m.divergences),
+            "step_size": report.mcmc.as_ref().map(|m| m.step_size),
         });
         outln!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(());
@@ -237,6 +262,9 @@ pub fn run_fit(a: &FitArgs) -> Result<()> {
         "exact mean",
         "exact sd"
     );
+    if let Some(m) = &report.mcmc {
+        print_mcmc(&report.names, m);
+    }
     for (j, name) in report.names.iter().enumerate() {
         let (em, es) = match &exact {
             Some((m, s)) if j < m.len() => (format!("{:.6}", m[j]), format!("{:.6}", s[j])),
@@ -317,6 +345,59 @@ pub fn run_fit(a: &FitArgs) -> Result<()> {
     }
     out!("");
     Ok(())
+}
+
+/// NUTS options from the command line; an error when one is given to another method or is
+/// out of range (the library checks the ranges: [`logz::bayes::nuts::NutsOptions::check`]).
+fn nuts_options(a: &FitArgs, method: Method) -> Result<logz::bayes::nuts::NutsOptions> {
+    let given = a.warmup.is_some()
+        || a.draws.is_some()
+        || a.chains.is_some()
+        || a.target_accept.is_some()
+        || a.step_size.is_some()
+        || a.max_depth.is_some();
+    if method != Method::Nuts && given {
+        return Err(anyhow!(
+            "--warmup, --draws, --chains, --target-accept, --step-size and --max-depth apply to \
+             --method nuts only"
+        ));
+    }
+    let d = logz::bayes::nuts::NutsOptions::default();
+    let o = logz::bayes::nuts::NutsOptions {
+        warmup: a.warmup.unwrap_or(d.warmup),
+        samples: a.draws.unwrap_or(d.samples),
+        chains: a.chains.unwrap_or(d.chains),
+        target_accept: a.target_accept.unwrap_or(d.target_accept),
+        step_size: a.step_size.unwrap_or(d.step_size),
+        max_depth: a.max_depth.unwrap_or(d.max_depth),
+        seed: a.seed,
+        ..d
+    };
+    if method == Method::Nuts {
+        o.check().map_err(|e| anyhow!("{e}"))?;
+    }
+    Ok(o)
+}
+
+/// R̂ and bulk ESS per coordinate (standardised coordinates), then the sampler's summary.
+fn print_mcmc(names: &[String], m: &logz::bayes::fit::McmcDiagnostics) {
+    outln!(
+        "{:<24} {:>10} {:>10}   (standardised coordinates)",
+        "parameter",
+        "R-hat",
+        "bulk ESS"
+    );
+    for (j, (r, e)) in m.r_hat.iter().zip(&m.ess_bulk).enumerate() {
+        let name = names.get(j).map_or("log_sigma", |s| s.as_str());
+        outln!("{name:<24} {r:>10.4} {e:>10.0}");
+    }
+    outln!(
+        "divergences {}   step size {:.4}   acceptance {:.3}   max-depth hits {}",
+        m.divergences,
+        m.step_size,
+        m.accept_stat,
+        m.max_depth_hits
+    );
 }
 
 /// Posterior means and standard deviations.

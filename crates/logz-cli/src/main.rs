@@ -8,6 +8,7 @@ mod bench;
 mod bench_blr;
 mod bench_critical;
 mod bench_learn;
+mod bench_nuts;
 mod compare;
 mod dist;
 mod essay;

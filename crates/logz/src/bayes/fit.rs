@@ -6,6 +6,7 @@
 
 use super::data::{self, Dataset, Scaling, SuffStats};
 use super::hmc::{hmc, HmcOptions};
+use super::nuts::{nuts, NutsOptions};
 use super::linear::{self, Noise, PRIOR_SCALE};
 use super::models::{Batch, LinearKnownNoise, LinearNig, LogJoint, Logistic};
 use super::natural;
@@ -50,6 +51,9 @@ pub enum Method {
     /// Stein variational gradient descent (Liu & Wang 2016): [`FitOptions::particles`]
     /// particles, RBF kernel ([`mod@crate::stein::svgd`]).
     Svgd,
+    /// The No-U-Turn Sampler with adapted step size and dense metric
+    /// ([`super::nuts`]): the reference posterior where no closed form exists.
+    Nuts,
 }
 
 impl Method {
@@ -64,6 +68,7 @@ impl Method {
         "renyi",
         "renyi-fullrank",
         "svgd",
+        "nuts",
     ];
     /// The method named `s` (one of [`Method::NAMES`], or "svi" for [`Method::Natural`]);
     /// an error listing the names otherwise.
@@ -78,6 +83,7 @@ impl Method {
             "renyi" => Method::Renyi,
             "renyi-fullrank" => Method::RenyiFullRank,
             "svgd" => Method::Svgd,
+            "nuts" => Method::Nuts,
             _ => {
                 return Err(Error::InvalidArgument(format!(
                     "unknown method '{s}' (one of: {})",
@@ -115,6 +121,8 @@ pub struct FitOptions {
     pub alpha: f64,
     /// Particles of [`Method::Svgd`] (1: the MAP).
     pub particles: usize,
+    /// Options of [`Method::Nuts`].
+    pub nuts: NutsOptions,
 }
 
 impl Default for FitOptions {
@@ -130,6 +138,7 @@ impl Default for FitOptions {
             hmc: HmcOptions::default(),
             alpha: 0.5,
             particles: 100,
+            nuts: NutsOptions::default(),
         }
     }
 }
@@ -203,6 +212,8 @@ pub struct FitReport {
     pub seconds: f64,
     /// Human-readable remarks (diagnostics, warnings).
     pub notes: Vec<String>,
+    /// R̂, ESS, divergences and step size of a sampler's fit (NUTS).
+    pub mcmc: Option<McmcDiagnostics>,
 }
 
 /// Raw-unit moments of the σ coordinate of the NIG model: σ = s_y e^ρ with ρ ~ N(m, v) is
@@ -233,6 +244,11 @@ fn check_work(data: &Dataset, o: &FitOptions) -> Result<()> {
         Method::Svgd => (
             o.max_steps.min(SVGD_MAX_STEPS) as f64,
             o.particles.max(1) as f64,
+        ),
+        // At least one leapfrog step per iteration, on every chain.
+        Method::Nuts => (
+            o.nuts.warmup as f64 + o.nuts.samples as f64,
+            o.nuts.chains.max(1) as f64,
         ),
         _ => (o.max_steps as f64, o.samples.max(1) as f64),
     };
@@ -306,6 +322,7 @@ pub fn fit(data: &Dataset, kind: ModelKind, o: &FitOptions, runner: &Runner) -> 
         termination: Termination::Completed,
         seconds: 0.0,
         notes: Vec::new(),
+        mcmc: None,
     };
     let exact = match kind {
         ModelKind::Linear(noise) => Some(linear::exact(
@@ -343,7 +360,7 @@ pub fn fit(data: &Dataset, kind: ModelKind, o: &FitOptions, runner: &Runner) -> 
         Method::Exact => {
             let e = exact.ok_or_else(|| Error::NotApplicable {
                 method: "exact",
-                reason: "logistic regression has no closed-form posterior; use hmc (reference) or a VI method".into(),
+                reason: "logistic regression has no closed-form posterior; use nuts (reference) or a VI method".into(),
             })?;
             report.names = e.names;
             report.mean = e.mean;
@@ -599,9 +616,104 @@ pub fn fit(data: &Dataset, kind: ModelKind, o: &FitOptions, runner: &Runner) -> 
                     .push("R-hat ≥ 1.01: the chains disagree; run longer".into());
             }
         }
+        // ---- NUTS (issue 16: the reference sampler) ----
+        Method::Nuts => {
+            let r = nuts(model.as_ref(), batch, &o.nuts, runner)?;
+            if let Some(why) = runner.stopped() {
+                report.termination = why;
+                report.notes.push(format!(
+                    "stopped ({}): {} draws per chain after warm-up",
+                    why.label(),
+                    r.draws_per_chain
+                ));
+            }
+            let dm = model.dim();
+            let cov = draws_cov(&r.draws, &r.mean);
+            let (mean, sd) = linear::raw_moments(&scaling, &r.mean[..d], &sub_cov(&cov, dm, d));
+            report.mean = mean;
+            report.sd = sd;
+            if let ModelKind::Linear(Noise::Unknown { .. }) = kind {
+                let sig: Vec<f64> = r.draws.iter().map(|z| scaling.sd_y * z[d].exp()).collect();
+                let (m, v) = crate::stats::mean_var(&sig);
+                report.names.push("sigma".into());
+                report.mean.push(m);
+                report.sd.push(v.sqrt());
+            }
+            let worst = r.r_hat.iter().cloned().fold(0.0, f64::max);
+            let min_ess = r.ess_bulk.iter().cloned().fold(f64::INFINITY, f64::min);
+            report.converged = worst < 1.01 && r.divergences == 0;
+            report.steps = o.nuts.warmup + o.nuts.samples;
+            let eps = r.step_size.iter().sum::<f64>() / r.step_size.len() as f64;
+            report.notes.push(format!(
+                "NUTS: {} chains × {} draws, acceptance {:.2}, step {eps:.3}, {:.1} leapfrog \
+                 steps a draw, max R-hat {worst:.4} (rank-normalised), min bulk ESS {min_ess:.0}, \
+                 {} divergences",
+                o.nuts.chains, r.draws_per_chain, r.accept_stat, r.mean_leapfrog, r.divergences
+            ));
+            if worst >= 1.01 {
+                report
+                    .notes
+                    .push("R-hat ≥ 1.01: the chains disagree; run longer".into());
+            }
+            if r.divergences > 0 {
+                report.notes.push(format!(
+                    "{} divergent transitions: the draws may be biased; raise the target \
+                     acceptance",
+                    r.divergences
+                ));
+            }
+            if r.max_depth_hits > 0 {
+                report.notes.push(format!(
+                    "{} draws hit the tree depth {}: trajectories were cut short",
+                    r.max_depth_hits, o.nuts.max_depth
+                ));
+            }
+            report.mcmc = Some(McmcDiagnostics {
+                r_hat: r.r_hat.clone(),
+                ess_bulk: r.ess_bulk.clone(),
+                divergences: r.divergences,
+                step_size: eps,
+                accept_stat: r.accept_stat,
+                max_depth_hits: r.max_depth_hits,
+            });
+        }
+        // ---- end NUTS ----
     }
     report.seconds = t0.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// Covariance (population) of draws around their mean, row-major.
+fn draws_cov(draws: &[Vec<f64>], mean: &[f64]) -> Vec<f64> {
+    let dm = mean.len();
+    let mut cov = vec![0.0; dm * dm];
+    let nd = draws.len() as f64;
+    for z in draws {
+        for i in 0..dm {
+            for j in 0..dm {
+                cov[i * dm + j] += (z[i] - mean[i]) * (z[j] - mean[j]) / nd;
+            }
+        }
+    }
+    cov
+}
+
+/// Markov chain diagnostics of a sampler's fit (per coordinate in the model's own,
+/// standardised coordinates, in the order of the report's names).
+#[derive(Debug, Clone, Serialize)]
+pub struct McmcDiagnostics {
+    /// Rank-normalised split R̂ per coordinate.
+    pub r_hat: Vec<f64>,
+    /// Bulk effective sample size per coordinate.
+    pub ess_bulk: Vec<f64>,
+    /// Divergent transitions after warm-up.
+    pub divergences: usize,
+    /// Adapted step size (mean over chains).
+    pub step_size: f64,
+    /// Mean acceptance statistic after warm-up.
+    pub accept_stat: f64,
+    /// Draws that hit the largest tree depth.
+    pub max_depth_hits: usize,
 }
 
 /// The leading d × d block of a dm × dm matrix.
@@ -696,6 +808,7 @@ pub fn fit_streamed(
         termination: Termination::Completed,
         seconds: 0.0,
         notes: vec![format!("streamed in chunks of {chunk} rows")],
+        mcmc: None,
     };
     if o.method == Method::Natural {
         let Noise::Known(sigma) = noise else {

@@ -7,12 +7,15 @@
 //!   (known noise; unknown noise with the Normal–Inverse-Gamma prior).
 //! - [`models`]: the log-joint interface and models written against it (linear, logistic).
 //! - [`benchmark`]: time-to-accuracy runs of the stochastic methods against the exact posterior.
-//! - [`hmc`]: Hamiltonian Monte Carlo, the reference posterior where no closed form exists.
+//! - [`hmc`]: Hamiltonian Monte Carlo with a unit metric and a fixed trajectory-length range.
+//! - [`nuts`]: the No-U-Turn Sampler with adapted step size and dense metric — the reference
+//!   posterior where no closed form exists; [`convergence`]: rank-normalised R̂ and bulk ESS.
 //!
 //! Variational inference itself (families, gradient estimators, optimisers) lives in
 //! [`crate::advi`].
 
 pub mod benchmark;
+pub mod convergence;
 pub mod data;
 pub mod divergence;
 pub mod fit;
@@ -20,3 +23,4 @@ pub mod hmc;
 pub mod linear;
 pub mod models;
 pub mod natural;
+pub mod nuts;
