@@ -80,3 +80,27 @@ fn newton_vi_reaches_the_exact_posterior_where_adam_advi_keeps_sds_too_large() {
     assert!(!sa.ok && sa.sd_rel > 0.5, "{sa:?}");
     assert!(sn.ok && sn.sd_rel < 0.05, "{sn:?}");
 }
+
+#[test]
+fn exact_posterior_does_not_depend_on_the_scaling_constants() {
+    // The bench standardises with a subsample's means and sds; the exact posterior in those
+    // coordinates, mapped to raw units, must be the one in the data's own coordinates (the
+    // prior is on standardised coefficients, so use a vague one to make them comparable).
+    // Before the fix the Gram matrix assumed centred columns: the intercept moved by ~1 sd.
+    let d = age_income(50_000, 1);
+    let stats = d.stats();
+    let own = stats.scaling(&d.x_names, &d.y_name).unwrap();
+    let sub = d.subsample_stats(500, 99).scaling(&d.x_names, &d.y_name).unwrap();
+    let a = linear::exact(&stats, &own, &d.x_names, Noise::Known(15000.0), 1e6).unwrap();
+    let b = linear::exact(&stats, &sub, &d.x_names, Noise::Known(15000.0), 1e6).unwrap();
+    for j in 0..2 {
+        assert!(
+            (a.mean[j] - b.mean[j]).abs() < 1e-3 * a.sd[j],
+            "{j}: {} vs {} (sd {})",
+            a.mean[j],
+            b.mean[j],
+            a.sd[j]
+        );
+        assert!((a.sd[j] / b.sd[j] - 1.0).abs() < 1e-6, "{j}");
+    }
+}
