@@ -19,6 +19,7 @@
 //! standard error includes the subsampling noise.
 
 pub mod importance;
+pub mod newton;
 pub mod opvi;
 pub mod renyi;
 pub mod target;
@@ -69,6 +70,9 @@ pub enum Objective {
         /// The order α, from [`renyi::ALPHA_MIN`] to [`renyi::ALPHA_MAX`].
         alpha: f64,
     },
+    /// The operator-VI objective with the Langevin–Stein operator ([`opvi`]), minimised over a
+    /// full-rank Gaussian by L-BFGS on a fixed set of `samples` draws.
+    Operator,
 }
 
 /// The stochastic optimiser and its step schedule.
@@ -90,6 +94,10 @@ pub enum Optimizer {
         /// Decay exponent κ, ½ < κ ≤ 1.
         kappa: f64,
     },
+    /// Natural-gradient (variational online Newton) steps with iterate averaging from a
+    /// Laplace warm start, with control-variate minibatch gradients ([`newton`]): full-rank
+    /// ELBO with the reparameterisation estimator only.
+    Newton,
 }
 
 /// Settings of a stochastic VI fit.
@@ -434,6 +442,25 @@ pub fn fit(m: &dyn LogJoint, data: Batch, o: &ViOptions, runner: &Runner) -> Res
             ));
         }
     }
+    if o.objective == Objective::Operator {
+        if o.family != Family::FullRank {
+            return Err(Error::InvalidArgument(
+                "operator VI fits a full-rank Gaussian only".into(),
+            ));
+        }
+        return opvi::fit(m, data, o, runner);
+    }
+    if o.optimizer == Optimizer::Newton {
+        if o.family != Family::FullRank
+            || o.objective != Objective::Elbo
+            || o.estimator != Estimator::Reparameterization
+        {
+            return Err(Error::InvalidArgument(
+                "the Newton optimiser fits the full-rank ELBO only".into(),
+            ));
+        }
+        return newton::fit(m, data, o, runner);
+    }
     let mut q = Q::new(d, o.family);
     let np = q.theta.len();
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(o.seed);
@@ -465,6 +492,9 @@ pub fn fit(m: &dyn LogJoint, data: Batch, o: &ViOptions, runner: &Runner) -> Res
             (Estimator::Reparameterization, Objective::Renyi { alpha }) => renyi::step_gradient(
                 &q, m, batch, scale, &l, alpha, o.samples, &mut rng, &mut grad,
             ),
+            (Estimator::Reparameterization, Objective::Operator) => {
+                unreachable!("dispatched to opvi::fit above")
+            }
             (Estimator::Reparameterization, Objective::Elbo) => {
                 elbo_gradient(&q, m, batch, scale, &l, o.samples, &mut rng, &mut grad)
             }
@@ -508,6 +538,7 @@ pub fn fit(m: &dyn LogJoint, data: Batch, o: &ViOptions, runner: &Runner) -> Res
                     q.theta[k] += rate * grad[k];
                 }
             }
+            Optimizer::Newton => unreachable!("dispatched to newton::fit above"),
         }
         for (a, b) in theta_sum.iter_mut().zip(&q.theta) {
             *a += b;
@@ -577,9 +608,37 @@ pub fn fit(m: &dyn LogJoint, data: Batch, o: &ViOptions, runner: &Runner) -> Res
     if steps >= o.window {
         q.theta = theta_avg;
     }
-    // Final ELBO: fresh draws, each with its own batch (subsampling noise is in the error).
-    let l = q.l();
-    let h = q.entropy();
+    let mean = q.theta[..d].to_vec();
+    let cov = q.cov();
+    let (elbo, elbo_std_err) = eval_elbo(m, data, &mean, &cov, o)?;
+    Ok(ViResult {
+        mean,
+        cov,
+        elbo,
+        elbo_std_err,
+        trace,
+        steps,
+        converged,
+        termination: ended(converged, stopped),
+    })
+}
+
+/// The ELBO of q = N(mean, cov) and its standard error from `o.eval_draws` (≥ 2) fresh draws,
+/// each with its own batch of `o.eval_batch` rows (subsampling noise is in the error).
+fn eval_elbo(
+    m: &dyn LogJoint,
+    data: Batch,
+    mean: &[f64],
+    cov: &[f64],
+    o: &ViOptions,
+) -> Result<(f64, f64)> {
+    let d = mean.len();
+    let chol = nalgebra::DMatrix::from_row_slice(d, d, cov)
+        .cholesky()
+        .ok_or_else(|| Error::Numerical("q's covariance is not positive definite".into()))?;
+    let l = chol.l();
+    let h = l.diagonal().iter().map(|x| x.ln()).sum::<f64>()
+        + 0.5 * d as f64 * (2.0 * std::f64::consts::PI * std::f64::consts::E).ln();
     let eval = o.eval_draws.max(2);
     let vals: Vec<f64> = (0..eval)
         .map(|k| {
@@ -591,21 +650,13 @@ pub fn fit(m: &dyn LogJoint, data: Batch, o: &ViOptions, runner: &Runner) -> Res
             };
             let (b, sc) = s.batch(Some(o.eval_batch), &mut r);
             let e: Vec<f64> = (0..d).map(|_| StandardNormal.sample(&mut r)).collect();
-            let mut zz = vec![0.0; d];
-            q.draw(&l, &e, &mut zz);
+            let zz: Vec<f64> = (0..d)
+                .map(|i| mean[i] + (0..=i).map(|j| l[(i, j)] * e[j]).sum::<f64>())
+                .collect();
             let mut gg = vec![0.0; d];
             log_joint(m, &zz, b, sc, &mut gg) + h
         })
         .collect();
     let (mean, var) = crate::stats::mean_var(&vals);
-    Ok(ViResult {
-        mean: q.theta[..d].to_vec(),
-        cov: q.cov(),
-        elbo: mean,
-        elbo_std_err: (var / (eval as f64 - 1.0)).sqrt(),
-        trace,
-        steps,
-        converged,
-        termination: ended(converged, stopped),
-    })
+    Ok((mean, (var / (eval as f64 - 1.0)).sqrt()))
 }

@@ -54,6 +54,11 @@ pub enum Method {
     /// The No-U-Turn Sampler with adapted step size and dense metric
     /// ([`super::nuts`]): the reference posterior where no closed form exists.
     Nuts,
+    /// Full-rank Gaussian VI by a Laplace warm start and natural-gradient steps with iterate
+    /// averaging and control-variate minibatches ([`crate::advi::newton`]): converges on big data.
+    AdviNewton,
+    /// Operator VI (Langevin–Stein operator, [`crate::advi::opvi`]), full-rank Gaussian.
+    Opvi,
 }
 
 impl Method {
@@ -69,6 +74,8 @@ impl Method {
         "renyi-fullrank",
         "svgd",
         "nuts",
+        "advi-newton",
+        "opvi",
     ];
     /// The method named `s` (one of [`Method::NAMES`], or "svi" for [`Method::Natural`]);
     /// an error listing the names otherwise.
@@ -84,6 +91,8 @@ impl Method {
             "renyi-fullrank" => Method::RenyiFullRank,
             "svgd" => Method::Svgd,
             "nuts" => Method::Nuts,
+            "advi-newton" => Method::AdviNewton,
+            "opvi" => Method::Opvi,
             _ => {
                 return Err(Error::InvalidArgument(format!(
                     "unknown method '{s}' (one of: {})",
@@ -149,6 +158,13 @@ pub const IMPORTANCE_DRAWS: usize = 2_000;
 pub const KSD_DRAWS: usize = 500;
 /// Most SVGD steps a fit takes (of [`FitOptions::max_steps`]).
 pub const SVGD_MAX_STEPS: usize = 2_000;
+/// The fixed draw set of [`Method::Opvi`] (antithetic, whitened).
+pub const OPVI_DRAWS: usize = 200;
+/// Most L-BFGS steps of [`Method::Opvi`] (of [`FitOptions::max_steps`]).
+pub const OPVI_MAX_STEPS: usize = 500;
+/// Rows (drawn at random) on which the stationarity check differences the gradient for the
+/// Hessian; the gradient itself uses all rows.
+pub const STATIONARITY_ROWS: usize = 100_000;
 /// Largest draws × rows × parameters for which the diagnostics run (≈ a second).
 pub const IMPORTANCE_WORK: f64 = 2e9;
 
@@ -214,6 +230,9 @@ pub struct FitReport {
     pub notes: Vec<String>,
     /// R̂, ESS, divergences and step size of a sampler's fit (NUTS).
     pub mcmc: Option<McmcDiagnostics>,
+    /// How far q is from the ELBO's stationarity conditions (ADVI / BBVI / advi-newton fits;
+    /// [`crate::advi::newton::Stationarity`]).
+    pub stationarity: Option<crate::advi::newton::Stationarity>,
 }
 
 /// Raw-unit moments of the σ coordinate of the NIG model: σ = s_y e^ρ with ρ ~ N(m, v) is
@@ -249,6 +268,15 @@ fn check_work(data: &Dataset, o: &FitOptions) -> Result<()> {
         Method::Nuts => (
             o.nuts.warmup as f64 + o.nuts.samples as f64,
             o.nuts.chains.max(1) as f64,
+        ),
+        // Antithetic pair + 2d Hessian differences (+ the control variate) a step, after a
+        // full-data Newton warm start.
+        Method::AdviNewton => (o.max_steps as f64 + 50.0 * (2.0 * d + 1.0), 2.0 * d + 3.0),
+        // Every L-BFGS step differences Ô along each of d + d(d+1)/2 coordinates, each Ô
+        // a pass over all rows per draw.
+        Method::Opvi => (
+            o.max_steps.min(OPVI_MAX_STEPS) as f64,
+            OPVI_DRAWS as f64 * (d * (d + 3.0) + 1.0),
         ),
         _ => (o.max_steps as f64, o.samples.max(1) as f64),
     };
@@ -323,6 +351,7 @@ pub fn fit(data: &Dataset, kind: ModelKind, o: &FitOptions, runner: &Runner) -> 
         seconds: 0.0,
         notes: Vec::new(),
         mcmc: None,
+        stationarity: None,
     };
     let exact = match kind {
         ModelKind::Linear(noise) => Some(linear::exact(
@@ -371,7 +400,9 @@ pub fn fit(data: &Dataset, kind: ModelKind, o: &FitOptions, runner: &Runner) -> 
         | Method::AdviFullRank
         | Method::ScoreFunction
         | Method::Renyi
-        | Method::RenyiFullRank => {
+        | Method::RenyiFullRank
+        | Method::AdviNewton
+        | Method::Opvi => {
             let renyi = matches!(o.method, Method::Renyi | Method::RenyiFullRank);
             if renyi {
                 crate::advi::renyi::check_alpha(o.alpha)?;
@@ -383,7 +414,9 @@ pub fn fit(data: &Dataset, kind: ModelKind, o: &FitOptions, runner: &Runner) -> 
                 } else {
                     Family::FullRank
                 },
-                objective: if renyi {
+                objective: if o.method == Method::Opvi {
+                    Objective::Operator
+                } else if renyi {
                     Objective::Renyi { alpha: o.alpha }
                 } else {
                     Objective::Elbo
@@ -393,17 +426,27 @@ pub fn fit(data: &Dataset, kind: ModelKind, o: &FitOptions, runner: &Runner) -> 
                 } else {
                     Estimator::Reparameterization
                 },
-                optimizer: Optimizer::Adam {
-                    lr: o.lr,
-                    decay: 200.0,
+                optimizer: if o.method == Method::AdviNewton {
+                    Optimizer::Newton
+                } else {
+                    Optimizer::Adam {
+                        lr: o.lr,
+                        decay: 200.0,
+                    }
                 },
                 batch: o.batch,
-                samples: if o.method == Method::ScoreFunction || renyi {
+                samples: if o.method == Method::Opvi {
+                    OPVI_DRAWS
+                } else if o.method == Method::ScoreFunction || renyi {
                     o.samples.max(16)
                 } else {
                     o.samples
                 },
-                max_steps: o.max_steps,
+                max_steps: if o.method == Method::Opvi {
+                    o.max_steps.min(OPVI_MAX_STEPS)
+                } else {
+                    o.max_steps
+                },
                 seed: o.seed,
                 ..ViOptions::default()
             };
@@ -443,10 +486,46 @@ pub fn fit(data: &Dataset, kind: ModelKind, o: &FitOptions, runner: &Runner) -> 
                 report.ksd = Some(crate::stein::ksd(model.as_ref(), batch, &draws)?.ksd);
             }
             if !r.converged {
-                report.notes.push(format!(
-                    "the windowed ELBO had not settled after {} steps",
-                    r.steps
-                ));
+                report.notes.push(match o.method {
+                    Method::AdviNewton => format!(
+                        "NOT CONVERGED: the averaged iterate's Monte Carlo error was still above                          0.1 sd (means) or 2% (sds) after {} steps",
+                        r.steps
+                    ),
+                    Method::Opvi => format!(
+                        "NOT CONVERGED: the operator objective's gradient had not vanished after                          {} L-BFGS steps",
+                        r.steps
+                    ),
+                    _ => format!("the windowed ELBO had not settled after {} steps", r.steps),
+                });
+            }
+            // The ELBO's stationarity conditions, E_q∇ln p = 0 and Σ⁻¹ = −E_q∇²ln p (diagonal
+            // for mean field), checked on all rows: they catch a q whose sds are off even where
+            // the windowed ELBO looks flat (big data). Not for the Rényi / operator objectives,
+            // whose optima differ from the ELBO's.
+            if matches!(
+                o.method,
+                Method::Advi | Method::AdviFullRank | Method::ScoreFunction | Method::AdviNewton
+            ) && (8 * (data.n() + 2 * dm * STATIONARITY_ROWS) * dm) as f64 <= IMPORTANCE_WORK
+            {
+                let st = crate::advi::newton::stationarity(
+                    model.as_ref(),
+                    batch,
+                    &r.mean,
+                    &r.cov,
+                    o.method == Method::Advi,
+                    4,
+                    STATIONARITY_ROWS,
+                    o.seed ^ 0x57,
+                )?;
+                if !st.ok {
+                    report.converged = false;
+                    report.notes.push(format!(
+                        "NOT CONVERGED: q is not at the ELBO's optimum — its sds are {:.0}% off                          the stationary ones and its mean {:.2} sd off (Newton step); do not                          trust these sds (try -m advi-newton)",
+                        100.0 * st.sd_rel,
+                        st.mean_step_sd
+                    ));
+                }
+                report.stationarity = Some(st);
             }
             // Importance diagnostics on all rows, when affordable (draws × rows × d).
             let draws = IMPORTANCE_DRAWS;
@@ -809,6 +888,7 @@ pub fn fit_streamed(
         seconds: 0.0,
         notes: vec![format!("streamed in chunks of {chunk} rows")],
         mcmc: None,
+        stationarity: None,
     };
     if o.method == Method::Natural {
         let Noise::Known(sigma) = noise else {

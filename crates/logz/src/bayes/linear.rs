@@ -59,14 +59,22 @@ pub fn gram(s: &SuffStats, k: &Scaling) -> (DMatrix<f64>, DVector<f64>, f64) {
     let d = p + 1;
     let mut g = DMatrix::zeros(d, d);
     let mut c = DVector::zeros(d);
-    g[(0, 0)] = s.n;
+    // The standardised columns have mean δ_j = (x̄_j − m_j)/s_j, zero only when `k` is the data's
+    // own scaling (a subsample's is not): Σ x̃_j x̃_l = (C_jl + n(x̄_j − m_j)(x̄_l − m_l))/(s_j s_l).
+    let n = s.n;
+    let dx: Vec<f64> = (0..p).map(|j| s.mean_x[j] - k.mean_x[j]).collect();
+    let dy = s.mean_y - k.mean_y;
+    g[(0, 0)] = n;
+    c[0] = n * dy / k.sd_y;
     for j in 0..p {
+        g[(0, j + 1)] = n * dx[j] / k.sd_x[j];
+        g[(j + 1, 0)] = g[(0, j + 1)];
         for l in 0..p {
-            g[(j + 1, l + 1)] = s.cxx[j * p + l] / (k.sd_x[j] * k.sd_x[l]);
+            g[(j + 1, l + 1)] = (s.cxx[j * p + l] + n * dx[j] * dx[l]) / (k.sd_x[j] * k.sd_x[l]);
         }
-        c[j + 1] = s.cxy[j] / (k.sd_x[j] * k.sd_y);
+        c[j + 1] = (s.cxy[j] + n * dx[j] * dy) / (k.sd_x[j] * k.sd_y);
     }
-    (g, c, s.cyy / (k.sd_y * k.sd_y))
+    (g, c, (s.cyy + n * dy * dy) / (k.sd_y * k.sd_y))
 }
 
 /// Raw-unit means and standard deviations from standardised mean and covariance.
