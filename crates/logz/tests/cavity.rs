@@ -34,7 +34,8 @@ fn paramagnet_rr_pm_is_the_annealed_value_exactly() {
             r.ln_z_per_spin
         );
         assert!(r.q < 1e-20, "q = {}", r.q);
-        assert_eq!(r.annealed_ln_z_per_spin, exact);
+        // The same formula in another order: equal to rounding.
+        assert!((r.annealed_ln_z_per_spin - exact).abs() < 1e-14);
     }
 }
 
@@ -160,8 +161,15 @@ fn rr_pm_glass_in_a_field_agrees_with_bethe_on_instances() {
         r.ln_z_per_spin,
         r.std_err
     );
-    // Not the annealed value: the field makes the cavity fields non-trivial.
-    assert!((r.ln_z_per_spin - r.annealed_ln_z_per_spin).abs() > 20.0 * tol);
+    // Not the annealed value: the field makes the cavity fields non-trivial, and by Jensen
+    // (E ln Z ≤ ln E Z) the quenched answer lies below the annealed one, here by many of the
+    // population's own standard errors.
+    assert!(
+        r.ln_z_per_spin < r.annealed_ln_z_per_spin - 5.0 * r.std_err,
+        "population {} vs annealed {} (tol {tol})",
+        r.ln_z_per_spin,
+        r.annealed_ln_z_per_spin
+    );
 }
 
 #[test]

@@ -298,7 +298,8 @@ pub struct PlmFit {
     pub j: DMatrix<f64>,
     /// Fields h_r.
     pub h: Vec<f64>,
-    /// Batched evaluations (each of every still-active spin).
+    /// Batched evaluations (each of every still-active spin), in units of a full-data pass:
+    /// the warm-up's evaluations on a 1/8 subsample (data of ≥ 40 000 rows) count 1/8 each.
     pub evaluations: usize,
     /// Spins whose L-BFGS stopped before the tolerance (rounding or iteration cap).
     pub stalled: usize,
@@ -336,19 +337,61 @@ pub fn fit_with(
     }
     let n = data.n();
     let is_fixed: Vec<bool> = (0..n).map(|i| fixed.iter().any(|f| f.0 == i)).collect();
-    let mut solvers: Vec<Option<Lbfgs>> = vec![None; n];
     let mut params: Vec<SpinParams> = vec![vec![0.0; n]; n];
+    let mut evaluations = 0;
+    // Warm start on a subsample: every WARM_STRIDE-th row. Its optimum is within O(1/√(M/k))
+    // of the full data's, where L-BFGS on all rows then needs only a few steps; most of the
+    // descent from zero is paid at 1/k of the cost of a full evaluation.
+    if data.len() >= WARM_MIN_ROWS {
+        let sub = Samples::from_rows(n, data.rows().step_by(WARM_STRIDE))?;
+        let warm = solve_spins(&sub, o, allowed, &is_fixed, params, runner, "plm warm-up")?;
+        params = warm.params;
+        evaluations += warm.evaluations.div_ceil(WARM_STRIDE);
+        if let Some(t) = warm.stopped {
+            return Ok(finish(params, fixed, evaluations, warm.stalled, Some(t)));
+        }
+    }
+    let run = solve_spins(data, o, allowed, &is_fixed, params, runner, "plm spins")?;
+    evaluations += run.evaluations;
+    Ok(finish(run.params, fixed, evaluations, run.stalled, run.stopped))
+}
+
+/// Rows from which [`fit_with`] first fits a subsample.
+const WARM_MIN_ROWS: usize = 40_000;
+/// Every how many rows the warm-start subsample takes one.
+const WARM_STRIDE: usize = 8;
+
+/// What one stage of [`fit_with`] ends with.
+struct Stage {
+    params: Vec<SpinParams>,
+    evaluations: usize,
+    stalled: usize,
+    stopped: Option<Termination>,
+}
+
+/// Every non-fixed spin's L-BFGS (OWL-QN with an L1 penalty) from `params`, in lock step.
+fn solve_spins(
+    data: &Samples,
+    o: &PlmOptions,
+    allowed: &DMatrix<bool>,
+    is_fixed: &[bool],
+    mut params: Vec<SpinParams>,
+    runner: &Runner,
+    label: &str,
+) -> Result<Stage> {
+    let n = data.n();
+    let mut solvers: Vec<Option<Lbfgs>> = vec![None; n];
     let frozen = |r: usize| -> Vec<bool> {
         (0..n)
             .map(|j| j != r && (!allowed[(r, j)] || is_fixed[j]))
             .collect()
     };
     let mut active: Vec<usize> = (0..n).filter(|&r| !is_fixed[r]).collect();
-    runner.start(active.len() as u64, "plm spins");
+    runner.start(active.len() as u64, label);
     let mut evaluations = 0;
     let mut stalled = 0;
     let mut stopped = None;
-    // First evaluation at zero.
+    // First evaluation at the start.
     {
         let refs: Vec<&[f64]> = active.iter().map(|&r| params[r].as_slice()).collect();
         let res = batch_objective(data, &active, &refs, o.l2);
@@ -406,6 +449,23 @@ pub fn fit_with(
             params[r] = l.x().to_vec();
         }
     }
+    Ok(Stage {
+        params,
+        evaluations,
+        stalled,
+        stopped,
+    })
+}
+
+/// The fit from every spin's parameters: fixed spins set, the symmetric couplings.
+fn finish(
+    mut params: Vec<SpinParams>,
+    fixed: &[(usize, f64)],
+    evaluations: usize,
+    stalled: usize,
+    stopped: Option<Termination>,
+) -> PlmFit {
+    let n = params.len();
     for &(i, h) in fixed {
         params[i] = vec![0.0; n];
         params[i][i] = h;
@@ -419,12 +479,12 @@ pub fn fit_with(
         }
     });
     let h = (0..n).map(|i| params[i][i]).collect();
-    Ok(PlmFit {
+    PlmFit {
         asymmetric,
         j,
         h,
         evaluations,
         stalled,
         termination: stopped.unwrap_or(Termination::Converged),
-    })
+    }
 }
