@@ -104,6 +104,18 @@ pub struct SkArgs {
     /// With --curves --sizes: instances per size
     #[arg(long, default_value_t = 200, allow_hyphen_values = true)]
     instances: i64,
+    /// With --curves: also disorder averages of sk:N by thermodynamic integration (`ti`, with
+    /// replica exchange) at these larger sizes (e.g. 64,128), at --mc-temperatures, joined to
+    /// the exact sizes in the 1/N extrapolation
+    #[arg(long)]
+    mc_sizes: Option<String>,
+    /// With --curves --mc-sizes: the temperatures of the Monte Carlo points (each one TI
+    /// run per instance)
+    #[arg(long, default_value = "0.6,1,1.5,2")]
+    mc_temperatures: String,
+    /// With --curves --mc-sizes: instances per Monte Carlo size
+    #[arg(long, default_value_t = 16, allow_hyphen_values = true)]
+    mc_instances: i64,
     /// Print one JSON object on stdout
     #[arg(long)]
     json: bool,
@@ -348,18 +360,22 @@ fn curves(a: &SkArgs) -> Result<()> {
             "--curves --sizes: exact averages need N ≤ 24, got {n}"
         ));
     }
+    let mc_sizes = a.mc_sizes.as_deref().map(parse_sizes).transpose()?;
+    if let Some(n) = mc_sizes.iter().flatten().find(|&&n| n > MAX_MC_SIZE) {
+        return Err(anyhow!(
+            "--mc-sizes: at most {MAX_MC_SIZE} spins per instance, got {n}"
+        ));
+    }
+    if mc_sizes.is_some() && (a.mc_instances < 2 || a.mc_instances > 10_000) {
+        return Err(anyhow!(
+            "--mc-instances must be in 2 … 10000, got {}",
+            a.mc_instances
+        ));
+    }
+    let mc_ts = parse_temperatures("--mc-temperatures", &a.mc_temperatures)?;
     let full_ts: Vec<f64> = match &a.full_temperatures {
         None => vec![],
-        Some(s) => s
-            .split(',')
-            .map(|x| match x.trim().parse::<f64>() {
-                Ok(t) if t.is_finite() && t >= 1.0 / replica::MAX_RSB_BETA && t <= 10.0 => Ok(t),
-                _ => Err(anyhow!(
-                    "--full-temperatures: '{x}' is not a temperature in [{}, 10]",
-                    1.0 / replica::MAX_RSB_BETA
-                )),
-            })
-            .collect::<Result<_>>()?,
+        Some(s) => parse_temperatures("--full-temperatures", s)?,
     };
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let h = a.field;
@@ -403,6 +419,8 @@ fn curves(a: &SkArgs) -> Result<()> {
         csv.push_str(&format!("{t},,,,,full_rsb,{f}\n"));
     }
     let mut extra: Vec<Series> = Vec::new();
+    // Every finite-N disorder row (exact and Monte Carlo), for the joint extrapolation.
+    let mut finite_rows: Vec<logz::disorder::Row> = Vec::new();
     if let Some(sizes) = &sizes {
         // Exact disorder averages of sk:N at every T of the grid, f_N(T) = −T E ln Z/N, and
         // their weighted least-squares extrapolation in 1/N at every T.
@@ -437,9 +455,15 @@ fn curves(a: &SkArgs) -> Result<()> {
             extra.push(Series {
                 label: format!("exact, N = {n} ({} instances)", a.instances),
                 points: pts,
-                color: [4, 5, 6, 8, 9][i % 5],
+                // Slots 8 and 9 go to the Monte Carlo sizes when there are any.
+                color: if mc_sizes.is_some() {
+                    [4, 5, 6][i % 3]
+                } else {
+                    [4, 5, 6, 8, 9][i % 5]
+                },
             });
         }
+        finite_rows.extend(rows.iter().cloned());
         if sizes.len() > 1 {
             let mut lim = Vec::new();
             for &b in &c.betas {
@@ -457,8 +481,74 @@ fn curves(a: &SkArgs) -> Result<()> {
                 ));
                 lim.push((1.0 / b, -x.limit / b));
             }
+            // With Monte Carlo sizes the joint extrapolation below takes this slot.
+            if mc_sizes.is_none() {
+                extra.push(Series {
+                    label: "exact, extrapolated in 1/N to N → ∞".into(),
+                    points: lim,
+                    color: 0,
+                });
+            }
+        }
+    }
+    if let Some(mc_sizes) = &mc_sizes {
+        // Thermodynamic integration (replica-exchange ladders along the coupling path) on
+        // instances too large to enumerate: a stochastic ln Z per instance, so the mean's error
+        // bar holds both the disorder spread and the sampling error.
+        let c = logz::disorder::Config {
+            spec: "sk:2".into(),
+            coupling: 1.0,
+            field: h,
+            instances: a.mc_instances as usize,
+            betas: mc_ts.iter().map(|t| 1.0 / t).collect(),
+            methods: vec!["ti".into()],
+            seed: 1,
+            options: logz::methods::MethodOptions::default(),
+        };
+        let bar = crate::progress::Bar::new(a.json);
+        let rows = logz::finite_size::average_sizes(&c, mc_sizes, &crate::runner(&bar));
+        bar.clear();
+        let rows = rows?;
+        for (i, &n) in mc_sizes.iter().enumerate() {
+            let mut pts = Vec::new();
+            for r in rows.iter().filter(|r| r.n == n) {
+                let f = -r.mean_ln_z_per_spin / r.beta;
+                csv.push_str(&format!(
+                    "{},,,,,ti_n{n},{f},{}\n",
+                    1.0 / r.beta,
+                    cell(r.std_err.map(|s| s / r.beta))
+                ));
+                pts.push((1.0 / r.beta, f));
+            }
+            pts.sort_by(|a, b| a.0.total_cmp(&b.0));
             extra.push(Series {
-                label: "exact, extrapolated in 1/N to N → ∞".into(),
+                label: format!("TI, N = {n} ({} instances)", a.mc_instances),
+                points: pts,
+                color: [8, 9][i % 2],
+            });
+        }
+        finite_rows.extend(rows);
+        // At the Monte Carlo temperatures, extrapolate every size together (exact and TI).
+        let mut lim = Vec::new();
+        for &t in &mc_ts {
+            let pts: Vec<(usize, f64, f64)> = finite_rows
+                .iter()
+                .filter(|r| (1.0 / r.beta - t).abs() < 1e-9)
+                .map(|r| (r.n, r.mean_ln_z_per_spin, r.std_err.unwrap_or(f64::NAN)))
+                .collect();
+            let Ok(x) = logz::finite_size::extrapolate_inverse_n(&pts) else {
+                continue;
+            };
+            csv.push_str(&format!(
+                "{t},,,,,extrapolated_all,{},{}\n",
+                -x.limit * t,
+                x.std_err * t
+            ));
+            lim.push((t, -x.limit * t));
+        }
+        if lim.len() > 1 {
+            extra.push(Series {
+                label: "exact + TI sizes, extrapolated in 1/N to N → ∞".into(),
                 points: lim,
                 color: 0,
             });
@@ -635,6 +725,25 @@ fn parse_betas(s: &str) -> Result<Vec<f64>> {
         }
     }
     Ok(out)
+}
+
+/// Largest instance of the Monte Carlo points of `--curves` (TI cost grows like N² per sweep).
+const MAX_MC_SIZE: usize = 1024;
+
+/// Parse a comma-separated list of temperatures in [1/MAX_RSB_BETA, 10].
+fn parse_temperatures(flag: &str, s: &str) -> Result<Vec<f64>> {
+    let lo = 1.0 / replica::MAX_RSB_BETA;
+    let ts: Vec<f64> = s
+        .split(',')
+        .map(|x| match x.trim().parse::<f64>() {
+            Ok(t) if t.is_finite() && t >= lo && t <= 10.0 => Ok(t),
+            _ => Err(anyhow!("{flag}: '{x}' is not a temperature in [{lo}, 10]")),
+        })
+        .collect::<Result<_>>()?;
+    if ts.len() > 64 {
+        return Err(anyhow!("{flag}: at most 64 temperatures, got {}", ts.len()));
+    }
+    Ok(ts)
 }
 
 /// Parse `--sizes`: comma-separated integers ≥ 2.
