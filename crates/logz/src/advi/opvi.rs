@@ -293,7 +293,8 @@ pub fn fit(m: &dyn LogJoint, data: Batch, o: &ViOptions, runner: &Runner) -> Res
         }
         Ok((f0, g))
     };
-    let (lb, conv) = crate::learn::lbfgs::minimize(vec![0.0; np], vec![false; np], 1e-8, o.max_steps, fg)?;
+    let (lb, conv) =
+        crate::learn::lbfgs::minimize(vec![0.0; np], vec![false; np], 1e-8, o.max_steps, fg)?;
     runner.finish();
     let converged = conv && stopped.is_none();
     let (mu, l) = c.unpack(lb.x());

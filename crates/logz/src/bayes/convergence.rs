@@ -110,7 +110,14 @@ pub fn ess(chains: &[&[f64]]) -> f64 {
     let acov = |t: usize| -> f64 {
         centred
             .iter()
-            .map(|c| c[..n - t].iter().zip(&c[t..]).map(|(a, b)| a * b).sum::<f64>() / n as f64)
+            .map(|c| {
+                c[..n - t]
+                    .iter()
+                    .zip(&c[t..])
+                    .map(|(a, b)| a * b)
+                    .sum::<f64>()
+                    / n as f64
+            })
             .sum::<f64>()
             / m as f64
     };
@@ -122,7 +129,7 @@ pub fn ess(chains: &[&[f64]]) -> f64 {
         let (_, v) = stats::mean_var(&means);
         var_plus += v * m as f64 / (m as f64 - 1.0);
     }
-    if !(var_plus > 0.0) {
+    if var_plus.is_nan() || var_plus <= 0.0 {
         // Constant draws: every draw is as good as independent.
         return (m * n) as f64;
     }

@@ -6,10 +6,10 @@
 
 use super::data::{self, Dataset, Scaling, SuffStats};
 use super::hmc::{hmc, HmcOptions};
-use super::nuts::{nuts, NutsOptions};
 use super::linear::{self, Noise, PRIOR_SCALE};
 use super::models::{Batch, LinearKnownNoise, LinearNig, LogJoint, Logistic};
 use super::natural;
+use super::nuts::{nuts, NutsOptions};
 use crate::advi::importance::{log_weights, Importance};
 use crate::advi::{self, Estimator, Family, Objective, Optimizer, ViOptions};
 use crate::error::{Error, Result};
@@ -755,8 +755,7 @@ pub fn fit(data: &Dataset, kind: ModelKind, o: &FitOptions, runner: &Runner) -> 
                 accept_stat: r.accept_stat,
                 max_depth_hits: r.max_depth_hits,
             });
-        }
-        // ---- end NUTS ----
+        } // ---- end NUTS ----
     }
     report.seconds = t0.elapsed().as_secs_f64();
     Ok(report)

@@ -155,7 +155,6 @@ impl Couplings {
     }
 }
 
-
 /// What to solve.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -431,9 +430,9 @@ pub fn bethe_ferromagnet(c: usize, j: f64, beta: f64, field: f64) -> f64 {
 pub fn solve(c: &Config, runner: &Runner) -> Result<CavityResult> {
     check(c)?;
     let poisson = match c.graph {
-        Graph::ErdosRenyi(m) => Some(
-            Poisson::new(m).map_err(|e| Error::arg(format!("mean degree {m}: {e}")))?,
-        ),
+        Graph::ErdosRenyi(m) => {
+            Some(Poisson::new(m).map_err(|e| Error::arg(format!("mean degree {m}: {e}")))?)
+        }
         Graph::RandomRegular(_) => None,
     };
     let per_pop = (c.sweeps + c.measure) as u64;
@@ -517,8 +516,8 @@ mod tests {
 
     #[test]
     fn u_matches_atanh_form() {
-        for &(b, j, h) in &[(0.7, 1.0, 0.3), (1.3, -1.0, 2.0), (0.2, 0.5, -1.5)] {
-            let direct = ((b * j as f64).tanh() * (b * h as f64).tanh()).atanh();
+        for &(b, j, h) in &[(0.7f64, 1.0f64, 0.3f64), (1.3, -1.0, 2.0), (0.2, 0.5, -1.5)] {
+            let direct = ((b * j).tanh() * (b * h).tanh()).atanh();
             assert!((beta_u(b, j, h) - direct).abs() < 1e-13);
         }
         // No overflow at huge β: βu → β min(|J|, |h|) sign.
@@ -528,8 +527,8 @@ mod tests {
     #[test]
     fn edge_term_matches_closed_form() {
         let (b, j, h1, h2) = (0.8f64, -1.2f64, 0.4f64, -0.9f64);
-        let closed = (b * j).cosh().ln()
-            + (1.0 + (b * j).tanh() * (b * h1).tanh() * (b * h2).tanh()).ln();
+        let closed =
+            (b * j).cosh().ln() + (1.0 + (b * j).tanh() * (b * h1).tanh() * (b * h2).tanh()).ln();
         assert!((edge(b, j, h1, h2).0 - closed).abs() < 1e-13);
     }
 }
