@@ -12,9 +12,12 @@
 //!
 //! Speed: every spin runs its own L-BFGS ([`super::lbfgs`]), all in lock step, so one
 //! evaluation of every spin's trial point is two matrix products over the data, F = S W and
-//! G = Sᵀ D (single precision, accumulated per chunk of rows in double), computed chunk by
-//! chunk in parallel. The samples stay one byte per spin; only a chunk of rows is ever held
-//! in floating point. Spins that have converged drop out of the products.
+//! G = Sᵀ D (faer's single-precision kernels, AVX-512 where the CPU has it; summed over chunks
+//! of rows in double), one worker per thread taking chunks of a few MiB in turn. The samples
+//! stay one byte per spin; only one chunk of rows per thread is ever held in floating point,
+//! so the working memory is bounded by threads × chunk, not by M. Spins that have converged
+//! drop out of the products. On large data a solve on a subsample first (the warm start in
+//! [`fit_with`]) does most of the descent at a fraction of the cost.
 
 use super::data::Samples;
 use super::lbfgs::{Lbfgs, Status};
@@ -36,6 +39,9 @@ pub struct PlmOptions {
     pub tol: f64,
     /// Most L-BFGS steps per spin.
     pub max_iter: usize,
+    /// On data of at least [`WARM_MIN_ROWS`] rows, first solve on every [`WARM_STRIDE`]-th
+    /// row and start the full solve from there (same stopping rule, same optimum).
+    pub warm_start: bool,
 }
 
 impl Default for PlmOptions {
@@ -45,6 +51,7 @@ impl Default for PlmOptions {
             l1: 0.0,
             tol: 1e-4,
             max_iter: 500,
+            warm_start: true,
         }
     }
 }
@@ -193,30 +200,57 @@ pub fn spin_objective(data: &Samples, r: usize, p: &[f64], l2: f64) -> (f64, Vec
     (f, g)
 }
 
-/// Rows per chunk: about 256 KiB of single-precision data.
+/// Rows per chunk: about 8 MiB of single-precision data (2048 rows at N = 1024). Each worker
+/// holds one chunk, its fields (rows × active spins) and a gradient block (N × active spins),
+/// so memory is a few tens of MiB per thread whatever M; chunks this tall keep the per-chunk
+/// overhead (converting, adding the block into the double-precision sum) small next to the
+/// two products.
 fn chunk_rows(n: usize) -> usize {
-    ((1 << 16) / n.max(1)).clamp(64, 4096)
+    ((1 << 21) / n.max(1)).clamp(256, 8192)
 }
 
-/// Accumulators of one batched evaluation.
+/// A chunk of `b` rows, row-major ±1 bytes, into single precision column-major (`x[j·b + μ]`),
+/// so that a spin's column is contiguous for the loss. Blocks of 32 rows keep the reads within
+/// a few cache lines per column.
+fn to_columns(chunk: &[i8], n: usize, b: usize, x: &mut [f32]) {
+    const BLOCK: usize = 32;
+    for r0 in (0..b).step_by(BLOCK) {
+        let r1 = (r0 + BLOCK).min(b);
+        for j in 0..n {
+            let col = &mut x[j * b + r0..j * b + r1];
+            for (t, mu) in col.iter_mut().zip(r0..r1) {
+                *t = chunk[mu * n + j] as f32;
+            }
+        }
+    }
+}
+
+/// One worker's sums of a batched evaluation.
 struct Acc {
     loss: Vec<f64>,
     bias: Vec<f64>,
-    grad: DMatrix<f64>,
+    /// Column-major N × active.
+    grad: Vec<f64>,
 }
 
 /// L_r and ∇L_r of the spins `active` at their parameters `p` (one vector each), by two
-/// matrix products per chunk of rows.
+/// matrix products (faer's, single precision) per chunk of rows. One worker per thread takes
+/// chunks from a shared counter, so the load balances and the memory is bounded by the number
+/// of threads; the per-chunk sums are added in double precision.
 pub fn batch_objective(
     data: &Samples,
     active: &[usize],
     p: &[&[f64]],
     l2: f64,
 ) -> Vec<(f64, Vec<f64>)> {
+    use faer::linalg::matmul::matmul;
+    use faer::{Accum, MatMut, MatRef, Par};
+    use std::sync::atomic::{AtomicUsize, Ordering};
     let n = data.n();
     let a = active.len();
-    let m = data.len() as f64;
-    let w = DMatrix::<f32>::from_fn(
+    let m = data.len();
+    let mf = m as f64;
+    let w = faer::Mat::<f32>::from_fn(
         n,
         a,
         |j, k| {
@@ -227,55 +261,89 @@ pub fn batch_objective(
             }
         },
     );
-    let bias: Vec<f64> = (0..a).map(|k| p[k][active[k]]).collect();
-    let rows = chunk_rows(n);
-    let zero = || Acc {
-        loss: vec![0.0; a],
-        bias: vec![0.0; a],
-        grad: DMatrix::zeros(n, a),
-    };
-    let acc = data
-        .raw()
-        .par_chunks(rows * n)
-        .fold(zero, |mut acc, chunk| {
-            let b = chunk.len() / n;
-            // The chunk is row-major B × N, i.e. Xᵀ in nalgebra's column-major order.
-            let xt = DMatrix::<f32>::from_vec(n, b, chunk.iter().map(|&v| v as f32).collect());
-            let x = xt.transpose();
-            let mut fld = DMatrix::<f32>::zeros(b, a);
-            fld.gemm(1.0, &x, &w, 0.0);
-            let scale = (2.0 / m) as f32;
-            for k in 0..a {
-                let r = active[k];
-                let (loss, bsum) = loss_column(
-                    fld.column_mut(k).as_mut_slice(),
-                    x.column(r).as_slice(),
-                    bias[k] as f32,
-                    scale,
+    let bias: Vec<f32> = (0..a).map(|k| p[k][active[k]] as f32).collect();
+    let rows = chunk_rows(n).min(m.max(1));
+    let chunks = m.div_ceil(rows);
+    let workers = rayon::current_num_threads().clamp(1, chunks.max(1));
+    let next = AtomicUsize::new(0);
+    let scale = (2.0 / mf) as f32;
+    let raw = data.raw();
+    let parts: Vec<Acc> = (0..workers)
+        .into_par_iter()
+        .map(|_| {
+            let mut acc = Acc {
+                loss: vec![0.0; a],
+                bias: vec![0.0; a],
+                grad: vec![0.0; n * a],
+            };
+            let mut x = vec![0.0f32; rows * n];
+            let mut fld = vec![0.0f32; rows * a];
+            let mut g = vec![0.0f32; n * a];
+            loop {
+                let c = next.fetch_add(1, Ordering::Relaxed);
+                if c >= chunks {
+                    break;
+                }
+                let lo = c * rows;
+                let b = rows.min(m - lo);
+                to_columns(&raw[lo * n..(lo + b) * n], n, b, &mut x[..b * n]);
+                let xm = MatRef::from_column_major_slice(&x[..b * n], b, n);
+                // F = X W: every active spin's field (without h_r) on every row.
+                matmul(
+                    MatMut::from_column_major_slice_mut(&mut fld[..b * a], b, a),
+                    Accum::Replace,
+                    xm,
+                    w.as_ref(),
+                    1.0,
+                    Par::Seq,
                 );
-                acc.loss[k] += loss / m;
-                acc.bias[k] += bsum;
-            }
-            let mut g = DMatrix::<f32>::zeros(n, a);
-            g.gemm(1.0, &xt, &fld, 0.0);
-            for (t, s) in acc.grad.iter_mut().zip(g.iter()) {
-                *t += *s as f64;
+                for k in 0..a {
+                    let r = active[k];
+                    let (loss, bsum) = loss_column(
+                        &mut fld[k * b..(k + 1) * b],
+                        &x[r * b..(r + 1) * b],
+                        bias[k],
+                        scale,
+                    );
+                    acc.loss[k] += loss / mf;
+                    acc.bias[k] += bsum;
+                }
+                // G = Xᵀ D: the coupling gradients of this chunk.
+                matmul(
+                    MatMut::from_column_major_slice_mut(g.as_mut_slice(), n, a),
+                    Accum::Replace,
+                    xm.transpose(),
+                    MatRef::from_column_major_slice(&fld[..b * a], b, a),
+                    1.0,
+                    Par::Seq,
+                );
+                for (t, s) in acc.grad.iter_mut().zip(&g) {
+                    *t += *s as f64;
+                }
             }
             acc
         })
-        .reduce(zero, |mut x, y| {
-            for k in 0..a {
-                x.loss[k] += y.loss[k];
-                x.bias[k] += y.bias[k];
-            }
-            x.grad += y.grad;
-            x
-        });
+        .collect();
+    let mut acc = Acc {
+        loss: vec![0.0; a],
+        bias: vec![0.0; a],
+        grad: vec![0.0; n * a],
+    };
+    for part in &parts {
+        for k in 0..a {
+            acc.loss[k] += part.loss[k];
+            acc.bias[k] += part.bias[k];
+        }
+        for (t, s) in acc.grad.iter_mut().zip(&part.grad) {
+            *t += s;
+        }
+    }
+    drop(parts);
     (0..a)
         .map(|k| {
             let r = active[k];
             let mut f = acc.loss[k];
-            let mut g: Vec<f64> = acc.grad.column(k).iter().copied().collect();
+            let mut g = acc.grad[k * n..(k + 1) * n].to_vec();
             for j in 0..n {
                 if j == r {
                     g[j] = acc.bias[k];
@@ -303,6 +371,8 @@ pub struct PlmFit {
     pub evaluations: usize,
     /// Spins whose L-BFGS stopped before the tolerance (rounding or iteration cap).
     pub stalled: usize,
+    /// Rows of the warm-start subsample, when one was solved first.
+    pub warm_rows: Option<usize>,
     /// Converged (every spin at the tolerance or stalled), or why the run was cut short.
     pub termination: Termination,
 }
@@ -339,16 +409,24 @@ pub fn fit_with(
     let is_fixed: Vec<bool> = (0..n).map(|i| fixed.iter().any(|f| f.0 == i)).collect();
     let mut params: Vec<SpinParams> = vec![vec![0.0; n]; n];
     let mut evaluations = 0;
+    let mut warm_rows = None;
     // Warm start on a subsample: every WARM_STRIDE-th row. Its optimum is within O(1/√(M/k))
     // of the full data's, where L-BFGS on all rows then needs only a few steps; most of the
     // descent from zero is paid at 1/k of the cost of a full evaluation.
-    if data.len() >= WARM_MIN_ROWS {
+    if o.warm_start && data.len() >= WARM_MIN_ROWS {
         let sub = Samples::from_rows(n, data.rows().step_by(WARM_STRIDE))?;
+        warm_rows = Some(sub.len());
         let warm = solve_spins(&sub, o, allowed, &is_fixed, params, runner, "plm warm-up")?;
         params = warm.params;
         evaluations += warm.evaluations.div_ceil(WARM_STRIDE);
         if let Some(t) = warm.stopped {
-            return Ok(finish(params, fixed, evaluations, warm.stalled, Some(t)));
+            return Ok(finish(
+                params,
+                fixed,
+                (evaluations, warm_rows),
+                warm.stalled,
+                Some(t),
+            ));
         }
     }
     let run = solve_spins(data, o, allowed, &is_fixed, params, runner, "plm spins")?;
@@ -356,16 +434,16 @@ pub fn fit_with(
     Ok(finish(
         run.params,
         fixed,
-        evaluations,
+        (evaluations, warm_rows),
         run.stalled,
         run.stopped,
     ))
 }
 
 /// Rows from which [`fit_with`] first fits a subsample.
-const WARM_MIN_ROWS: usize = 40_000;
+pub const WARM_MIN_ROWS: usize = 40_000;
 /// Every how many rows the warm-start subsample takes one.
-const WARM_STRIDE: usize = 8;
+pub const WARM_STRIDE: usize = 8;
 
 /// What one stage of [`fit_with`] ends with.
 struct Stage {
@@ -467,7 +545,7 @@ fn solve_spins(
 fn finish(
     mut params: Vec<SpinParams>,
     fixed: &[(usize, f64)],
-    evaluations: usize,
+    (evaluations, warm_rows): (usize, Option<usize>),
     stalled: usize,
     stopped: Option<Termination>,
 ) -> PlmFit {
@@ -491,6 +569,7 @@ fn finish(
         h,
         evaluations,
         stalled,
+        warm_rows,
         termination: stopped.unwrap_or(Termination::Converged),
     }
 }
