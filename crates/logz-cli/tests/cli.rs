@@ -259,6 +259,71 @@ fn sample_reports_error_bars_against_exact_and_writes_files() {
     );
 }
 
+/// Parallel tempering says which kernel its replicas ran, in the JSON and in the table: the
+/// multi-spin kernel on a uniform torus unless `--kernel generic`, the generic one elsewhere;
+/// both sample the same energy (6×6 torus against Kaufman's exact value).
+#[test]
+fn parallel_tempering_reports_its_kernel() {
+    let args = |model: &'static str, kernel: &'static str| {
+        vec![
+            "sample",
+            model,
+            "-a",
+            "pt",
+            "--beta",
+            "0.44",
+            "--replicas",
+            "6",
+            "--sweeps",
+            "4000",
+            "--burn-in",
+            "200",
+            "--kernel",
+            kernel,
+            "--json",
+        ]
+    };
+    for (model, kernel, used) in [
+        ("square:6", "auto", "multispin"),
+        ("square:6", "generic", "generic"),
+        ("sk:10", "auto", "generic"),
+    ] {
+        let v = json_of(&args(model, kernel));
+        assert_eq!(v["algorithm"], "pt");
+        assert_eq!(v["kernel"], used, "{model} --kernel {kernel}");
+        if model == "square:6" {
+            let e = &v["observables"][0];
+            assert_eq!(e["name"], "energy");
+            // The exact finite-torus value (Kaufman) the command prints beside its estimate.
+            let exact_e = v["exact"]["energy"].as_f64().unwrap();
+            // Measured σ: 5.2e-3 (multispin), 5.4e-3 (generic).
+            assert_within(
+                &format!("pt {used} energy/N"),
+                e["value"].as_f64().unwrap(),
+                e["std_err"].as_f64().unwrap(),
+                exact_e,
+                4.0,
+                1.5e-2,
+            );
+        }
+    }
+    let out = logz()
+        .args([
+            "sample", "cubic:4", "-a", "pt", "--sweeps", "200", "--quiet",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("pt on cubic:4") && text.contains("multispin kernel"),
+        "{text}"
+    );
+    fails_with(
+        &["sample", "sk:10", "-a", "pt", "--kernel", "multispin"],
+        "periodic square or cubic lattice",
+    );
+}
+
 #[test]
 fn sample_and_stochastic_solvers_reject_bad_input() {
     fails_with(&["sample", "sk:16", "-a", "wolff"], "frustrated");

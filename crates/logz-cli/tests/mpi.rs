@@ -96,25 +96,41 @@ fn same_on_every_rank_count(args: &[&str]) {
 
 #[test]
 fn parallel_tempering_observables_are_identical() {
-    same_on_every_rank_count(&[
-        "sample",
-        "square:8",
-        "-a",
-        "pt",
-        "--beta",
-        "0.44",
-        "--replicas",
-        "6",
-        "--chains",
-        "2",
-        "--sweeps",
-        "400",
-        "--burn-in",
-        "50",
-        "--seed",
-        "3",
-        "--json",
-    ]);
+    // The multi-spin kernel (square and cubic torus, exchanges every sweep and every 7 sweeps)
+    // and the generic one: each replica's streams are its own, whichever rank runs it.
+    for (model, kernel, every) in [
+        ("square:8", "multispin", "1"),
+        ("square:8", "multispin", "7"),
+        ("cubic:4", "multispin", "1"),
+        ("square:8", "generic", "1"),
+    ] {
+        let args = [
+            "sample",
+            model,
+            "-a",
+            "pt",
+            "--beta",
+            "0.44",
+            "--replicas",
+            "6",
+            "--chains",
+            "2",
+            "--sweeps",
+            "400",
+            "--burn-in",
+            "50",
+            "--seed",
+            "3",
+            "--kernel",
+            kernel,
+            "--exchange-every",
+            every,
+            "--json",
+        ];
+        same_on_every_rank_count(&args);
+        let v: Value = serde_json::from_str(&json(1, &args)).unwrap();
+        assert_eq!(v["kernel"], kernel, "{model}");
+    }
 }
 
 #[test]

@@ -242,6 +242,142 @@ fn multispin_and_generic_agree_on_the_cubic_lattice() {
     }
 }
 
+/// Parallel tempering options for the multi-spin tests: 8 replicas down to 0.3 β.
+fn pt_options(
+    sweeps: usize,
+    exchange_every: usize,
+    kernel: KernelChoice,
+    seed: u64,
+) -> SampleOptions {
+    SampleOptions {
+        algorithm: Algorithm::Tempering,
+        sweeps,
+        burn_in: 500,
+        chains: 4,
+        seed,
+        kernel,
+        replicas: 8,
+        beta_min_fraction: 0.3,
+        exchange_every,
+        ..SampleOptions::default()
+    }
+}
+
+/// Parallel tempering on the multi-spin kernel: every replica sweeps with the acceptance tables
+/// of the rung its label sits at, so after label exchanges the target rung must still sample
+/// the Boltzmann distribution at β. ⟨E⟩/N and ⟨|m|⟩ of the 4×4 torus against enumeration at
+/// three β (below, near and above the finite-size crossover), with a field (the sign-split
+/// Metropolis classes) and with blocks of sweeps between exchanges, and the 6×6 torus's ⟨E⟩/N
+/// against Kaufman's exact finite-torus value.
+#[test]
+fn parallel_tempering_on_the_multispin_kernel_matches_exact_values() {
+    for &(side, beta, field, block) in &[
+        (4usize, 0.3, 0.0, 1usize),
+        (4, 0.44, 0.0, 1),
+        (4, 0.6, 0.0, 1),
+        (4, 0.4, 0.2, 1),
+        (4, 0.44, 0.0, 5),
+        (6, 0.44, 0.0, 1),
+    ] {
+        let p = Params {
+            coupling: 1.0,
+            field,
+            beta,
+            seed: 1,
+        };
+        let m = square(side, side, true, &p).unwrap();
+        let r = sample(
+            &m,
+            &pt_options(20_000, block, KernelChoice::MultiSpin, 7),
+            &Runner::new(),
+        )
+        .unwrap();
+        assert_eq!(r.kernel, "multispin");
+        let s = r.summary();
+        let what = format!("pt multispin {side}×{side} β={beta} h={field} every {block}");
+        let (exact_e, exact_abs) = if side == 4 {
+            // ⟨E⟩/N and ⟨|M|⟩/N from the exact (E, M) distribution.
+            let n = m.n() as f64;
+            let d = exact_em(&m);
+            let e: f64 = d.iter().map(|(k, p)| p * k.0 as f64 * 1e-6).sum();
+            let a: f64 = d.iter().map(|(k, p)| p * (k.1 as f64).abs()).sum();
+            (e / n, Some(a / n))
+        } else {
+            (kaufman_energy(side, beta), None)
+        };
+        let e = s.get("energy").unwrap();
+        // Measured σ: energy/N 0.95e-3 to 3.0e-3, |m| 0.34e-3 to 1.3e-3.
+        assert_within(
+            &format!("{what} energy/N"),
+            e.value,
+            e.std_err,
+            exact_e,
+            4.0,
+            1e-2,
+        );
+        if let Some(x) = exact_abs {
+            let a = s.get("|m|").unwrap();
+            assert_within(&format!("{what} |m|"), a.value, a.std_err, x, 4.0, 5e-3);
+        }
+    }
+}
+
+/// The same on the target rung's full (E, M) histogram: a χ² test against enumeration.
+#[test]
+fn parallel_tempering_on_the_multispin_kernel_fits_the_exact_distribution() {
+    let p = Params {
+        coupling: 1.0,
+        field: 0.15,
+        beta: 0.45,
+        seed: 1,
+    };
+    let m = square(4, 4, true, &p).unwrap();
+    let r = sample(
+        &m,
+        &pt_options(40_000, 1, KernelChoice::Auto, 3),
+        &Runner::new(),
+    )
+    .unwrap();
+    assert_eq!(r.kernel, "multispin");
+    let (mut e, mut mg) = (Vec::new(), Vec::new());
+    for c in &r.chains {
+        e.extend(thinned(&c.energy, 5));
+        mg.extend(thinned(&c.magnetization, 5));
+    }
+    assert_fits(&m, &e, &mg, "pt multispin 4×4 h=0.15");
+}
+
+/// Which kernel parallel tempering ran is reported: the multi-spin kernel by default on a
+/// uniform square or cubic torus, the generic one when asked or when the model does not fit
+/// (and asking for the multi-spin kernel there is an error with the reason).
+#[test]
+fn parallel_tempering_reports_its_kernel() {
+    let p = Params {
+        coupling: 1.0,
+        field: 0.0,
+        beta: 0.4,
+        seed: 1,
+    };
+    let torus = square(8, 8, true, &p).unwrap();
+    let cube = logz::model::builders::cubic(4, &p).unwrap();
+    let open = square(8, 8, false, &p).unwrap();
+    let kernel = |m: &Model, k: KernelChoice| {
+        sample(m, &pt_options(50, 1, k, 1), &Runner::new()).map(|r| r.kernel)
+    };
+    assert_eq!(kernel(&torus, KernelChoice::Auto).unwrap(), "multispin");
+    assert_eq!(kernel(&cube, KernelChoice::Auto).unwrap(), "multispin");
+    assert_eq!(
+        kernel(&torus, KernelChoice::MultiSpin).unwrap(),
+        "multispin"
+    );
+    assert_eq!(kernel(&torus, KernelChoice::Generic).unwrap(), "generic");
+    assert_eq!(kernel(&open, KernelChoice::Auto).unwrap(), "generic");
+    let err = kernel(&open, KernelChoice::MultiSpin)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("periodic"), "{err}");
+}
+
 /// Exact energy per spin of the L×L torus (J = 1) from Kaufman's ln Z: e = −(1/N) d ln Z/dβ.
 fn kaufman_energy(l: usize, beta: f64) -> f64 {
     let d = 1e-5;

@@ -4,7 +4,8 @@
 //! - [`cluster`]: Wolff and Swendsen–Wang cluster updates (fields via a ghost spin).
 //! - [`multispin`]: the square-torus fast path, 64 spins per word with exact per-lane acceptance.
 //! - [`run`]: the chain driver (burn-in, several chains, parallel tempering) and observables;
-//!   tempering's replicas run in `tempering` (labels exchanged, replicas spread over ranks).
+//!   tempering's replicas run in `tempering` (labels exchanged, replicas spread over ranks, each
+//!   replica on the multi-spin kernel where the model allows, sweeping with its rung's tables).
 //! - [`ti`], [`ais`]: thermodynamic integration and annealed importance sampling as ln Z solvers,
 //!   along the coupling path of [`path`].
 //! - [`throughput`]: spin-flip attempts per nanosecond of the multi-spin kernel (`logz bench`).

@@ -3,7 +3,7 @@
 //! traces into observables with autocorrelation-aware error bars.
 //!
 //! Parallel tempering runs K replicas on a geometric β ladder β_min … β (the model's β) with
-//! Metropolis sweeps and, after every sweep, replica-exchange attempts between neighbouring
+//! Metropolis sweeps (on the multi-spin kernel when the model allows it) and, after every sweep, replica-exchange attempts between neighbouring
 //! temperatures with probability min(1, e^{(β_k − β_{k+1})(E_k − E_{k+1})}), alternating even
 //! and odd pairs. Measurements are taken at the target β. Its replicas each have their own
 //! stream and may run on different threads and ranks (the `tempering` module).
@@ -37,7 +37,8 @@ pub enum Algorithm {
     /// Swendsen–Wang: every sweep decomposes the whole lattice into clusters and flips each with
     /// probability ½.
     SwendsenWang,
-    /// Parallel tempering with Metropolis replicas.
+    /// Parallel tempering with Metropolis replicas (on the multi-spin kernel when the model is
+    /// a uniform square or cubic torus, as for `Metropolis`).
     Tempering,
 }
 
@@ -86,8 +87,9 @@ impl Algorithm {
 /// Whether to use the multi-spin square-lattice kernel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KernelChoice {
-    /// The multi-spin kernel when the model allows it (Metropolis / heat-bath on a uniform
-    /// square torus with even sides), the generic sampler otherwise.
+    /// The multi-spin kernel when the model allows it (Metropolis / heat-bath / parallel
+    /// tempering on a uniform square or cubic torus with even sides), the generic sampler
+    /// otherwise.
     Auto,
     /// Always the generic single-spin or cluster sampler.
     Generic,
@@ -160,7 +162,8 @@ pub struct ChainResult {
     pub final_spins: Vec<i8>,
     /// Parallel tempering: acceptance rate of swaps between rungs k and k+1.
     pub swap_rates: Vec<f64>,
-    /// Mean number of clusters per sweep (cluster algorithms) or fraction of accepted flips.
+    /// Mean number of clusters per sweep (cluster algorithms) or fraction of accepted flips (0 on
+    /// the multi-spin kernel, which does not count its flips).
     pub moves_per_sweep: f64,
     /// Saved configurations (see [`sample_saving`]): every K-th measured sweep's state, N spins
     /// (±1) per configuration, concatenated; empty unless asked for.
@@ -197,20 +200,22 @@ enum Kernel {
     Local(Rule, Scan),
     Wolff,
     Sw,
-    Tempering,
+    /// Parallel tempering; its replicas on the multi-spin kernel with this rule, or on the
+    /// generic Metropolis sampler (None).
+    Tempering(Option<LatticeRule>),
 }
 
 fn choose_kernel(m: &Model, o: &SampleOptions) -> Result<Kernel> {
     let lattice_rule = match o.algorithm {
-        Algorithm::Metropolis => Some(LatticeRule::Metropolis),
+        Algorithm::Metropolis | Algorithm::Tempering => Some(LatticeRule::Metropolis),
         Algorithm::HeatBath => Some(LatticeRule::HeatBath),
         _ => None,
     };
     let fits = multispin::shape(m);
-    Ok(match (o.kernel, lattice_rule) {
+    let kernel = match (o.kernel, lattice_rule) {
         (KernelChoice::MultiSpin, None) => {
             return Err(Error::InvalidArgument(format!(
-                "the multi-spin kernel runs metropolis or heatbath, not {}",
+                "the multi-spin kernel runs metropolis, heatbath or pt, not {}",
                 o.algorithm.name()
             )))
         }
@@ -232,8 +237,13 @@ fn choose_kernel(m: &Model, o: &SampleOptions) -> Result<Kernel> {
             Algorithm::HeatBath => Kernel::Local(Rule::HeatBath, Scan::Sequential),
             Algorithm::Wolff => Kernel::Wolff,
             Algorithm::SwendsenWang => Kernel::Sw,
-            Algorithm::Tempering => Kernel::Tempering,
+            Algorithm::Tempering => Kernel::Tempering(None),
         },
+    };
+    // Tempering's replicas run whichever kernel was chosen for its Metropolis sweeps.
+    Ok(match (o.algorithm, kernel) {
+        (Algorithm::Tempering, Kernel::Lattice(rule)) => Kernel::Tempering(Some(rule)),
+        (_, k) => k,
     })
 }
 
@@ -405,7 +415,7 @@ fn run_chain<R: Rng + SeedableRng + Send>(
                 }
             }
         }
-        Kernel::Tempering => {
+        Kernel::Tempering(_) => {
             // Replicas are not independent chains: `sample_impl` runs them in `tempering`.
             return Err(Error::Numerical(
                 "internal: parallel tempering runs in mc::tempering".into(),
@@ -415,7 +425,7 @@ fn run_chain<R: Rng + SeedableRng + Send>(
     let norm = (ran.max(1) * m.n().max(1)) as f64;
     let moves_per_sweep = match kernel {
         Kernel::Wolff | Kernel::Sw => moves as f64 / ran.max(1) as f64,
-        Kernel::Tempering => moves as f64 / (norm * ladder.len() as f64),
+        Kernel::Tempering(_) => moves as f64 / (norm * ladder.len() as f64),
         _ => moves as f64 / norm,
     };
     Ok(ChainResult {
@@ -460,7 +470,7 @@ fn check_budget(m: &Model, o: &SampleOptions, kernel: Kernel, every: usize) -> R
         // Saved configurations: one byte per spin, every `every`-th measured sweep.
         bytes += chains * (measured / every as f64).floor() * n;
     }
-    if tempering {
+    if matches!(kernel, Kernel::Tempering(None)) {
         // Each chain holds a copy of the model per replica (32 B per edge, 20 B per spin).
         bytes += chains * replicas * (32.0 * e + 20.0 * n);
     }
@@ -486,7 +496,7 @@ fn check_budget(m: &Model, o: &SampleOptions, kernel: Kernel, every: usize) -> R
     // Per sweep: one update per spin and replica (an operation per spin on the multi-spin
     // kernel), plus the energy measured after it.
     let per_spin = match kernel {
-        Kernel::Lattice(_) => 1.0,
+        Kernel::Lattice(_) | Kernel::Tempering(Some(_)) => 1.0,
         _ => crate::limits::spin_update_ops(2.0 * e / n.max(1.0)),
     };
     limits.check_work(
@@ -559,9 +569,9 @@ fn sample_impl<R: Rng + SeedableRng + Send>(
         vec![m.beta()]
     };
     runner.start(((o.burn_in + o.sweeps) * o.chains) as u64, "sweeps");
-    let mut chains: Vec<ChainResult> = if matches!(kernel, Kernel::Tempering) {
+    let mut chains: Vec<ChainResult> = if let Kernel::Tempering(fast) = kernel {
         // Replicas spread over threads and ranks, labels exchanged (see `tempering`).
-        super::tempering::run(m, o, &ladder, every, runner)?
+        super::tempering::run(m, o, &ladder, every, fast, runner)?
     } else {
         (0..o.chains)
             .into_par_iter()
@@ -580,7 +590,7 @@ fn sample_impl<R: Rng + SeedableRng + Send>(
     Ok(SampleRun {
         termination,
         algorithm: o.algorithm,
-        kernel: if matches!(kernel, Kernel::Lattice(_)) {
+        kernel: if matches!(kernel, Kernel::Lattice(_) | Kernel::Tempering(Some(_))) {
             "multispin"
         } else {
             "generic"

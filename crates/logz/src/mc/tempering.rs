@@ -23,11 +23,21 @@
 //! synchronisations, the same equilibrium distribution (each block of sweeps leaves every rung's
 //! Boltzmann distribution invariant, as does the exchange). b = 1 is the classic schedule.
 //!
+//! Kernels. On a uniform square or cubic torus each replica is a multi-spin checkerboard lattice
+//! ([`super::multispin`], 64 spins per word) with its own row streams seeded from the
+//! replica's stream; the acceptance tables of every rung's β are built once, and a sweep uses
+//! the tables of the replica's current rung — an exchange moves a label, and with it which
+//! table the replica reads, never a configuration or a table. E and M then come from popcounts.
+//! Any other model runs the generic single-spin Metropolis sampler on a copy of the model per
+//! rung. The per-spin and per-edge sums (`correlations`) are kept on the generic kernel only,
+//! as for [`super::run::sample`]'s own multi-spin path.
+//!
 //! Those sums are sums of ±1, exact in f64 in any order, and everything else is decided from
 //! gathered numbers in the same order everywhere — so the result is bit-identical for any number
 //! of ranks and threads. The run stops (time limit, observer) at a point all ranks agree on.
 
 use super::local::{Local, Rule, Scan};
+use super::multispin::{Lattice, LatticeRule, Tables};
 use super::run::{initial_state, ChainResult, SampleOptions};
 use crate::distributed::{self, agree};
 use crate::error::Result;
@@ -35,17 +45,36 @@ use crate::estimate::Progress;
 use crate::model::Model;
 use crate::rng::{stream, stream_seed, uniform, Generator};
 use crate::runner::{Iteration, Runner};
+use rand::Rng;
 use rayon::prelude::*;
 
 /// Check the run's budget every this many rounds (and agree on stopping).
 const TICK: usize = 16;
 
+/// A replica's configuration, in the form its kernel works on.
+enum Spins {
+    /// ±1 per spin, for the generic single-spin sampler.
+    Plain(Vec<i8>),
+    /// Bit-packed for the multi-spin kernel (which holds its own random streams).
+    Packed(Box<Lattice>),
+}
+
+impl Spins {
+    fn to_vec(&self) -> Vec<i8> {
+        match self {
+            Spins::Plain(s) => s.clone(),
+            Spins::Packed(l) => l.spins(),
+        }
+    }
+}
+
 /// One replica held by this rank.
 struct Replica {
     /// Global index c·R + r.
     item: usize,
+    /// The replica's stream (the generic sampler's moves; it seeds the packed kernel's rows).
     rng: Generator,
-    state: Vec<i8>,
+    state: Spins,
     /// Accepted flips so far.
     moves: usize,
     /// (E, M) after every sweep of the current block.
@@ -61,17 +90,27 @@ impl Replica {
     /// Add this replica's current state to its target-rung sums, and keep it when `saved` gives
     /// the sweep it belongs to.
     fn measure(&mut self, m: &Model, correlations: bool, saved: Option<usize>) {
+        if !correlations && saved.is_none() {
+            return;
+        }
+        let unpacked;
+        let s: &[i8] = match &self.state {
+            Spins::Plain(s) => s,
+            Spins::Packed(l) => {
+                unpacked = l.spins();
+                &unpacked
+            }
+        };
         if correlations {
-            for (a, &x) in self.spin_sum.iter_mut().zip(&self.state) {
+            for (a, &x) in self.spin_sum.iter_mut().zip(s) {
                 *a += x as f64;
             }
-            let s = &self.state;
             for (a, &(i, j)) in self.edge_sum.iter_mut().zip(m.edges()) {
                 *a += (s[i as usize] * s[j as usize]) as f64;
             }
         }
         if let Some(u) = saved {
-            self.saved.push((u, self.state.clone()));
+            self.saved.push((u, s.to_vec()));
         }
     }
 }
@@ -84,30 +123,46 @@ type Final = (
 );
 
 /// Run `o.chains` tempering chains on `ladder` (ascending to the model's β); `every` > 0 keeps
-/// every `every`-th measured configuration at the target β. Same results on any number of ranks.
+/// every `every`-th measured configuration at the target β. `fast`: run the replicas on the
+/// multi-spin kernel with this rule (the model must fit it), else on the generic sampler. Same
+/// results on any number of ranks.
 pub(super) fn run(
     m: &Model,
     o: &SampleOptions,
     ladder: &[f64],
     every: usize,
+    fast: Option<LatticeRule>,
     runner: &Runner,
 ) -> Result<Vec<ChainResult>> {
     let comm = distributed::current();
     let (rank, size) = (comm.rank(), comm.size());
     let (chains, k, n) = (o.chains, ladder.len(), m.n());
-    let models: Vec<Model> = ladder
-        .iter()
-        .map(|&b| m.with_beta(b))
-        .collect::<Result<_>>()?;
-    let correlations = o.correlations;
+    // The generic sampler reads β from a model: one per rung.
+    let models: Vec<Model> = match fast {
+        Some(_) => Vec::new(),
+        None => ladder
+            .iter()
+            .map(|&b| m.with_beta(b))
+            .collect::<Result<_>>()?,
+    };
+    let correlations = o.correlations && fast.is_none();
+    let offset = m.energy_offset();
     let mine = distributed::share(chains * k, rank, size);
     let mut local: Vec<Replica> = mine
         .clone()
         .map(|g| {
             let (c, r) = (g / k, g % k);
             let mut rng = stream(stream_seed(o.seed, c as u64), r as u64);
-            let state = initial_state(n, o.cold_start, &mut rng);
-            Replica {
+            let spins = initial_state(n, o.cold_start, &mut rng);
+            let state = match fast {
+                // The rows' streams are seeded from the replica's own stream, so they too
+                // belong to the replica, not to the rank.
+                Some(rule) => {
+                    Spins::Packed(Box::new(Lattice::new(m, rule, &spins, rng.next_u64())?))
+                }
+                None => Spins::Plain(spins),
+            };
+            Ok(Replica {
                 item: g,
                 rng,
                 state,
@@ -124,9 +179,18 @@ pub(super) fn run(
                     Vec::new()
                 },
                 saved: Vec::new(),
-            }
+            })
         })
-        .collect();
+        .collect::<Result<_>>()?;
+    // The multi-spin kernel's acceptance tables of every rung, built once (from any replica's
+    // lattice: they depend on J, h, the rule and the coordination, which all replicas share).
+    let tables: Vec<Tables> = match local.first().map(|r| &r.state) {
+        Some(Spins::Packed(l)) => ladder
+            .iter()
+            .map(|&b| l.tables_at(b))
+            .collect::<Result<_>>()?,
+        _ => Vec::new(),
+    };
     let mut swap_rng: Vec<Generator> = (0..chains)
         .map(|c| stream(stream_seed(o.seed, c as u64), u64::MAX))
         .collect();
@@ -157,10 +221,19 @@ pub(super) fn run(
             let top = rung == k - 1;
             rep.trace.clear();
             for u in t..end {
-                rep.moves += Local::new(&models[rung], Rule::Metropolis, Scan::Sequential)
-                    .sweep(&mut rep.state, &mut rep.rng);
-                let e = m.energy(&rep.state);
-                let mag = rep.state.iter().map(|&x| x as i64).sum::<i64>() as f64;
+                let (e, mag) = match &mut rep.state {
+                    Spins::Plain(s) => {
+                        rep.moves += Local::new(&models[rung], Rule::Metropolis, Scan::Sequential)
+                            .sweep(s, &mut rep.rng);
+                        (m.energy(s), s.iter().map(|&x| x as i64).sum::<i64>() as f64)
+                    }
+                    Spins::Packed(l) => {
+                        // The tables of the rung the replica sits at now.
+                        l.sweep_with(&tables[rung]);
+                        let (e, mag) = l.energy_magnetization();
+                        (e + offset, mag)
+                    }
+                };
                 rep.trace.push((e, mag));
                 if top && u + 1 < end && u >= o.burn_in {
                     rep.measure(m, correlations, keep(u).then_some(u));
@@ -257,7 +330,10 @@ pub(super) fn run(
         .map(|r| {
             (
                 r.item,
-                (r.moves, (r.spin_sum, (r.edge_sum, (r.saved, r.state)))),
+                (
+                    r.moves,
+                    (r.spin_sum, (r.edge_sum, (r.saved, r.state.to_vec()))),
+                ),
             )
         })
         .collect();
@@ -313,7 +389,7 @@ pub(super) fn run(
 mod tests {
     use super::*;
     use crate::distributed::threads;
-    use crate::mc::run::{sample_saving, Algorithm};
+    use crate::mc::run::{sample_saving, Algorithm, KernelChoice};
     use crate::model::builders::{self, Params};
 
     fn bits(v: &[f64]) -> Vec<u64> {
@@ -328,7 +404,18 @@ mod tests {
             beta: 0.5,
             seed: 3,
         };
-        let m = builders::from_spec("er:20:0.3:pm", &p).unwrap();
+        // A random graph (generic kernel), a square and a cubic torus (multi-spin kernel).
+        for (spec, kernel) in [
+            ("er:20:0.3:pm", "generic"),
+            ("square:8", "multispin"),
+            ("cubic:4", "multispin"),
+        ] {
+            let m = builders::from_spec(spec, &p).unwrap();
+            same_chains_on_any_number_of_ranks(&m, kernel);
+        }
+    }
+
+    fn same_chains_on_any_number_of_ranks(m: &Model, kernel: &str) {
         let o = SampleOptions {
             algorithm: Algorithm::Tempering,
             sweeps: 200,
@@ -343,8 +430,9 @@ mod tests {
                 exchange_every: b,
                 ..o.clone()
             };
-            let go = || sample_saving(&m, &o, 7, &Runner::new()).unwrap();
+            let go = || sample_saving(m, &o, 7, &Runner::new()).unwrap();
             let one = go();
+            assert_eq!(one.kernel, kernel);
             for k in [2, 3] {
                 for run in threads::run(k, |_| go()) {
                     for (a, b) in one.chains.iter().zip(&run.chains) {
@@ -365,9 +453,20 @@ mod tests {
             assert_eq!(c.saved.len(), (200 / 7) * m.n());
             for (i, s) in c.saved.chunks(m.n()).enumerate() {
                 let magnetization = s.iter().map(|&x| x as f64).sum::<f64>();
-                assert_eq!(m.energy(s).to_bits(), c.energy[7 * i + 6].to_bits());
+                let e = c.energy[7 * i + 6];
+                if kernel == "generic" {
+                    assert_eq!(m.energy(s).to_bits(), e.to_bits());
+                } else {
+                    // The multi-spin kernel's E comes from popcounts: equal up to rounding.
+                    assert!(
+                        (m.energy(s) - e).abs() <= 1e-12 * e.abs().max(1.0),
+                        "{kernel}"
+                    );
+                }
                 assert_eq!(magnetization, c.magnetization[7 * i + 6]);
             }
+            // The configurations moved (a frozen kernel would pass the checks above).
+            assert!(c.energy.iter().any(|&e| e != c.energy[0]), "{kernel}");
         }
     }
 
@@ -392,30 +491,37 @@ mod tests {
             ez += e * w;
         }
         let exact = ez / z / 16.0;
-        let o = SampleOptions {
-            algorithm: Algorithm::Tempering,
-            sweeps: 4000,
-            burn_in: 200,
-            chains: 4,
-            replicas: 6,
-            exchange_every: 5,
-            seed: 4,
-            ..Default::default()
-        };
-        let run = crate::mc::run::sample(&m, &o, &Runner::new()).unwrap();
-        let e = run.summary();
-        let e = e.get("energy").unwrap();
-        let se = e.std_err;
-        assert!(se < 0.02, "σ = {se}");
-        assert!(
-            (e.value - exact).abs() < 4.0 * se,
-            "{} ± {se} vs {exact}",
-            e.value
-        );
-        assert!(
-            run.chains[0].swap_rates.iter().all(|&r| r > 0.1),
-            "{:?}",
-            run.chains[0].swap_rates
-        );
+        for (kernel, name) in [
+            (KernelChoice::Generic, "generic"),
+            (KernelChoice::Auto, "multispin"),
+        ] {
+            let o = SampleOptions {
+                algorithm: Algorithm::Tempering,
+                sweeps: 4000,
+                burn_in: 200,
+                chains: 4,
+                replicas: 6,
+                exchange_every: 5,
+                seed: 4,
+                kernel,
+                ..Default::default()
+            };
+            let run = crate::mc::run::sample(&m, &o, &Runner::new()).unwrap();
+            assert_eq!(run.kernel, name);
+            let e = run.summary();
+            let e = e.get("energy").unwrap();
+            let se = e.std_err;
+            assert!(se < 0.02, "{name}: σ = {se}");
+            assert!(
+                (e.value - exact).abs() < 4.0 * se,
+                "{name}: {} ± {se} vs {exact}",
+                e.value
+            );
+            assert!(
+                run.chains[0].swap_rates.iter().all(|&r| r > 0.1),
+                "{name}: {:?}",
+                run.chains[0].swap_rates
+            );
+        }
     }
 }

@@ -30,6 +30,7 @@ use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::rng::stream_seed;
 use rayon::prelude::*;
+use std::sync::Arc;
 
 /// The update rule of the kernel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,7 +136,8 @@ pub struct Lattice {
     colour: [Vec<u64>; 2],
     rngs: Vec<X4>,
     rule: LatticeRule,
-    tables: Tables,
+    /// The acceptance tables of β (shared: [`Lattice::sweep_with`] runs other tables).
+    tables: Arc<Tables>,
     /// Metropolis with h = 0: the class is the aligned count alone.
     symmetric: bool,
     coupling: f64,
@@ -277,32 +279,7 @@ impl Lattice {
             })
             .collect();
         let symmetric = field == 0.0;
-        let zf = z as f64;
-        let probs: Vec<f64> = match rule {
-            LatticeRule::Metropolis => (0..if symmetric { MAX_NB + 1 } else { MAX_CLASSES })
-                .map(|k| {
-                    // ΔE = 2 s_i (J Σ_j s_j + h) = 2J(2a − z) + 2h s_i.
-                    let (down, a) = (k / (MAX_NB + 1), k % (MAX_NB + 1));
-                    let s = if down == 1 { -1.0 } else { 1.0 };
-                    let de = 2.0 * coupling * (2.0 * a as f64 - zf) + 2.0 * field * s;
-                    if a > z || de <= 0.0 {
-                        1.0
-                    } else {
-                        (-beta * de).exp()
-                    }
-                })
-                .collect(),
-            LatticeRule::HeatBath => (0..=MAX_NB)
-                .map(|u| {
-                    let f = coupling * (2.0 * u as f64 - zf) + field;
-                    if u > z {
-                        1.0
-                    } else {
-                        1.0 / (1.0 + (-2.0 * beta * f).exp())
-                    }
-                })
-                .collect(),
-        };
+        let tables = Tables::new(&class_probabilities(rule, z, coupling, field, beta));
         let mut lat = Lattice {
             planes,
             rows,
@@ -314,7 +291,7 @@ impl Lattice {
             colour,
             rngs,
             rule,
-            tables: Tables::new(&probs),
+            tables: Arc::new(tables),
             symmetric,
             coupling,
             field,
@@ -393,37 +370,69 @@ impl Lattice {
 
     /// One full sweep: colour 0 then colour 1, rows of a colour in parallel.
     pub fn sweep(&mut self) {
+        let tables = Arc::clone(&self.tables);
+        self.sweep_with(&tables);
+    }
+
+    /// The acceptance tables of this lattice (its J, h, rule and coordination) at another β:
+    /// build them once per β, then [`Lattice::sweep_with`] runs a sweep at that β (parallel
+    /// tempering moves a replica between the rungs of a β ladder this way, without rebuilding
+    /// anything).
+    pub fn tables_at(&self, beta: f64) -> Result<Tables> {
+        if !(beta.is_finite() && beta >= 0.0) {
+            return Err(Error::InvalidArgument(format!(
+                "β must be finite and ≥ 0 (got {beta})"
+            )));
+        }
+        Ok(Tables::new(&class_probabilities(
+            self.rule,
+            self.z,
+            self.coupling,
+            self.field,
+            beta,
+        )))
+    }
+
+    /// One full sweep with the acceptance `tables` of [`Lattice::tables_at`] instead of the
+    /// lattice's own (the same chain as [`Lattice::sweep`] when they are the tables of its β).
+    pub fn sweep_with(&mut self, tables: &Tables) {
+        // Tables of another rule or field would have another number of classes.
+        debug_assert_eq!(tables.classes, self.tables.classes);
         for chi in 0..2 {
-            self.half_sweep(chi);
+            self.half_sweep(chi, tables);
         }
     }
 
-    fn half_sweep(&mut self, chi: usize) {
+    fn half_sweep(&mut self, chi: usize, tables: &Tables) {
         // CS = Z + 1 classes of a neighbour count.
         if self.z == 6 {
-            self.half_sweep_z::<6, 7>(chi)
+            self.half_sweep_z::<6, 7>(chi, tables)
         } else {
-            self.half_sweep_z::<4, 5>(chi)
+            self.half_sweep_z::<4, 5>(chi, tables)
         }
     }
 
-    fn half_sweep_z<const Z: usize, const CS: usize>(&mut self, chi: usize) {
+    fn half_sweep_z<const Z: usize, const CS: usize>(&mut self, chi: usize, tables: &Tables) {
         // Monomorphise the row kernel on the number of threshold groups, so that the per-level
         // loop over groups is unrolled.
-        match self.tables.groups {
-            0 => self.half_sweep_g::<0, Z, CS>(chi),
-            1 => self.half_sweep_g::<1, Z, CS>(chi),
-            2 => self.half_sweep_g::<2, Z, CS>(chi),
-            3 => self.half_sweep_g::<3, Z, CS>(chi),
-            4 => self.half_sweep_g::<4, Z, CS>(chi),
-            5 => self.half_sweep_g::<5, Z, CS>(chi),
-            6 => self.half_sweep_g::<6, Z, CS>(chi),
-            7 => self.half_sweep_g::<7, Z, CS>(chi),
-            _ => self.half_sweep_g::<MAX_CLASSES, Z, CS>(chi),
+        match tables.groups {
+            0 => self.half_sweep_g::<0, Z, CS>(chi, tables),
+            1 => self.half_sweep_g::<1, Z, CS>(chi, tables),
+            2 => self.half_sweep_g::<2, Z, CS>(chi, tables),
+            3 => self.half_sweep_g::<3, Z, CS>(chi, tables),
+            4 => self.half_sweep_g::<4, Z, CS>(chi, tables),
+            5 => self.half_sweep_g::<5, Z, CS>(chi, tables),
+            6 => self.half_sweep_g::<6, Z, CS>(chi, tables),
+            7 => self.half_sweep_g::<7, Z, CS>(chi, tables),
+            _ => self.half_sweep_g::<MAX_CLASSES, Z, CS>(chi, tables),
         }
     }
 
-    fn half_sweep_g<const G: usize, const Z: usize, const CS: usize>(&mut self, chi: usize) {
+    fn half_sweep_g<const G: usize, const Z: usize, const CS: usize>(
+        &mut self,
+        chi: usize,
+        tables: &Tables,
+    ) {
         let avx2 = !self.portable && avx2_available();
         self.last_kernel = Some(if avx2 {
             RowKernel::Avx2
@@ -435,7 +444,6 @@ impl Lattice {
         let links = &self.row_links;
         let [c0, c1] = &mut self.colour;
         let (upd, other): (&mut Vec<u64>, &Vec<u64>) = if chi == 0 { (c0, c1) } else { (c1, c0) };
-        let tables = &self.tables;
         let (rule, symmetric) = (self.rule, self.symmetric);
         // Few, large tasks: a 1024² half sweep takes ~0.1 ms, so per-task overhead matters.
         let min_rows = (lines / (8 * rayon::current_num_threads()))
@@ -551,6 +559,44 @@ impl Lattice {
     pub fn energy_magnetization(&self) -> (f64, f64) {
         let (m, b) = self.sums();
         (-self.coupling * b as f64 - self.field * m as f64, m as f64)
+    }
+}
+
+/// The acceptance probability of every class (see [`Tables`]) of a lattice of coordination z
+/// with uniform J and h, at β.
+fn class_probabilities(
+    rule: LatticeRule,
+    z: usize,
+    coupling: f64,
+    field: f64,
+    beta: f64,
+) -> Vec<f64> {
+    let zf = z as f64;
+    let symmetric = field == 0.0;
+    match rule {
+        LatticeRule::Metropolis => (0..if symmetric { MAX_NB + 1 } else { MAX_CLASSES })
+            .map(|k| {
+                // ΔE = 2 s_i (J Σ_j s_j + h) = 2J(2a − z) + 2h s_i.
+                let (down, a) = (k / (MAX_NB + 1), k % (MAX_NB + 1));
+                let s = if down == 1 { -1.0 } else { 1.0 };
+                let de = 2.0 * coupling * (2.0 * a as f64 - zf) + 2.0 * field * s;
+                if a > z || de <= 0.0 {
+                    1.0
+                } else {
+                    (-beta * de).exp()
+                }
+            })
+            .collect(),
+        LatticeRule::HeatBath => (0..=MAX_NB)
+            .map(|u| {
+                let f = coupling * (2.0 * u as f64 - zf) + field;
+                if u > z {
+                    1.0
+                } else {
+                    1.0 / (1.0 + (-2.0 * beta * f).exp())
+                }
+            })
+            .collect(),
     }
 }
 
@@ -937,6 +983,49 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Tables built for another β and passed to `sweep_with` give exactly the chain of a
+    /// lattice built at that β (parallel tempering relies on this to move replicas between
+    /// rungs), for both rules, with and without a field, square and cubic.
+    #[test]
+    fn sweeping_with_the_tables_of_another_beta_is_the_chain_at_that_beta() {
+        for (rule, field) in [
+            (LatticeRule::Metropolis, 0.0),
+            (LatticeRule::Metropolis, 0.2),
+            (LatticeRule::HeatBath, 0.1),
+        ] {
+            for cubic in [false, true] {
+                let make = |beta: f64| {
+                    if cubic {
+                        Lattice::cubic(6, 1.0, field, beta, rule, 3).unwrap()
+                    } else {
+                        Lattice::torus(8, 12, 1.0, field, beta, rule, 3).unwrap()
+                    }
+                };
+                let mut at = make(0.45);
+                let mut moved = make(0.1);
+                let tables = moved.tables_at(0.45).unwrap();
+                for _ in 0..30 {
+                    at.sweep();
+                    moved.sweep_with(&tables);
+                }
+                assert_eq!(
+                    at.spins(),
+                    moved.spins(),
+                    "{rule:?} h={field} cubic={cubic}"
+                );
+                // …and the tables make a difference: the β = 0.1 chain went elsewhere.
+                let mut own = make(0.1);
+                for _ in 0..30 {
+                    own.sweep();
+                }
+                assert_ne!(own.spins(), at.spins(), "{rule:?} h={field} cubic={cubic}");
+            }
+        }
+        let lat = Lattice::torus(4, 4, 1.0, 0.0, 0.4, LatticeRule::Metropolis, 1).unwrap();
+        assert!(lat.tables_at(f64::NAN).is_err());
+        assert!(lat.tables_at(-1.0).is_err());
     }
 
     #[test]
