@@ -509,7 +509,12 @@ fn run_cavity(a: &CavityArgs) -> Result<()> {
         population: count("--population", a.population, 2, population::MAX_POPULATION)?,
         sweeps: count("--sweeps", a.sweeps, 0, population::MAX_SWEEPS)?,
         measure: count("--measure", a.measure, 1, population::MAX_SWEEPS)?,
-        populations: count("--populations", a.populations, 2, population::MAX_POPULATIONS)?,
+        populations: count(
+            "--populations",
+            a.populations,
+            2,
+            population::MAX_POPULATIONS,
+        )?,
         seed: a.seed,
     };
     let t0 = Instant::now();

@@ -61,7 +61,10 @@ fn bench_critical_quick_table() {
     for r in v["rows"].as_array().unwrap() {
         let exact = if r["model"] == "torus16" { torus } else { inf };
         if r["kind"] == "n/a" {
-            assert!(r["ln_z_per_spin"].is_null() && r["seconds"].is_null(), "{r}");
+            assert!(
+                r["ln_z_per_spin"].is_null() && r["seconds"].is_null(),
+                "{r}"
+            );
             assert!(
                 r["note"].as_str().unwrap().starts_with("not applicable"),
                 "{r}"
@@ -110,7 +113,10 @@ fn bench_critical_quick_table() {
     assert!(f(one(&v, "torus16", "trw"), "ln_z_per_spin") >= torus);
     // VAN: a stochastic lower bound (at most 4σ above); TI: within 5σ, σ small.
     let van = one(&v, "torus16", "van");
-    assert!(f(van, "ln_z_per_spin") <= torus + 4.0 * f(van, "std_err"), "{van}");
+    assert!(
+        f(van, "ln_z_per_spin") <= torus + 4.0 * f(van, "std_err"),
+        "{van}"
+    );
     let ti = one(&v, "torus16", "ti");
     let s = f(ti, "std_err");
     assert!(s > 0.0 && s < 5e-3 && f(ti, "error") < 5.0 * s, "{ti}");
@@ -161,8 +167,12 @@ fn bench_critical_markdown_and_csv() {
     // Two Markdown tables with the same header, one row per method run or refused.
     let head = "| method | settings | kind | ln Z/N | error | wall s | cpu s | load | note |";
     assert_eq!(text.lines().filter(|l| *l == head).count(), 2, "{text}");
-    assert!(text.contains("**16×16 torus: exact ln Z/N = 0.932196314981 (Kaufman); error = |ln Z/N − exact|**"));
-    assert!(text.contains("**infinite lattice: exact ln Z/N = 0.929695398342 (Onsager); error = |ln Z/N − exact|**"));
+    assert!(text.contains(
+        "**16×16 torus: exact ln Z/N = 0.932196314981 (Kaufman); error = |ln Z/N − exact|**"
+    ));
+    assert!(text.contains(
+        "**infinite lattice: exact ln Z/N = 0.929695398342 (Onsager); error = |ln Z/N − exact|**"
+    ));
     for l in text.lines().filter(|l| l.starts_with("| ")) {
         assert_eq!(l.matches(" | ").count(), 8, "{l}");
     }
@@ -174,7 +184,10 @@ fn bench_critical_markdown_and_csv() {
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     let mut lines = text.lines();
-    assert!(lines.next().unwrap().starts_with("model,method,settings,kind,"));
+    assert!(lines
+        .next()
+        .unwrap()
+        .starts_with("model,method,settings,kind,"));
     let body: Vec<&str> = lines.collect();
     assert!(body.len() > 20, "{text}");
     assert!(body.iter().any(|l| l.starts_with("infinite,hotrg,")));

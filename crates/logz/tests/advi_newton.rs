@@ -58,8 +58,19 @@ fn newton_vi_reaches_the_exact_posterior_where_adam_advi_keeps_sds_too_large() {
     let (m, x, y, em, ec) = blr(200_000);
     let b = Batch { x: &x, y: &y, d: 2 };
     let budget = 2_000;
-    let adam = advi::fit(&m, b, &opts(Optimizer::Adam { lr: 0.05, decay: 200.0 }, budget), &Runner::new())
-        .unwrap();
+    let adam = advi::fit(
+        &m,
+        b,
+        &opts(
+            Optimizer::Adam {
+                lr: 0.05,
+                decay: 200.0,
+            },
+            budget,
+        ),
+        &Runner::new(),
+    )
+    .unwrap();
     let (adm, ads) = errors(&adam.mean, &adam.cov, &em, &ec);
     let nw = advi::fit(&m, b, &opts(Optimizer::Newton, budget), &Runner::new()).unwrap();
     let (ndm, nds) = errors(&nw.mean, &nw.cov, &em, &ec);
@@ -71,7 +82,10 @@ fn newton_vi_reaches_the_exact_posterior_where_adam_advi_keeps_sds_too_large() {
     // Today's Adam ADVI: the sds are far too large after the step budget.
     assert!(ads > 0.5, "adam sd error {ads}");
     // The new fit: sds within 10%, means within 0.5 posterior sd, and it says it converged.
-    assert!(nds < 0.10 && ndm < 0.5, "newton Δmean {ndm} sd, sd error {nds}");
+    assert!(
+        nds < 0.10 && ndm < 0.5,
+        "newton Δmean {ndm} sd, sd error {nds}"
+    );
     assert!(nw.converged && nw.steps < budget, "{} steps", nw.steps);
     // The stationarity check flags the Adam q loudly and passes the Newton one.
     let sa = stationarity(&m, b, &adam.mean, &adam.cov, false, 4, 20_000, 1).unwrap();
@@ -90,7 +104,10 @@ fn exact_posterior_does_not_depend_on_the_scaling_constants() {
     let d = age_income(50_000, 1);
     let stats = d.stats();
     let own = stats.scaling(&d.x_names, &d.y_name).unwrap();
-    let sub = d.subsample_stats(500, 99).scaling(&d.x_names, &d.y_name).unwrap();
+    let sub = d
+        .subsample_stats(500, 99)
+        .scaling(&d.x_names, &d.y_name)
+        .unwrap();
     let a = linear::exact(&stats, &own, &d.x_names, Noise::Known(15000.0), 1e6).unwrap();
     let b = linear::exact(&stats, &sub, &d.x_names, Noise::Known(15000.0), 1e6).unwrap();
     for j in 0..2 {

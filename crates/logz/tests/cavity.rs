@@ -78,7 +78,12 @@ fn paramagnet_er_and_gauss_within_error() {
 /// Z_edge = Σ_{s,t} e^{βJst + βh*(s + t)}, written out here independently of the library.
 #[test]
 fn ferromagnet_on_the_bethe_lattice_matches_its_closed_form() {
-    for (c, beta, h) in [(3usize, 0.7, 0.0), (3, 0.4, 0.2), (4, 0.5, 0.0), (3, 0.45, 0.0)] {
+    for (c, beta, h) in [
+        (3usize, 0.7, 0.0),
+        (3, 0.4, 0.2),
+        (4, 0.5, 0.0),
+        (3, 0.45, 0.0),
+    ] {
         let j = 1.0f64;
         let mut hc = 5.0f64;
         for _ in 0..100_000 {
@@ -115,9 +120,15 @@ fn ferromagnet_on_the_bethe_lattice_matches_its_closed_form() {
         );
         // Magnetised below T_c (tanh βJ > 1/(c − 1)) or in a field; zero above at H = 0.
         let ordered = (beta * j).tanh() * (c as f64 - 1.0) > 1.0 || h != 0.0;
-        let m_closed = (beta * h + c as f64 * ((beta * j).tanh() * (beta * hc).tanh()).atanh()).tanh();
+        let m_closed =
+            (beta * h + c as f64 * ((beta * j).tanh() * (beta * hc).tanh()).atanh()).tanh();
         assert!((r.magnetization - m_closed).abs() < 1e-8);
-        assert_eq!(ordered, r.magnetization > 1e-6, "β = {beta}: m = {}", r.magnetization);
+        assert_eq!(
+            ordered,
+            r.magnetization > 1e-6,
+            "β = {beta}: m = {}",
+            r.magnetization
+        );
     }
 }
 
@@ -174,22 +185,56 @@ fn rr_pm_glass_in_a_field_agrees_with_bethe_on_instances() {
 
 #[test]
 fn bad_input_is_refused() {
-    for g in ["rr:0", "rr:2.5", "er:0", "er:-1", "er:1000", "rr", "grid:3", "rr:x"] {
+    for g in [
+        "rr:0", "rr:2.5", "er:0", "er:-1", "er:1000", "rr", "grid:3", "rr:x",
+    ] {
         assert!(Graph::parse(g).is_err(), "{g}");
     }
     assert!(Couplings::parse("uniform").is_err());
     let ok = Config::default();
     let bad = [
-        Config { beta: 0.0, ..ok.clone() },
-        Config { beta: f64::NAN, ..ok.clone() },
-        Config { field: f64::INFINITY, ..ok.clone() },
-        Config { coupling: -1.0, ..ok.clone() },
-        Config { population: 1, ..ok.clone() },
-        Config { population: usize::MAX, ..ok.clone() },
-        Config { populations: 1, ..ok.clone() },
-        Config { measure: 0, ..ok.clone() },
-        Config { graph: Graph::ErdosRenyi(f64::NAN), ..ok.clone() },
-        Config { population: 10_000_000, sweeps: 1_000_000, populations: 1024, ..ok.clone() },
+        Config {
+            beta: 0.0,
+            ..ok.clone()
+        },
+        Config {
+            beta: f64::NAN,
+            ..ok.clone()
+        },
+        Config {
+            field: f64::INFINITY,
+            ..ok.clone()
+        },
+        Config {
+            coupling: -1.0,
+            ..ok.clone()
+        },
+        Config {
+            population: 1,
+            ..ok.clone()
+        },
+        Config {
+            population: usize::MAX,
+            ..ok.clone()
+        },
+        Config {
+            populations: 1,
+            ..ok.clone()
+        },
+        Config {
+            measure: 0,
+            ..ok.clone()
+        },
+        Config {
+            graph: Graph::ErdosRenyi(f64::NAN),
+            ..ok.clone()
+        },
+        Config {
+            population: 10_000_000,
+            sweeps: 1_000_000,
+            populations: 1024,
+            ..ok.clone()
+        },
     ];
     for c in bad {
         let e = population::solve(&c, &Runner::new());

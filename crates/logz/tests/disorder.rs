@@ -330,7 +330,11 @@ fn brute_overlap(m: &logz::Model) -> (f64, f64) {
 #[test]
 fn exact_overlap_equals_sums_of_squared_correlations() {
     use logz::disorder::exact_overlap;
-    for (spec, field, beta) in [("sk:8", 0.0, 1.5), ("sk:7", 0.4, 0.8), ("er:9:0.5:pm", 0.0, 0.7)] {
+    for (spec, field, beta) in [
+        ("sk:8", 0.0, 1.5),
+        ("sk:7", 0.4, 0.8),
+        ("er:9:0.5:pm", 0.0, 0.7),
+    ] {
         let p = Params {
             coupling: 1.0,
             field,
@@ -399,7 +403,11 @@ fn disorder_rows_carry_two_replica_and_exact_q2() {
     let (q2e, q2a) = (ex.q2.unwrap(), ais.q2.unwrap());
     assert!(ex.q_abs.is_some() && ais.q_abs.is_some() && ais.q2_std_err.unwrap() > 0.0);
     assert!(mf.q2.is_none());
-    assert!(ais.q_ea.unwrap().abs() < 0.05, "h = 0: ⟨q⟩ = {:?}", ais.q_ea);
+    assert!(
+        ais.q_ea.unwrap().abs() < 0.05,
+        "h = 0: ⟨q⟩ = {:?}",
+        ais.q_ea
+    );
     assert!(
         (q2a - q2e).abs() < 4.0 * ais.q2_std_err.unwrap(),
         "{q2a} vs {q2e}"

@@ -78,7 +78,9 @@ fn ill10() -> (Gaussian, Vec<f64>, Vec<(f64, Vec<f64>)>) {
         let n = v.iter().map(|a| a * a).sum::<f64>().sqrt();
         q.push(v.iter().map(|a| a / n).collect());
     }
-    let lam: Vec<f64> = (0..d).map(|k| 10f64.powf(-2.0 + 4.0 * k as f64 / 9.0)).collect();
+    let lam: Vec<f64> = (0..d)
+        .map(|k| 10f64.powf(-2.0 + 4.0 * k as f64 / 9.0))
+        .collect();
     let mut cov = vec![0.0; d * d];
     let mut prec = vec![0.0; d * d];
     for k in 0..d {
@@ -109,7 +111,14 @@ fn check_moments(r: &NutsResult, chains: usize, mu: &[f64], cov: &[f64], cap: f6
     let d = mu.len();
     for j in 0..d {
         let sd = cov[j * d + j].sqrt();
-        assert_within(&format!("mean z{j}"), r.mean[j], r.mcse[j], mu[j], 5.0, cap * sd);
+        assert_within(
+            &format!("mean z{j}"),
+            r.mean[j],
+            r.mcse[j],
+            mu[j],
+            5.0,
+            cap * sd,
+        );
         let m = r.mean[j];
         let sq = series(r, chains, |z| (z[j] - m).powi(2));
         let refs: Vec<&[f64]> = sq.iter().map(|s| s.as_slice()).collect();
@@ -144,13 +153,21 @@ fn correlated_2d_gaussian_moments() {
     check_moments(&r, 4, &g.mu, &cov, 0.04);
     assert_eq!(r.divergences, 0);
     // The dense metric makes the problem isotropic: short trajectories suffice.
-    assert!(r.mean_leapfrog < 8.0, "{} leapfrog steps a draw", r.mean_leapfrog);
+    assert!(
+        r.mean_leapfrog < 8.0,
+        "{} leapfrog steps a draw",
+        r.mean_leapfrog
+    );
     // The adapted metric has the posterior's correlation and scales.
     let m = &r.inv_metric;
     let rho = m[1] / (m[0] * m[3]).sqrt();
     assert!((rho - 0.99).abs() < 0.005, "metric correlation {rho}");
     for (k, want) in [(0, cov[0]), (3, cov[3])] {
-        assert!((m[k] / want - 1.0).abs() < 0.3, "metric[{k}] {} vs {want}", m[k]);
+        assert!(
+            (m[k] / want - 1.0).abs() < 0.3,
+            "metric[{k}] {} vs {want}",
+            m[k]
+        );
     }
 }
 
@@ -341,7 +358,14 @@ fn breast_cancer_posterior_matches_the_numpyro_reference() {
         // Error bar of the difference: both runs' Monte Carlo errors; capped at 0.03 sd (the
         // goal's "within 0.1 sd" with room for 3σ).
         let se = (r.mcse[j].powi(2) + mcse.powi(2)).sqrt();
-        assert_within(&format!("mean {name}"), r.mean[j], se, *mean, 4.0, 0.03 * sd);
+        assert_within(
+            &format!("mean {name}"),
+            r.mean[j],
+            se,
+            *mean,
+            4.0,
+            0.03 * sd,
+        );
         // sd: relative error ≈ 1/√(2 ESS) for a near-Gaussian marginal.
         let se_sd = sd * (0.5 / r.ess_bulk[j]).sqrt();
         assert_sigma(&format!("sd {name}"), se_sd, 0.03 * sd);

@@ -90,7 +90,10 @@ fn hessian(m: &dyn LogJoint, batch: Batch, scale: f64, z: &[f64], h: &[f64]) -> 
 /// Newton's method for the MAP of ln p(x, z) on all rows from z = 0: returns the MAP, the
 /// gradient there and the negative Hessian. Errors when −∇² ln p is not positive definite at
 /// the MAP (no Laplace approximation: the posterior is not locally log-concave).
-pub(crate) fn newton_map(m: &dyn LogJoint, data: Batch) -> Result<(DVector<f64>, DVector<f64>, DMatrix<f64>)> {
+pub(crate) fn newton_map(
+    m: &dyn LogJoint,
+    data: Batch,
+) -> Result<(DVector<f64>, DVector<f64>, DMatrix<f64>)> {
     let d = m.dim();
     let mut z = DVector::zeros(d);
     let (mut f, mut g) = grad(m, data, 1.0, z.as_slice());
@@ -104,14 +107,22 @@ pub(crate) fn newton_map(m: &dyn LogJoint, data: Batch) -> Result<(DVector<f64>,
             if let Some(ch) = a.cholesky() {
                 break ch.solve(&g);
             }
-            lambda = if lambda == 0.0 { 1e-6 * neg_h.norm().max(1.0) } else { lambda * 10.0 };
+            lambda = if lambda == 0.0 {
+                1e-6 * neg_h.norm().max(1.0)
+            } else {
+                lambda * 10.0
+            };
             if !lambda.is_finite() {
-                return Err(Error::Numerical("Newton warm start: Hessian unusable".into()));
+                return Err(Error::Numerical(
+                    "Newton warm start: Hessian unusable".into(),
+                ));
             }
         };
         let decrement = g.dot(&step);
         if !decrement.is_finite() {
-            return Err(Error::Numerical("Newton warm start: non-finite gradient".into()));
+            return Err(Error::Numerical(
+                "Newton warm start: non-finite gradient".into(),
+            ));
         }
         if decrement < 1e-10 * (1.0 + f.abs()).min(1e6) {
             break;
@@ -139,19 +150,18 @@ pub(crate) fn newton_map(m: &dyn LogJoint, data: Batch) -> Result<(DVector<f64>,
     }
     let sd0: Vec<f64> = vec![1e-4; d];
     let neg_h = -hessian(m, data, 1.0, z.as_slice(), &sd0);
-    let sd: Vec<f64> = match neg_h.clone().cholesky() {
-        Some(ch) => {
-            let c = ch.inverse();
-            (0..d).map(|i| c[(i, i)].sqrt()).collect()
-        }
-        None => {
-            return Err(Error::Numerical(
+    let sd: Vec<f64> =
+        match neg_h.clone().cholesky() {
+            Some(ch) => {
+                let c = ch.inverse();
+                (0..d).map(|i| c[(i, i)].sqrt()).collect()
+            }
+            None => return Err(Error::Numerical(
                 "the posterior is not log-concave at its mode (−∇² ln p not positive definite): \
                  no Laplace warm start"
                     .into(),
-            ))
-        }
-    };
+            )),
+        };
     // Re-difference with steps matched to the posterior scale.
     let h: Vec<f64> = sd.iter().map(|s| 0.1 * s).collect();
     let neg_h = -hessian(m, data, 1.0, z.as_slice(), &h);
@@ -159,8 +169,8 @@ pub(crate) fn newton_map(m: &dyn LogJoint, data: Batch) -> Result<(DVector<f64>,
 }
 
 /// Fit a full-rank Gaussian q by a Laplace warm start and natural-gradient steps with iterate
-/// averaging (see the module docs). Uses `o.batch`, `o.max_steps`, `o.window`, `o.eval_draws`,
-/// `o.eval_batch` and `o.seed`; the trace holds the per-step ELBO estimates.
+/// averaging (see the module docs). Uses `o.batch`, `o.max_steps`, `o.min_steps`, `o.window`,
+/// `o.eval_draws`, `o.eval_batch` and `o.seed`; the trace holds the per-step ELBO estimates.
 pub fn fit(m: &dyn LogJoint, data: Batch, o: &ViOptions, runner: &Runner) -> Result<ViResult> {
     let d = m.dim();
     runner.start(o.max_steps as u64, "VI steps");
@@ -213,7 +223,9 @@ pub fn fit(m: &dyn LogJoint, data: Batch, o: &ViOptions, runner: &Runner) -> Res
             - ch.l().diagonal().iter().map(|x| x.ln()).sum::<f64>();
         let elbo_t = 0.5 * (fp + fm) + entropy;
         trace.push(elbo_t);
-        if !(elbo_t.is_finite() && gh.iter().all(|x| x.is_finite()) && hh.iter().all(|x| x.is_finite()))
+        if !(elbo_t.is_finite()
+            && gh.iter().all(|x| x.is_finite())
+            && hh.iter().all(|x| x.is_finite()))
         {
             return Err(Error::Numerical(format!(
                 "natural-gradient VI: non-finite gradient or Hessian at step {t}"
@@ -291,7 +303,7 @@ pub fn fit(m: &dyn LogJoint, data: Batch, o: &ViOptions, runner: &Runner) -> Res
             tgt_sq.iter_mut().for_each(|x| *x = 0.0);
             hd_sum.iter_mut().for_each(|x| *x = 0.0);
             hd_sq.iter_mut().for_each(|x| *x = 0.0);
-            if ok {
+            if ok && t >= o.min_steps {
                 converged = true;
                 break;
             }

@@ -6,10 +6,10 @@
 
 use super::data::{self, Dataset, Scaling, SuffStats};
 use super::hmc::{hmc, HmcOptions};
-use super::nuts::{nuts, NutsOptions};
 use super::linear::{self, Noise, PRIOR_SCALE};
 use super::models::{Batch, LinearKnownNoise, LinearNig, LogJoint, Logistic};
 use super::natural;
+use super::nuts::{nuts, NutsOptions};
 use crate::advi::importance::{log_weights, Importance};
 use crate::advi::{self, Estimator, Family, Objective, Optimizer, ViOptions};
 use crate::error::{Error, Result};
@@ -488,11 +488,13 @@ pub fn fit(data: &Dataset, kind: ModelKind, o: &FitOptions, runner: &Runner) -> 
             if !r.converged {
                 report.notes.push(match o.method {
                     Method::AdviNewton => format!(
-                        "NOT CONVERGED: the averaged iterate's Monte Carlo error was still above                          0.1 sd (means) or 2% (sds) after {} steps",
+                        "NOT CONVERGED: the averaged iterate's Monte Carlo error was still above \
+                         0.1 sd (means) or 2% (sds) after {} steps",
                         r.steps
                     ),
                     Method::Opvi => format!(
-                        "NOT CONVERGED: the operator objective's gradient had not vanished after                          {} L-BFGS steps",
+                        "NOT CONVERGED: the operator objective's gradient had not vanished after \
+                         {} L-BFGS steps",
                         r.steps
                     ),
                     _ => format!("the windowed ELBO had not settled after {} steps", r.steps),
@@ -755,8 +757,7 @@ pub fn fit(data: &Dataset, kind: ModelKind, o: &FitOptions, runner: &Runner) -> 
                 accept_stat: r.accept_stat,
                 max_depth_hits: r.max_depth_hits,
             });
-        }
-        // ---- end NUTS ----
+        } // ---- end NUTS ----
     }
     report.seconds = t0.elapsed().as_secs_f64();
     Ok(report)

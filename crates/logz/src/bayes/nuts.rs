@@ -232,7 +232,11 @@ impl Metric {
     /// ½ pᵀ M⁻¹ p.
     fn kinetic(&self, p: &[f64], scratch: &mut [f64]) -> f64 {
         self.velocity(p, scratch);
-        0.5 * p.iter().zip(scratch.iter()).map(|(a, b)| a * b).sum::<f64>()
+        0.5 * p
+            .iter()
+            .zip(scratch.iter())
+            .map(|(a, b)| a * b)
+            .sum::<f64>()
     }
     /// p ~ N(0, M): solve Lᵀ p = ξ.
     fn sample_p(&self, rng: &mut Generator, p: &mut [f64]) {
@@ -362,7 +366,8 @@ impl Windows {
     /// The last slow window runs up to the terminal buffer.
     fn stretch(&mut self) {
         let last = self.warmup - self.term_buffer - 1;
-        if self.next_end != last && self.next_end + 2 * self.window >= self.warmup - self.term_buffer
+        if self.next_end != last
+            && self.next_end + 2 * self.window >= self.warmup - self.term_buffer
         {
             self.next_end = last;
         }
@@ -589,8 +594,16 @@ impl<'a> Chain<'a> {
         }
         // U-turn over the subtree, and across the merge.
         criterion(p_sharp_beg, p_sharp_end, &rho_sub)
-            && criterion(p_sharp_beg, &p_sharp_final_beg, &add(&rho_init, &p_final_beg))
-            && criterion(&p_sharp_init_end, p_sharp_end, &add(&rho_final, &p_init_end))
+            && criterion(
+                p_sharp_beg,
+                &p_sharp_final_beg,
+                &add(&rho_init, &p_final_beg),
+            )
+            && criterion(
+                &p_sharp_init_end,
+                p_sharp_end,
+                &add(&rho_final, &p_init_end),
+            )
     }
 
     /// One NUTS transition from `state`; returns the new state.
@@ -667,8 +680,7 @@ impl<'a> Chain<'a> {
             }
             depth += 1;
             // Biased progressive sampling: prefer the new subtree.
-            if lsw_sub > log_sum_weight
-                || uniform(&mut self.rng) < (lsw_sub - log_sum_weight).exp()
+            if lsw_sub > log_sum_weight || uniform(&mut self.rng) < (lsw_sub - log_sum_weight).exp()
             {
                 z_sample = z_propose.clone();
             }
@@ -963,7 +975,11 @@ mod tests {
         let want = [1.0 / det, -1.8 / det, 4.0 / det];
         for k in 0..3 {
             let got = acc[k] / n as f64;
-            assert!((got - want[k]).abs() < 0.03 * want[0].abs().max(want[2]), "{k}: {got} vs {}", want[k]);
+            assert!(
+                (got - want[k]).abs() < 0.03 * want[0].abs().max(want[2]),
+                "{k}: {got} vs {}",
+                want[k]
+            );
         }
     }
 }

@@ -353,7 +353,13 @@ pub fn fit_with(
     }
     let run = solve_spins(data, o, allowed, &is_fixed, params, runner, "plm spins")?;
     evaluations += run.evaluations;
-    Ok(finish(run.params, fixed, evaluations, run.stalled, run.stopped))
+    Ok(finish(
+        run.params,
+        fixed,
+        evaluations,
+        run.stalled,
+        run.stopped,
+    ))
 }
 
 /// Rows from which [`fit_with`] first fits a subsample.

@@ -155,7 +155,6 @@ impl Couplings {
     }
 }
 
-
 /// What to solve.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -431,9 +430,9 @@ pub fn bethe_ferromagnet(c: usize, j: f64, beta: f64, field: f64) -> f64 {
 pub fn solve(c: &Config, runner: &Runner) -> Result<CavityResult> {
     check(c)?;
     let poisson = match c.graph {
-        Graph::ErdosRenyi(m) => Some(
-            Poisson::new(m).map_err(|e| Error::arg(format!("mean degree {m}: {e}")))?,
-        ),
+        Graph::ErdosRenyi(m) => {
+            Some(Poisson::new(m).map_err(|e| Error::arg(format!("mean degree {m}: {e}")))?)
+        }
         Graph::RandomRegular(_) => None,
     };
     let per_pop = (c.sweeps + c.measure) as u64;
@@ -528,8 +527,8 @@ mod tests {
     #[test]
     fn edge_term_matches_closed_form() {
         let (b, j, h1, h2) = (0.8f64, -1.2f64, 0.4f64, -0.9f64);
-        let closed = (b * j).cosh().ln()
-            + (1.0 + (b * j).tanh() * (b * h1).tanh() * (b * h2).tanh()).ln();
+        let closed =
+            (b * j).cosh().ln() + (1.0 + (b * j).tanh() * (b * h1).tanh() * (b * h2).tanh()).ln();
         assert!((edge(b, j, h1, h2).0 - closed).abs() < 1e-13);
     }
 }
