@@ -30,7 +30,8 @@ fn logistic(dir: &Path, rows: usize) -> String {
     let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(7);
     for _ in 0..rows {
         let a: f64 = StandardNormal.sample(&mut rng);
-        let b: f64 = 0.6 * a + 0.8 * StandardNormal.sample(&mut rng);
+        let e: f64 = StandardNormal.sample(&mut rng);
+        let b = 0.6 * a + 0.8 * e;
         let p = 1.0 / (1.0 + (-(0.3 + 1.2 * a - 0.7 * b)).exp());
         let u: f64 = rand::RngExt::random(&mut rng);
         writeln!(f, "{a},{b},{}", u32::from(u < p)).unwrap();
@@ -115,8 +116,11 @@ fn advi_newton_and_opvi_reach_the_exact_gaussian_posterior() {
         f("elbo") <= f("ln_evidence") + 3.0 * f("elbo_std_err"),
         "{v}"
     );
+    // q is the exact posterior here (KL ≈ 1e-15), so the importance weights are constant and
+    // the CUBO equals ln p(y) up to rounding (≈ 1e-14 relative), which its error bar omits.
+    let lnp = f("ln_evidence");
     assert!(
-        f("cubo") >= f("ln_evidence") - 3.0 * f("cubo_std_err"),
+        f("cubo") >= lnp - 3.0 * f("cubo_std_err") - 1e-12 * lnp.abs(),
         "{v}"
     );
     let v = json_of(&blr(&path, "opvi"));
