@@ -33,15 +33,22 @@ pub enum BenchWhat {
     /// NUTS on the breast-cancer logistic posterior against the NumPyro reference, beside
     /// hmc, full-rank ADVI and SVGD (uses the last of --threads)
     Nuts,
+    /// Coverage of the evidence bracket: [ELBO, CUBO] against the exact ln p(y) of Bayesian
+    /// linear regression over --seeds data sets of --rows rows (default 10⁴)
+    Bracket,
 }
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {
     #[arg(value_enum, default_value = "mc")]
     pub what: BenchWhat,
-    /// blr: rows of age → income data held in memory
-    #[arg(long, default_value_t = 10_000_000)]
-    pub rows: usize,
+    /// blr: rows of age → income data held in memory [default: 10⁷]; bracket: rows of each
+    /// data set [default: 10⁴]
+    #[arg(long)]
+    pub rows: Option<usize>,
+    /// bracket: data sets (seeds 1..=N)
+    #[arg(long, default_value_t = 100)]
+    pub seeds: u64,
     /// Square-lattice sides to time (comma-separated); empty to skip
     #[arg(long, default_value = "1024,8192", value_parser = side_list)]
     pub sizes: Sides,
@@ -133,7 +140,10 @@ fn time_case(
 
 pub fn run(a: &BenchArgs) -> Result<()> {
     if a.what == BenchWhat::Blr {
-        return crate::bench_blr::run(a.rows);
+        return crate::bench_blr::run(a.rows.unwrap_or(10_000_000));
+    }
+    if a.what == BenchWhat::Bracket {
+        return crate::bench_bracket::run(a.rows.unwrap_or(10_000), a.seeds);
     }
     if a.what == BenchWhat::Critical {
         use crate::bench_critical::Format;

@@ -3,6 +3,7 @@
 //! standard deviation within 10% of the exact posterior (raw units), start-up included, beside
 //! NumPyro's figures measured on this machine (../shared/reference/blr_numpyro.py).
 
+use crate::bench_critical::{cpu_seconds, load_average};
 use crate::outln;
 use anyhow::Result;
 use logz::bayes::benchmark::{self, Tolerance};
@@ -102,12 +103,17 @@ pub fn run(rows: usize) -> Result<()> {
     );
     // Full-rank Gaussian VI: Laplace warm start + natural-gradient steps with iterate
     // averaging and control-variate minibatches; it stops by its own convergence test.
+    let cpu0 = cpu_seconds();
     let t0 = Instant::now();
     let nw = benchmark::full_rank_newton(&d, &sc, SIGMA, &target, tol, 1024, 20_000, 1)?;
     let t_nw = t0.elapsed().as_secs_f64();
+    let cpu_nw = match (cpu0, cpu_seconds()) {
+        (Some(a), Some(b)) => b - a,
+        _ => f64::NAN,
+    };
     outln!(
         "{:<48} {:>10.4} {:>8} {:>12}",
-        "full-rank VI, Laplace + natural gradient",
+        "full-rank VI (advi-newton), Laplace + nat. grad.",
         t_nw,
         nw.steps,
         if nw.reached {
@@ -117,22 +123,65 @@ pub fn run(rows: usize) -> Result<()> {
         }
     );
     outln!(
-        "  its own verdict: {} (mean off {:.3}%, sd ×{:.3} of exact)",
+        "  its own verdict: {} (mean off {:.3}%, sd ×{:.3} of exact); CPU {:.2} s (user + sys, \
+         all threads), load average {}",
         if nw.converged {
             "converged"
         } else {
             "NOT CONVERGED"
         },
         100.0 * nw.mean_rel,
-        nw.sd_ratio
+        nw.sd_ratio,
+        cpu_nw,
+        load_average().map_or("?".into(), |l| format!("{l:.2}"))
+    );
+    // Issue 16's goal: full-rank ADVI on 10⁷ rows, mean within 1% and sd within 10% of exact
+    // in ≤ 2 s on 2 cores (CPU s / 2: the wall time on two idle cores, the figure that holds
+    // on a loaded machine).
+    let two_core = if cpu_nw.is_finite() {
+        cpu_nw / 2.0
+    } else {
+        t_nw
+    };
+    outln!("\n{:<64} {:>28}  verdict", "goal (issue 16)", "measured");
+    outln!(
+        "{:<64} {:>28}  {}",
+        "full-rank VI: every mean within 1%, every sd within 10% of exact",
+        format!("mean {:.3}%, sd ×{:.3}", 100.0 * nw.mean_rel, nw.sd_ratio),
+        if nw.reached { "PASS" } else { "FAIL" }
+    );
+    outln!(
+        "{:<64} {:>28}  {}",
+        format!("… in ≤ 2 s on 2 cores (CPU s / 2; {rows} rows)"),
+        format!("{two_core:.2} s (wall {t_nw:.2} s)"),
+        if nw.reached && two_core <= 2.0 {
+            "PASS"
+        } else {
+            "FAIL"
+        }
+    );
+    outln!(
+        "{:<64} {:>28}  {}",
+        "full-rank ADVI with Adam (the method the issue found broken)",
+        if advi.reached {
+            format!("reached in {:.2} s", t_advi)
+        } else {
+            format!("sd ×{:.1} after 20000 steps", advi.sd_ratio)
+        },
+        if advi.reached { "PASS" } else { "FAIL" }
     );
 
     let best = if reached { t_nat } else { t_exact };
-    outln!("\nagainst NumPyro on the same task (10⁷ rows, measured on this machine):");
+    outln!(
+        "\nagainst NumPyro on the same task (10⁷ rows, measured on this machine; NumPyro's figures \
+         are for the mean within 1% only, with a mean-field AutoNormal guide — a weaker target \
+         than the mean 1% and sd 10% required of logz above):"
+    );
     for (name, s) in NUMPYRO {
         outln!(
-            "  {name:<46} {s:>7.3} s   logz {:>7.0}× faster",
-            s / best.max(1e-9)
+            "  {name:<46} {s:>7.3} s   logz natural SVI {:>7.0}× faster, advi-newton {:>6.1}×",
+            s / best.max(1e-9),
+            s / t_nw.max(1e-9)
         );
     }
     Ok(())

@@ -87,7 +87,7 @@ struct Case<'a> {
 
 /// The process's CPU time (user + system, all threads) from /proc/self/stat, in seconds;
 /// `None` where /proc is missing. The fields count USER_HZ ticks, 100 per second on Linux.
-fn cpu_seconds() -> Option<f64> {
+pub(crate) fn cpu_seconds() -> Option<f64> {
     let s = std::fs::read_to_string("/proc/self/stat").ok()?;
     // Fields after the command name (which may contain spaces) start at "state" (field 3);
     // utime and stime are fields 14 and 15.
@@ -98,7 +98,7 @@ fn cpu_seconds() -> Option<f64> {
 }
 
 /// The 1-minute load average, where /proc/loadavg exists.
-fn load_average() -> Option<f64> {
+pub(crate) fn load_average() -> Option<f64> {
     std::fs::read_to_string("/proc/loadavg")
         .ok()?
         .split_whitespace()

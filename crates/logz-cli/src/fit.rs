@@ -238,6 +238,7 @@ pub fn run_fit(a: &FitArgs) -> Result<()> {
             "steps": report.steps, "converged": report.converged,
             "termination": report.termination.label(),
             "seconds": report.seconds, "notes": report.notes,
+            "kind": moments_kind(method),
             "r_hat": report.mcmc.as_ref().map(|m| m.r_hat.clone()),
             "ess_bulk": report.mcmc.as_ref().map(|m| m.ess_bulk.clone()),
             "divergences": report.mcmc.as_ref().map(|m| m.divergences),
@@ -254,6 +255,7 @@ pub fn run_fit(a: &FitArgs) -> Result<()> {
         a.data.display(),
         report.seconds
     );
+    outln!("kind         {}", moments_kind(method));
     outln!(
         "{:<12} {:>16} {:>14} {:>16} {:>14}",
         "parameter",
@@ -321,7 +323,7 @@ pub fn run_fit(a: &FitArgs) -> Result<()> {
         );
     }
     if let Some(p) = report.psis_ln_evidence {
-        outln!("PSIS ln p(y) {p:.6}");
+        outln!("PSIS ln p(y) {p:.6} (stochastic estimate, Pareto-smoothed importance sampling)");
     }
     if let Some(k) = report.khat {
         let verdict = match logz::psis::verdict(k, logz::bayes::fit::IMPORTANCE_DRAWS) {
@@ -345,6 +347,17 @@ pub fn run_fit(a: &FitArgs) -> Result<()> {
     }
     out!("");
     Ok(())
+}
+
+/// The kind of the posterior means and sds a method prints.
+fn moments_kind(method: Method) -> &'static str {
+    match method {
+        Method::Exact => "exact (conjugate posterior)",
+        Method::Nuts | Method::Hmc => {
+            "stochastic (MCMC draws; their convergence in the R-hat / ESS table)"
+        }
+        _ => "approximation (moments of the fitted q or particles, not of the posterior)",
+    }
 }
 
 /// NUTS options from the command line; an error when one is given to another method or is

@@ -6,6 +6,7 @@
 mod alpha_sweep;
 mod bench;
 mod bench_blr;
+mod bench_bracket;
 mod bench_critical;
 mod bench_learn;
 mod bench_nuts;

@@ -121,6 +121,9 @@ pub struct ViOptions {
     pub window: usize,
     /// Relative tolerance on the change of the windowed mean ELBO (convergence test).
     pub tol: f64,
+    /// Steps before the convergence test may stop the fit (0: from the first window; a long
+    /// reference run sets it to `max_steps`).
+    pub min_steps: usize,
     /// Draws z ~ q for the final ELBO estimate (at least 2 are used).
     pub eval_draws: usize,
     /// Rows of data per draw of the final ELBO estimate.
@@ -144,6 +147,7 @@ impl Default for ViOptions {
             max_steps: 20_000,
             window: 200,
             tol: 1e-5,
+            min_steps: 0,
             eval_draws: 200,
             eval_batch: 100_000,
             seed: 1,
@@ -598,7 +602,7 @@ pub fn fit(m: &dyn LogJoint, data: Batch, o: &ViOptions, runner: &Runner) -> Res
             prev_window = Some(mean);
             runner.message(&format!("ELBO {mean:.4}"));
             runner.advance(o.window as u64);
-            if stable >= 2 {
+            if stable >= 2 && t >= o.min_steps {
                 converged = true;
                 break;
             }

@@ -169,8 +169,8 @@ pub(crate) fn newton_map(
 }
 
 /// Fit a full-rank Gaussian q by a Laplace warm start and natural-gradient steps with iterate
-/// averaging (see the module docs). Uses `o.batch`, `o.max_steps`, `o.window`, `o.eval_draws`,
-/// `o.eval_batch` and `o.seed`; the trace holds the per-step ELBO estimates.
+/// averaging (see the module docs). Uses `o.batch`, `o.max_steps`, `o.min_steps`, `o.window`,
+/// `o.eval_draws`, `o.eval_batch` and `o.seed`; the trace holds the per-step ELBO estimates.
 pub fn fit(m: &dyn LogJoint, data: Batch, o: &ViOptions, runner: &Runner) -> Result<ViResult> {
     let d = m.dim();
     runner.start(o.max_steps as u64, "VI steps");
@@ -303,7 +303,7 @@ pub fn fit(m: &dyn LogJoint, data: Batch, o: &ViOptions, runner: &Runner) -> Res
             tgt_sq.iter_mut().for_each(|x| *x = 0.0);
             hd_sum.iter_mut().for_each(|x| *x = 0.0);
             hd_sq.iter_mut().for_each(|x| *x = 0.0);
-            if ok {
+            if ok && t >= o.min_steps {
                 converged = true;
                 break;
             }

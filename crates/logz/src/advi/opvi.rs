@@ -53,6 +53,7 @@ use nalgebra::{DMatrix, DVector};
 use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
 use rand_xoshiro::Xoshiro256PlusPlus;
+use rayon::prelude::*;
 use serde::Serialize;
 
 /// Fewest draws of the fixed set of an operator-VI fit.
@@ -271,16 +272,18 @@ pub fn fit(m: &dyn LogJoint, data: Batch, o: &ViOptions, runner: &Runner) -> Res
     let fg = |th: &[f64]| -> Result<(f64, Vec<f64>)> {
         let f0 = f(th)?;
         let h = 1e-5;
-        let mut g = vec![0.0; np];
-        let mut tp = th.to_vec();
-        for k in 0..np {
-            tp[k] = th[k] + h;
-            let fp = f(&tp)?;
-            tp[k] = th[k] - h;
-            let fm = f(&tp)?;
-            tp[k] = th[k];
-            g[k] = (fp - fm) / (2.0 * h);
-        }
+        // Central differences, one coordinate per task (each a full pass over the draws).
+        let g = (0..np)
+            .into_par_iter()
+            .map(|k| {
+                let mut tp = th.to_vec();
+                tp[k] = th[k] + h;
+                let fp = f(&tp)?;
+                tp[k] = th[k] - h;
+                let fm = f(&tp)?;
+                Ok((fp - fm) / (2.0 * h))
+            })
+            .collect::<Result<Vec<f64>>>()?;
         calls += 1;
         if stopped.is_none() {
             trace.push(f0);

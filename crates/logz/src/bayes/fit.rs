@@ -488,11 +488,13 @@ pub fn fit(data: &Dataset, kind: ModelKind, o: &FitOptions, runner: &Runner) -> 
             if !r.converged {
                 report.notes.push(match o.method {
                     Method::AdviNewton => format!(
-                        "NOT CONVERGED: the averaged iterate's Monte Carlo error was still above                          0.1 sd (means) or 2% (sds) after {} steps",
+                        "NOT CONVERGED: the averaged iterate's Monte Carlo error was still above \
+                         0.1 sd (means) or 2% (sds) after {} steps",
                         r.steps
                     ),
                     Method::Opvi => format!(
-                        "NOT CONVERGED: the operator objective's gradient had not vanished after                          {} L-BFGS steps",
+                        "NOT CONVERGED: the operator objective's gradient had not vanished after \
+                         {} L-BFGS steps",
                         r.steps
                     ),
                     _ => format!("the windowed ELBO had not settled after {} steps", r.steps),
