@@ -11,7 +11,7 @@
 # Knobs (environment):      REPEATS=2  KERNELS="auto"  (add "generic" to time the old kernel too)
 #                           SWEEPS=3000  MODELS="square:32 square:64 square:128"  SKIP_BUILD=1
 set -euo pipefail
-cd "$(dirname "$0")"
+cd "$(dirname "$0")/.."
 
 REPEATS=${REPEATS:-2}
 KERNELS=${KERNELS:-auto}
