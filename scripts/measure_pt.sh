@@ -7,7 +7,7 @@
 # lattices are dominated by synchronisation and by mpirun's start-up); checks that both
 # print the same JSON (timings removed) and prints efficiency = t(1 process) / t(2 ranks).
 #
-# Run on a quiet machine:   ./measure_pt.sh
+# Run on a quiet machine:   scripts/measure_pt.sh
 # Knobs (environment):      REPEATS=2  KERNELS="auto"  (add "generic" to time the old kernel too)
 #                           SWEEPS=3000  MODELS="square:32 square:64 square:128"  SKIP_BUILD=1
 set -euo pipefail
