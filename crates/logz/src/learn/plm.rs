@@ -262,7 +262,12 @@ pub fn batch_objective(
         },
     );
     let bias: Vec<f32> = (0..a).map(|k| p[k][active[k]] as f32).collect();
-    let rows = chunk_rows(n).min(m.max(1));
+    // At least four chunks per thread when M allows (not below 256 rows): with one or two
+    // big chunks a small data set would leave a thread idle or the last chunk alone.
+    let threads = rayon::current_num_threads().max(1);
+    let rows = chunk_rows(n)
+        .min(m.div_ceil(4 * threads).max(256))
+        .min(m.max(1));
     let chunks = m.div_ceil(rows);
     let workers = rayon::current_num_threads().clamp(1, chunks.max(1));
     let next = AtomicUsize::new(0);
