@@ -121,7 +121,7 @@ fn cholesky(c: &[f64], d: usize) -> Result<Vec<f64>> {
         for j in 0..=i {
             let s: f64 = c[i * d + j] - (0..j).map(|k| l[i * d + k] * l[j * d + k]).sum::<f64>();
             if i == j {
-                if !(s > 0.0) {
+                if s.is_nan() || s <= 0.0 {
                     return Err(anyhow!("a covariance is not positive definite"));
                 }
                 l[i * d + i] = s.sqrt();
