@@ -190,7 +190,7 @@ def test_fit_reports_the_posterior_covariance_as_the_cli(cli, tmp_path):
     x[:, 1] += 0.9 * x[:, 0]  # correlated features: a clearly nonzero off-diagonal
     y = 0.5 + x @ np.array([1.5, -2.0]) + rng.normal(0, 0.4, size=150)
     path = tmp_path / "d.csv"
-    path.write_text("a,b,y\n" + "".join(f"{r[0]!r},{r[1]!r},{v!r}\n" for r, v in zip(x, y)))
+    path.write_text("a,b,y\n" + "".join(f"{float(r[0])!r},{float(r[1])!r},{float(v)!r}\n" for r, v in zip(x, y)))
     for method, extra in [("exact", []), ("advi-fullrank", ["--steps", "2000"]),
                           ("hmc", [])]:
         js = cli("fit", "blr", str(path), "--x", "a,b", "--y", "y", "--method", method,
