@@ -146,6 +146,27 @@ pub fn natural_svi(
     Ok(race)
 }
 
+/// The benchmark's known-noise model in the standardised coordinates of `sc`: its dimension,
+/// the standardised design and response, and the log joint the VI runs fit.
+fn standardised(
+    d: &Dataset,
+    sc: &Scaling,
+    sigma: f64,
+) -> Result<(usize, Vec<f64>, Vec<f64>, LinearKnownNoise)> {
+    let dim = d.p() + 1;
+    check_rows(d)?;
+    let (xs, ys) = sc.design(d);
+    let model = LinearKnownNoise {
+        d: dim,
+        sigma: sigma / sc.sd_y,
+        tau: PRIOR_SCALE,
+        names: std::iter::once("intercept".to_string())
+            .chain(d.x_names.iter().cloned())
+            .collect(),
+    };
+    Ok((dim, xs, ys, model))
+}
+
 /// Full-rank ADVI (reparameterisation gradients, Adam with learning rate `lr`, minibatches of
 /// `batch` rows, one sample a step) in the coordinates of `sc`, stopped as soon as the posterior
 /// is within `tol` of `target`, for at most `max_steps` steps. Standardising the design is part
@@ -161,17 +182,7 @@ pub fn full_rank_advi(
     lr: f64,
     max_steps: usize,
 ) -> Result<Race> {
-    let dim = d.p() + 1;
-    check_rows(d)?;
-    let (xs, ys) = sc.design(d);
-    let model = LinearKnownNoise {
-        d: dim,
-        sigma: sigma / sc.sd_y,
-        tau: PRIOR_SCALE,
-        names: std::iter::once("intercept".to_string())
-            .chain(d.x_names.iter().cloned())
-            .collect(),
-    };
+    let (dim, xs, ys, model) = standardised(d, sc, sigma)?;
     let o = ViOptions {
         family: Family::FullRank,
         estimator: Estimator::Reparameterization,
@@ -230,17 +241,7 @@ pub fn full_rank_newton(
     max_steps: usize,
     seed: u64,
 ) -> Result<SelfStopped> {
-    let dim = d.p() + 1;
-    check_rows(d)?;
-    let (xs, ys) = sc.design(d);
-    let model = LinearKnownNoise {
-        d: dim,
-        sigma: sigma / sc.sd_y,
-        tau: PRIOR_SCALE,
-        names: std::iter::once("intercept".to_string())
-            .chain(d.x_names.iter().cloned())
-            .collect(),
-    };
+    let (dim, xs, ys, model) = standardised(d, sc, sigma)?;
     let o = ViOptions {
         family: Family::FullRank,
         estimator: Estimator::Reparameterization,
