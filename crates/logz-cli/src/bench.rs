@@ -36,6 +36,9 @@ pub enum BenchWhat {
     /// Coverage of the evidence bracket: [ELBO, CUBO] against the exact ln p(y) of Bayesian
     /// linear regression over --seeds data sets of --rows rows (default 10⁴)
     Bracket,
+    /// Tensor RG on the infinite square lattice at β_c: plain and bond-weighted TRG over --chi
+    /// and --threads, side by side with the numpy peer (--python, --peer) as a speed ratio
+    Trg,
 }
 
 #[derive(Args, Debug)]
@@ -83,6 +86,15 @@ pub struct BenchArgs {
     /// boltzmann/pcd (the lattice goal: pcd's ε_J within 10% of plm's)
     #[arg(long)]
     pub lattice: Option<usize>,
+    /// trg: bond dimensions χ (comma-separated)
+    #[arg(long, value_delimiter = ',', default_value = "8,16,24,32")]
+    pub chi: Vec<usize>,
+    /// trg: a Python interpreter with numpy and scipy, to run the peer side by side
+    #[arg(long)]
+    pub python: Option<std::path::PathBuf>,
+    /// trg: the peer script [default: ../shared/reference/trg_numpy.py, if found]
+    #[arg(long)]
+    pub peer: Option<std::path::PathBuf>,
     /// critical: small settings (a smoke test, seconds), not the README table
     #[arg(long)]
     pub quick: bool,
@@ -144,6 +156,18 @@ pub fn run(a: &BenchArgs) -> Result<()> {
     }
     if a.what == BenchWhat::Bracket {
         return crate::bench_bracket::run(a.rows.unwrap_or(10_000), a.seeds);
+    }
+    if a.what == BenchWhat::Trg {
+        if a.threads.iter().any(|&t| t == 0 || t > MAX_THREADS) {
+            return Err(anyhow!("threads must be in 1..={MAX_THREADS}"));
+        }
+        let peer = crate::bench_trg::peer_from(a.python.as_deref(), a.peer.as_deref());
+        if a.python.is_some() && peer.is_none() {
+            return Err(anyhow!(
+                "bench trg: the peer script was not found; give its path with --peer"
+            ));
+        }
+        return crate::bench_trg::run(&a.chi, &a.threads, peer.as_ref());
     }
     if a.what == BenchWhat::Critical {
         use crate::bench_critical::Format;

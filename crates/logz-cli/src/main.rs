@@ -10,6 +10,7 @@ mod bench_bracket;
 mod bench_critical;
 mod bench_learn;
 mod bench_nuts;
+mod bench_trg;
 mod compare;
 mod dist;
 mod essay;

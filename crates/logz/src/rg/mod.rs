@@ -150,7 +150,7 @@ impl Default for Trg {
         Trg {
             chi: 24,
             k: -0.5,
-            power: 2,
+            power: 1,
             max_steps: 60,
             error_estimate: true,
         }

@@ -276,24 +276,33 @@ fn step(t: &SiteTensor, chi: usize, k: f64, power: usize) -> Result<(SiteTensor,
     let (dh, dv) = (t.dh, t.dv);
     let n = dh * dv;
     let alpha = (1.0 - k) / 2.0;
-    // Split 1: M1[(l,u),(r,d)] = T[l,u,r,d]. The row-major buffer read column-major is M1ᵀ,
-    // whose SVD M1ᵀ = U' s V'ᵀ gives M1 = V' s U'ᵀ.
-    let m1t = MatRef::from_column_major_slice(&t.data, n, n);
-    let sp1 = truncated_svd(m1t, chi, power)?;
-    let (u1, v1) = (&sp1.v, &sp1.u); // U1[(l,u),a], V1[(r,d),a]
-                                     // Split 2: M2[(u,r),(d,l)] = T[l,u,r,d], built column-major.
-    let mut m2 = vec![0.0; n * n];
-    for l in 0..dh {
-        for u in 0..dv {
-            for r in 0..dh {
-                for d in 0..dv {
-                    m2[(u * dh + r) + n * (d * dh + l)] = t.data[((l * dv + u) * dh + r) * dv + d];
+    // The two splits are independent: on two threads they run side by side (each SVD is
+    // mostly small, latency-bound products that one thread cannot overlap).
+    let (sp1, sp2) = rayon::join(
+        || {
+            // Split 1: M1[(l,u),(r,d)] = T[l,u,r,d]. The row-major buffer read column-major
+            // is M1ᵀ, whose SVD M1ᵀ = U' s V'ᵀ gives M1 = V' s U'ᵀ.
+            truncated_svd(MatRef::from_column_major_slice(&t.data, n, n), chi, power)
+        },
+        || {
+            // Split 2: M2[(u,r),(d,l)] = T[l,u,r,d], built column-major: for each column
+            // (d,l) the rows (u,r) are read from T with stride dv in r.
+            let mut m2 = vec![0.0; n * n];
+            for d in 0..dv {
+                for l in 0..dh {
+                    let col = &mut m2[n * (d * dh + l)..n * (d * dh + l + 1)];
+                    for u in 0..dv {
+                        for r in 0..dh {
+                            col[u * dh + r] = t.data[((l * dv + u) * dh + r) * dv + d];
+                        }
+                    }
                 }
             }
-        }
-    }
-    let sp2 = truncated_svd(MatRef::from_column_major_slice(&m2, n, n), chi, power)?;
-    drop(m2);
+            truncated_svd(MatRef::from_column_major_slice(&m2, n, n), chi, power)
+        },
+    );
+    let (sp1, sp2) = (sp1?, sp2?);
+    let (u1, v1) = (&sp1.v, &sp1.u); // U1[(l,u),a], V1[(r,d),a]
     let (u2, v2) = (&sp2.u, &sp2.v); // U2[(u,r),b], V2[(d,l),b]
     let (k1, k2) = (sp1.s.len(), sp2.s.len());
     let h1: Vec<f64> = sp1.s.iter().map(|x| x.powf(alpha)).collect();
@@ -329,13 +338,16 @@ fn step(t: &SiteTensor, chi: usize, k: f64, power: usize) -> Result<(SiteTensor,
     // T'ᵀ = Rᵀ Lᵀ, whose column-major buffer is T' row-major.
     let kk = k1 * k2;
     let dd = dv * dv;
+    // The permutations read P and Q down their (contiguous) columns.
     let mut lt = vec![0.0; dd * kk]; // Lᵀ[(w,y),(a,b)]
-    for a in 0..k1 {
-        for b in 0..k2 {
-            let base = dd * (a * k2 + b);
-            for w in 0..dv {
-                for y in 0..dv {
-                    lt[base + w * dv + y] = p[(a * dv + w, b * dv + y)] * t.wv[w] * t.wv[y];
+    for b in 0..k2 {
+        for y in 0..dv {
+            let pcol = p.col(b * dv + y).try_as_col_major().expect("owned column");
+            let pcol = pcol.as_slice();
+            for a in 0..k1 {
+                let block = &mut lt[dd * (a * k2 + b)..dd * (a * k2 + b + 1)];
+                for w in 0..dv {
+                    block[w * dv + y] = pcol[a * dv + w] * t.wv[w] * t.wv[y];
                 }
             }
         }
@@ -343,11 +355,13 @@ fn step(t: &SiteTensor, chi: usize, k: f64, power: usize) -> Result<(SiteTensor,
     drop(p);
     let mut rt = vec![0.0; kk * dd]; // Rᵀ[(c,d),(w,y)]
     for w in 0..dv {
-        for y in 0..dv {
-            let base = kk * (w * dv + y);
-            for c in 0..k1 {
-                for d in 0..k2 {
-                    rt[base + c * k2 + d] = q[(y * k1 + c, w * k2 + d)];
+        for d in 0..k2 {
+            let qcol = q.col(w * k2 + d).try_as_col_major().expect("owned column");
+            let qcol = qcol.as_slice();
+            for y in 0..dv {
+                let block = &mut rt[kk * (w * dv + y)..kk * (w * dv + y + 1)];
+                for c in 0..k1 {
+                    block[c * k2 + d] = qcol[y * k1 + c];
                 }
             }
         }
@@ -428,7 +442,7 @@ impl Default for TrgParams {
             chi: 24,
             k: -0.5,
             max_steps: 60,
-            power: 2,
+            power: 1,
         }
     }
 }
