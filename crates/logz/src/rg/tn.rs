@@ -944,7 +944,12 @@ mod tests {
         let h: Vec<f64> = (0..m.n())
             .map(|_| 2.0 * rng.random::<f64>() - 1.0)
             .collect();
-        Model::new(m.n(), m.edges(), &j, h, 1.0).unwrap()
+        let e: Vec<(usize, usize)> = m
+            .edges()
+            .iter()
+            .map(|&(a, b)| (a as usize, b as usize))
+            .collect();
+        Model::new(m.n(), &e, &j, h, 1.0).unwrap()
     }
 
     #[test]
