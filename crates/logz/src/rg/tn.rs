@@ -642,13 +642,7 @@ impl Tn {
     }
 
     /// χ ≥ the full Schmidt rank: the dense, untruncated boundary state.
-    fn solve_dense(
-        &self,
-        m: &Model,
-        g: GridShape,
-        full: f64,
-        runner: &Runner,
-    ) -> Result<Estimate> {
+    fn solve_dense(&self, m: &Model, g: GridShape, full: f64, runner: &Runner) -> Result<Estimate> {
         let l = dense::orient(m, g);
         dense::check(&l, &limits::Limits::current(), self.chi, full)?;
         let run = dense::contract(&l, runner)?;
@@ -966,7 +960,11 @@ mod tests {
             assert_eq!(est.diagnostics.algorithm, "tn-dense");
             assert_eq!(est.kind, EstimateKind::Exact);
             let rel = (est.ln_z - exact).abs() / exact.abs();
-            assert!(rel < 1e-10, "seed {seed}: tn {} exact {exact} ({rel:e})", est.ln_z);
+            assert!(
+                rel < 1e-10,
+                "seed {seed}: tn {} exact {exact} ({rel:e})",
+                est.ln_z
+            );
         }
         // Open grids, cylinders either way and a torus, β|J| up to 4 or in [3, 5].
         let models = [

@@ -403,8 +403,8 @@ fn sweep(
         if let Some(runner) = runner {
             if (n + 1) % l.w == 0 {
                 let row = (n + 1) / l.w;
-                let it = Iteration::new("tn", row)
-                    .objective(e_total as f64 * std::f64::consts::LN_2);
+                let it =
+                    Iteration::new("tn", row).objective(e_total as f64 * std::f64::consts::LN_2);
                 if let Some(t) = runner.iterate(it) {
                     return Err(interrupted(t.label(), row, l.h));
                 }
@@ -544,9 +544,10 @@ pub(super) fn contract(l: &Lattice, runner: &Runner) -> Result<DenseRun> {
     // A weight below the smallest normal double (|βJ| or |βh| > 354) has no relative error
     // bound at all.
     let tiny = |x: &f64| *x < f64::MIN_POSITIVE;
-    let tiny_weight = passes.iter().any(|p| {
-        p.f.iter().any(tiny) || p.vert.is_some_and(|a| a.iter().flatten().any(tiny))
-    }) || closing_k.iter().any(|k| tiny(&(-2.0 * k.abs()).exp()));
+    let tiny_weight = passes
+        .iter()
+        .any(|p| p.f.iter().any(tiny) || p.vert.is_some_and(|a| a.iter().flatten().any(tiny)))
+        || closing_k.iter().any(|k| tiny(&(-2.0 * k.abs()).exp()));
     let bound = if tiny_weight {
         f64::INFINITY
     } else {
