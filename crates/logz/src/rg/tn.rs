@@ -56,7 +56,7 @@
 //! stores ψ as a dense vector over the 2^W configurations of a row instead (with periodic rows:
 //! one sweep per configuration of the first row, summed) and contracts it column by column with
 //! positive arithmetic only, so every entry keeps a small *relative* error and the result is
-//! exact to a counted rounding bound, however strong the couplings ([`dense`]). Below the full
+//! exact to a counted rounding bound, however strong the couplings (`tn/dense.rs`). Below the full
 //! rank the MPS runs, and its refusals and unbounded results name the χ that selects the dense
 //! path when it fits the memory and time budgets.
 
