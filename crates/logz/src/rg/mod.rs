@@ -15,7 +15,8 @@
 //! - [`realspace`]: decimation of the chain and Migdal–Kadanoff bond moving (`logz rg`).
 //! - [`Planar`]: exact ln Z of zero-field open square grids with any couplings (Kac–Ward).
 //! - [`Tn`]: ln Z of any square-grid model (any couplings and fields, open or periodic) by
-//!   boundary-MPS contraction; exact when nothing is truncated.
+//!   boundary-MPS contraction; at χ ≥ the full Schmidt rank a dense, all-positive contraction
+//!   of the untruncated boundary state, exact to a counted rounding bound.
 
 pub mod closed;
 pub mod hotrg;

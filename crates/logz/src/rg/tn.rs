@@ -48,7 +48,17 @@
 //!
 //! Every weight is factored as e^{|x|} · (something in [0, 1]) and every tensor's scale is moved
 //! into a running logarithm as soon as it is made, so nothing overflows at any β (but see the
-//! rounding limit above: at low temperature use `exact` or, without fields, `planar`).
+//! rounding limit above, and the dense path below).
+//!
+//! # χ at the full rank: the dense path
+//! When χ ≥ d^⌊W/2⌋, the largest Schmidt rank the boundary state can have, the MPS would
+//! truncate nothing and only adds rounding relative to the largest entry. The solver then
+//! stores ψ as a dense vector over the 2^W configurations of a row instead (with periodic rows:
+//! one sweep per configuration of the first row, summed) and contracts it column by column with
+//! positive arithmetic only, so every entry keeps a small *relative* error and the result is
+//! exact to a counted rounding bound, however strong the couplings (`tn/dense.rs`). Below the full
+//! rank the MPS runs, and its refusals and unbounded results name the χ that selects the dense
+//! path when it fits the memory and time budgets.
 
 use crate::error::{Error, Result};
 use crate::estimate::{Estimate, EstimateKind, Solver};
@@ -57,6 +67,8 @@ use crate::model::grid::{grid_shape, Bond, GridShape};
 use crate::model::Model;
 use crate::runner::{Iteration, Runner};
 use faer::{Mat, MatRef};
+
+mod dense;
 
 /// Singular values below this fraction of the largest are rounding noise: dropping them does
 /// not count as truncation.
@@ -89,7 +101,12 @@ struct Lattice {
 impl Lattice {
     /// The model's couplings on its grid, turned so that rows are the narrower side.
     fn new(m: &Model, g: GridShape) -> Lattice {
-        let transpose = g.cols > g.rows;
+        Lattice::oriented(m, g, g.cols > g.rows)
+    }
+
+    /// The model's couplings on its grid, rows of the contraction = the grid's columns if
+    /// `transpose`.
+    fn oriented(m: &Model, g: GridShape, transpose: bool) -> Lattice {
         let (h, w) = if transpose {
             (g.cols, g.rows)
         } else {
@@ -572,21 +589,47 @@ impl Default for Tn {
 /// The largest χ accepted (each SVD is up to 4χ × 16χ; far above any useful value).
 pub const MAX_CHI: usize = 4096;
 
+/// The largest Schmidt rank the boundary state can have, d^⌊W/2⌋ (d = 2, or 4 for the double
+/// layer of periodic rows): at χ ≥ this value nothing is ever truncated.
+fn full_rank(l: &Lattice) -> f64 {
+    (l.d() as f64).powi((l.w / 2).min(1000) as i32)
+}
+
+/// The grid's boundary conditions in words.
+fn boundary_name(l: &Lattice) -> &'static str {
+    match (l.periodic_rows, l.periodic_cols) {
+        (false, false) => "open",
+        (true, true) => "periodic",
+        _ => "cylinder",
+    }
+}
+
 impl Tn {
-    fn lattice(&self, m: &Model) -> Result<Lattice> {
+    /// The grid of the model, after checking χ.
+    fn grid(&self, m: &Model) -> Result<GridShape> {
         if self.chi < 2 || self.chi > MAX_CHI {
             return Err(Error::arg(format!(
                 "--chi must be between 2 and {MAX_CHI} for tn, got {}",
                 self.chi
             )));
         }
-        let g = grid_shape(m).ok_or_else(|| Error::NotApplicable {
+        grid_shape(m).ok_or_else(|| Error::NotApplicable {
             method: "tn",
             reason: "needs a square grid: a built-in square lattice or a model whose spins are \
                      numbered row by row with every edge between grid neighbours"
                 .to_string(),
-        })?;
-        let l = Lattice::new(m, g);
+        })
+    }
+
+    /// The lattice in the boundary MPS's orientation, after checking χ and the MPS's memory.
+    #[cfg(test)]
+    fn lattice(&self, m: &Model) -> Result<Lattice> {
+        let l = Lattice::new(m, self.grid(m)?);
+        self.check_mps(&l)?;
+        Ok(l)
+    }
+
+    fn check_mps(&self, l: &Lattice) -> Result<()> {
         // The largest SVD: a (χ·m) × (d·χ·m) matrix with MPO bond m ≤ 4, plus its factors.
         let (mpo, d) = (if l.periodic_cols { 4.0 } else { 2.0 }, l.d() as f64);
         let side = self.chi as f64 * mpo;
@@ -595,8 +638,78 @@ impl Tn {
             "tn",
             &format!("the boundary MPS at χ = {}", self.chi),
             bytes,
-        )?;
-        Ok(l)
+        )
+    }
+
+    /// χ ≥ the full Schmidt rank: the dense, untruncated boundary state.
+    fn solve_dense(&self, m: &Model, g: GridShape, full: f64, runner: &Runner) -> Result<Estimate> {
+        let l = dense::orient(m, g);
+        dense::check(&l, &limits::Limits::current(), self.chi, full)?;
+        let run = dense::contract(&l, runner)?;
+        let exact = run.bound <= EXACT_BOUND;
+        let kind = if exact {
+            EstimateKind::Exact
+        } else {
+            EstimateKind::Approximation
+        };
+        let offset = m.beta() * m.energy_offset();
+        let mut est = Estimate::new(run.ln_z - offset, kind, "tn-dense");
+        est.diagnostics.iterations = run.height;
+        let starts = if run.starts > 1 {
+            format!(
+                ", once for each of the 2^{} configurations of the first row (periodic rows)",
+                run.width
+            )
+        } else {
+            String::new()
+        };
+        est.diagnostics.notes.push(format!(
+            "dense boundary state (χ = {} ≥ the full Schmidt rank {full:.0}, so nothing is \
+             truncated): all 2^{} configurations of a {}-column row of a {}-row × {}-column {} \
+             grid, swept row by row with positive arithmetic only{starts}",
+            self.chi,
+            run.width,
+            run.width,
+            run.height,
+            run.width,
+            boundary_name(&l)
+        ));
+        if run.zeroed > 0.0 {
+            est.diagnostics.notes.push(format!(
+                "entries below 2^-1022 of the largest were set to zero; their effect on ln Z is \
+                 bounded by {:.1e}",
+                run.zeroed
+            ));
+        }
+        if exact {
+            est.diagnostics.notes.push(format!(
+                "exact to rounding: |δ ln Z| ≤ {:.1e} (roundings counted on every path)",
+                run.bound
+            ));
+        } else if !run.bound.is_finite() {
+            est.diagnostics.notes.push(
+                "a bond or field weight e^{-2|x|} is below the smallest normal double \
+                 (|x| > 354): no rounding bound, not called exact"
+                    .to_string(),
+            );
+        } else {
+            est.diagnostics.notes.push(format!(
+                "rounding bound |δ ln Z| ≤ {:.1e} is above {EXACT_BOUND:.0e}: not called exact",
+                run.bound
+            ));
+        }
+        Ok(est)
+    }
+
+    /// `--chi N` that would contract this model exactly with the dense state, if it fits.
+    fn dense_hint(m: &Model, g: GridShape, full: f64) -> Option<String> {
+        let l = dense::orient(m, g);
+        (full <= MAX_CHI as f64 && dense::fits(&l, &limits::Limits::current())).then(|| {
+            format!(
+                "--chi {full:.0} (the full Schmidt rank) stores the boundary state densely and \
+                 contracts it exactly"
+            )
+        })
     }
 }
 
@@ -605,8 +718,18 @@ impl Solver for Tn {
         "tn"
     }
     fn solve_with(&self, m: &Model, runner: &Runner) -> Result<Estimate> {
-        let l = self.lattice(m)?;
-        let run = contract(&l, self.chi, runner)?;
+        let g = self.grid(m)?;
+        let l = Lattice::new(m, g);
+        let full = full_rank(&l);
+        if self.chi as f64 >= full {
+            return self.solve_dense(m, g, full, runner);
+        }
+        self.check_mps(&l)?;
+        let hint = || Tn::dense_hint(m, g, full);
+        let run = contract(&l, self.chi, runner).map_err(|e| match (e, hint()) {
+            (Error::Numerical(msg), Some(h)) => Error::Numerical(format!("{msg}, or {h}")),
+            (e, _) => e,
+        })?;
         let offset = m.beta() * m.energy_offset();
         let bound = run.ln_bound.exp();
         let exact = run.truncation == 0.0 && bound <= EXACT_BOUND;
@@ -617,22 +740,24 @@ impl Solver for Tn {
         };
         let mut est = Estimate::new(run.ln_z - offset, kind, "tn");
         est.diagnostics.iterations = l.h;
-        let boundary = match (l.periodic_rows, l.periodic_cols) {
-            (false, false) => "open",
-            (true, true) => "periodic",
-            _ => "cylinder",
-        };
         est.diagnostics.notes.push(format!(
-            "boundary MPS on a {}-row × {}-column {boundary} grid, χ = {} (largest bond kept {})",
-            l.h, l.w, self.chi, run.max_bond
+            "boundary MPS on a {}-row × {}-column {} grid, χ = {} (largest bond kept {}; \
+             full Schmidt rank {full:.0})",
+            l.h,
+            l.w,
+            boundary_name(&l),
+            self.chi,
+            run.max_bond
         ));
         let bound_note = if bound < 1.0 {
             format!("first-order error bound |δ ln Z| ≤ {bound:.1e}")
         } else {
+            let alternative = hint().unwrap_or_else(|| {
+                "at low temperature use exact, or planar without fields".to_string()
+            });
             format!(
                 "no useful error bound: the first-order bound is e^{:.0} (truncation and \
-                 rounding may be amplified that much; raise --chi, or at low temperature use \
-                 exact, or planar without fields)",
+                 rounding may be amplified that much; {alternative})",
                 run.ln_bound
             )
         };
@@ -720,11 +845,10 @@ mod tests {
                 }
                 .solve(&m)
                 .unwrap();
-                // Weak couplings: claimed exact. Strong ones: accurate here, but the
-                // a-priori bound cannot promise it, so no claim.
-                if scale < 1.0 {
-                    assert_eq!(est.kind, EstimateKind::Exact, "{rows}x{cols} {periodic}");
-                }
+                // χ = 256 is above the full rank of these widths: the dense path, exact at
+                // every coupling strength.
+                assert_eq!(est.kind, EstimateKind::Exact, "{rows}x{cols} {periodic}");
+                assert_eq!(est.diagnostics.algorithm, "tn-dense");
                 assert!(
                     (est.ln_z - exact).abs() < 1e-10 * exact.abs().max(1.0),
                     "{rows}x{cols} periodic={periodic} scale={scale}: tn {} exact {exact}",
@@ -736,7 +860,8 @@ mod tests {
 
     #[test]
     fn truncated_is_an_approximation_that_improves_with_chi() {
-        let m = random_grid(8, 8, false, 1.0, 11);
+        // 10 columns: full rank 2^5 = 32, so χ = 2 and 16 run the truncated MPS.
+        let m = random_grid(10, 10, false, 1.0, 11);
         let exact = Exact.solve(&m).unwrap().ln_z;
         let small = Tn {
             chi: 2,
@@ -751,6 +876,7 @@ mod tests {
         .solve(&m)
         .unwrap();
         assert_eq!(small.kind, EstimateKind::Approximation);
+        assert_eq!(large.diagnostics.algorithm, "tn");
         let (e_small, e_large) = ((small.ln_z - exact).abs(), (large.ln_z - exact).abs());
         assert!(e_large < 1e-6 * exact.abs(), "χ=16 error {e_large}");
         assert!(e_large < e_small, "{e_large} vs {e_small}");
@@ -758,23 +884,194 @@ mod tests {
 
     #[test]
     fn strong_couplings_do_not_overflow_nor_claim_exactness() {
-        // Torus, β|J| up to 4: accurate.
+        // Torus, β|J| up to 4, χ = 64 ≥ the full rank 16: the dense path, exact.
         let m = random_grid(5, 4, true, 1.0, 5).with_beta(4.0).unwrap();
         let exact = Exact.solve(&m).unwrap().ln_z;
         let est = Tn::default().solve(&m).unwrap();
         assert!(
-            (est.ln_z - exact).abs() < 1e-9 * exact.abs(),
+            (est.ln_z - exact).abs() < 1e-10 * exact.abs(),
             "{} {exact}",
             est.ln_z
         );
-        // Open grid, β|J| up to 40: broken bonds weigh e^{−80}, below rounding; nothing is
-        // truncated, but the result must not be called exact.
+        assert_eq!(est.kind, EstimateKind::Exact);
+        // Open grid, β|J| up to 40: broken bonds weigh e^{−80}. The dense path (χ ≥ 4) keeps
+        // every configuration to a small relative error and is exact.
         let m = random_grid(5, 4, false, 1.0, 5).with_beta(40.0).unwrap();
+        let exact = Exact.solve(&m).unwrap().ln_z;
         let est = Tn::default().solve(&m).unwrap();
-        assert!(est.ln_z.is_finite());
-        assert_eq!(est.kind, EstimateKind::Approximation);
-        let notes = est.diagnostics.notes.join(" ");
-        assert!(notes.contains("no useful error bound"), "{notes}");
+        assert_eq!(est.kind, EstimateKind::Exact);
+        assert!(
+            (est.ln_z - exact).abs() < 1e-10 * exact.abs(),
+            "{} {exact}",
+            est.ln_z
+        );
+        // The MPS at χ = 2 < 4 has no useful bound there (or refuses), and says which χ
+        // contracts the model exactly.
+        let mps = Tn {
+            chi: 2,
+            error_estimate: false,
+        }
+        .solve(&m);
+        let text = match mps {
+            Ok(est) => {
+                assert_eq!(est.kind, EstimateKind::Approximation);
+                est.diagnostics.notes.join(" ")
+            }
+            Err(e) => e.to_string(),
+        };
+        assert!(text.contains("--chi 4 (the full Schmidt rank)"), "{text}");
+    }
+
+    /// A rows × cols torus with couplings of magnitude in [3, 5] (random signs: frustrated)
+    /// and fields in [−1, 1], β = 1.
+    fn strong_torus(rows: usize, cols: usize, seed: u64) -> Model {
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(seed);
+        let m = random_grid(rows, cols, true, 1.0, seed);
+        let j: Vec<f64> = m
+            .couplings()
+            .iter()
+            .map(|_| {
+                let sign = if rng.random::<bool>() { 1.0 } else { -1.0 };
+                sign * (3.0 + 2.0 * rng.random::<f64>())
+            })
+            .collect();
+        let h: Vec<f64> = (0..m.n())
+            .map(|_| 2.0 * rng.random::<f64>() - 1.0)
+            .collect();
+        let e: Vec<(usize, usize)> = m
+            .edges()
+            .iter()
+            .map(|&(a, b)| (a as usize, b as usize))
+            .collect();
+        Model::new(m.n(), &e, &j, h, 1.0).unwrap()
+    }
+
+    #[test]
+    fn dense_matches_elimination_on_strong_random_tori() {
+        for seed in 0..3 {
+            let m = strong_torus(10, 10, 40 + seed);
+            let exact = Exact.solve(&m).unwrap().ln_z;
+            let est = Tn {
+                chi: 1024,
+                error_estimate: false,
+            }
+            .solve(&m)
+            .unwrap();
+            assert_eq!(est.diagnostics.algorithm, "tn-dense");
+            assert_eq!(est.kind, EstimateKind::Exact);
+            let rel = (est.ln_z - exact).abs() / exact.abs();
+            assert!(
+                rel < 1e-10,
+                "seed {seed}: tn {} exact {exact} ({rel:e})",
+                est.ln_z
+            );
+        }
+        // Open grids, cylinders either way and a torus, β|J| up to 4 or in [3, 5].
+        let models = [
+            cylinder(6, 9, false, false, 8).with_beta(4.0).unwrap(),
+            cylinder(6, 9, true, false, 8).with_beta(4.0).unwrap(),
+            cylinder(6, 9, false, true, 8).with_beta(4.0).unwrap(),
+            strong_torus(6, 9, 7),
+        ];
+        for (k, m) in models.iter().enumerate() {
+            let exact = Exact.solve(m).unwrap().ln_z;
+            let est = Tn {
+                chi: 64,
+                error_estimate: false,
+            }
+            .solve(m)
+            .unwrap();
+            assert_eq!(est.diagnostics.algorithm, "tn-dense");
+            assert_eq!(est.kind, EstimateKind::Exact);
+            let rel = (est.ln_z - exact).abs() / exact.abs();
+            assert!(rel < 1e-10, "model {k}: {} {exact}", est.ln_z);
+        }
+    }
+
+    /// A rows × cols grid with random couplings in [−1, 1] and fields in [−½, ½], wrapping
+    /// around vertically (`wrap_rows`) and/or horizontally (`wrap_cols`).
+    fn cylinder(rows: usize, cols: usize, wrap_rows: bool, wrap_cols: bool, seed: u64) -> Model {
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(seed);
+        let idx = |r: usize, c: usize| r * cols + c;
+        let mut e = Vec::new();
+        for r in 0..rows {
+            for c in 0..cols {
+                if c + 1 < cols || wrap_cols {
+                    e.push((idx(r, c), idx(r, (c + 1) % cols)));
+                }
+                if r + 1 < rows || wrap_rows {
+                    e.push((idx(r, c), idx((r + 1) % rows, c)));
+                }
+            }
+        }
+        let j: Vec<f64> = e.iter().map(|_| 2.0 * rng.random::<f64>() - 1.0).collect();
+        let h: Vec<f64> = (0..rows * cols)
+            .map(|_| rng.random::<f64>() - 0.5)
+            .collect();
+        Model::new(rows * cols, &e, &j, h, 1.0).unwrap()
+    }
+
+    #[test]
+    fn chi_below_the_full_rank_runs_the_mps() {
+        // 6 × 6: full rank 2^3 = 8 open, 4^3 = 64 periodic.
+        for (periodic, full) in [(false, 8), (true, 64)] {
+            let m = random_grid(6, 6, periodic, 0.5, 3);
+            let run = |chi| {
+                Tn {
+                    chi,
+                    error_estimate: false,
+                }
+                .solve(&m)
+                .unwrap()
+            };
+            let below = run(full - 1);
+            assert_eq!(below.diagnostics.algorithm, "tn", "periodic {periodic}");
+            assert!(below.diagnostics.notes[0].starts_with("boundary MPS"));
+            let at = run(full);
+            assert_eq!(at.diagnostics.algorithm, "tn-dense", "periodic {periodic}");
+            assert!(at.diagnostics.notes[0].starts_with("dense boundary state"));
+        }
+    }
+
+    #[test]
+    fn dense_answer_does_not_depend_on_the_thread_count() {
+        let m = strong_torus(6, 7, 9);
+        let solve = |n| {
+            crate::parallel::with_threads(n, || {
+                Tn {
+                    chi: 64,
+                    error_estimate: false,
+                }
+                .solve(&m)
+                .unwrap()
+                .ln_z
+            })
+            .unwrap()
+        };
+        assert_eq!(solve(1).to_bits(), solve(2).to_bits());
+    }
+
+    #[test]
+    fn dense_beyond_the_memory_budget_is_refused() {
+        let m = random_grid(24, 24, false, 1.0, 1);
+        let g = grid_shape(&m).unwrap();
+        let l = dense::orient(&m, g);
+        let tight = limits::Limits {
+            memory: 1 << 20,
+            time: 1e9,
+        };
+        let e = dense::check(&l, &tight, 4096, 4096.0).unwrap_err();
+        let text = e.to_string();
+        assert!(matches!(e, Error::OverBudget { .. }), "{text}");
+        assert!(text.contains("2^24 configurations"), "{text}");
+        assert!(text.contains("above the memory limit"), "{text}");
+        assert!(text.contains("χ < 4096"), "{text}");
+        // The same lattice fits a generous budget.
+        let roomy = limits::Limits {
+            memory: 1 << 30,
+            time: 1e9,
+        };
+        assert!(dense::check(&l, &roomy, 4096, 4096.0).is_ok());
     }
 
     #[test]
