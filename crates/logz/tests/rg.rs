@@ -399,3 +399,95 @@ fn migdal_kadanoff_fixed_point_exponent_and_free_energy() {
     assert!(MigdalKadanoff::new(1).is_err());
     assert!(MigdalKadanoff::new(3).unwrap().fixed_point() < ks);
 }
+
+/// A random planar graph with a straight-line drawing: the sites of a rows × cols triangular
+/// lattice, moved by up to 0.2 of the spacing (which cannot make two of its edges cross), each
+/// edge kept with probability `keep`, couplings Gaussian × `scale`.
+fn random_plane(
+    rows: usize,
+    cols: usize,
+    keep: f64,
+    scale: f64,
+    beta: f64,
+    seed: u64,
+) -> logz::Model {
+    let mut u = rng(seed);
+    let mut edges = Vec::new();
+    for r in 0..rows {
+        for c in 0..cols {
+            let i = r * cols + c;
+            for (dr, dc) in [(0, 1), (1, 0), (1, 1)] {
+                if r + dr < rows && c + dc < cols && u() < keep {
+                    edges.push((i, (r + dr) * cols + c + dc));
+                }
+            }
+        }
+    }
+    let positions: Vec<[f64; 2]> = (0..rows * cols)
+        .map(|i| {
+            let (r, c) = ((i / cols) as f64, (i % cols) as f64);
+            [c + 0.4 * (u() - 0.5), r + 0.4 * (u() - 0.5)]
+        })
+        .collect();
+    let j: Vec<f64> = edges
+        .iter()
+        .map(|_| scale * (-2.0 * (1.0 - u()).ln()).sqrt() * (std::f64::consts::TAU * u()).cos())
+        .collect();
+    logz::Model::new(rows * cols, &edges, &j, vec![0.0; rows * cols], beta)
+        .unwrap()
+        .with_checked_geometry(logz::Geometry::Plane { positions })
+        .unwrap()
+}
+
+#[test]
+fn planar_is_exact_on_triangular_grids_and_any_drawn_planar_graph() {
+    let elimination = logz::methods::by_name("elimination").unwrap();
+    let check = |m: &logz::Model, what: &str| {
+        let want = elimination.solve(m).unwrap().ln_z;
+        let got = logz::rg::Planar.solve(m).unwrap();
+        assert_eq!(got.kind, EstimateKind::Exact);
+        assert!(
+            (got.ln_z - want).abs() < 1e-10 * want.abs(),
+            "{what}: {} vs {want} (Δ = {:e})",
+            got.ln_z,
+            got.ln_z - want
+        );
+    };
+    // Open triangular grids (degree 6, turning angles of ±45°, ±90°, ±135°), strong couplings.
+    for (seed, &(rows, cols, beta)) in [(5, 6, 1.0), (8, 8, 3.0), (9, 7, 0.5)].iter().enumerate() {
+        let mut u = rng(seed as u64 + 40);
+        let lattice = builders::triangular(rows, cols, false, &Params::default()).unwrap();
+        let edges: Vec<(usize, usize)> = lattice
+            .edges()
+            .iter()
+            .map(|&(a, b)| (a as usize, b as usize))
+            .collect();
+        let j: Vec<f64> = edges.iter().map(|_| 2.0 * u() - 1.0).collect();
+        let m = logz::Model::new(rows * cols, &edges, &j, vec![0.0; rows * cols], beta)
+            .unwrap()
+            .with_checked_geometry(lattice.geometry().clone())
+            .unwrap();
+        check(&m, &format!("triangular {rows}×{cols} β = {beta}"));
+    }
+    // Random drawn planar graphs: irregular angles, isolated sites, degrees 0–6, β|J| up to ~10.
+    for (seed, &(rows, cols, keep, beta)) in [
+        (6, 7, 0.7, 1.0),
+        (9, 9, 0.8, 3.0),
+        (8, 10, 0.5, 0.7),
+        (10, 10, 0.9, 4.0),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let m = random_plane(rows, cols, keep, 1.0, beta, seed as u64 + 7);
+        check(&m, &format!("plane {rows}×{cols} keep {keep} β = {beta}"));
+    }
+    // A drawing with crossing edges is refused when the model is built.
+    let square = vec![[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]];
+    let k4 = [(0, 1), (1, 2), (2, 3), (0, 3), (0, 2), (1, 3)];
+    let e = logz::Model::new(4, &k4, &[1.0; 6], vec![0.0; 4], 1.0)
+        .unwrap()
+        .with_checked_geometry(logz::Geometry::Plane { positions: square })
+        .unwrap_err();
+    assert!(e.to_string().contains("not planar"), "{e}");
+}

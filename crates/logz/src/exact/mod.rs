@@ -109,7 +109,7 @@ pub fn treewidth_lower_bound(m: &Model) -> usize {
         // The L×L×L cube contains the L×L grid.
         Geometry::Cubic { l } => l,
         Geometry::Complete { n } => n.saturating_sub(1),
-        Geometry::Chain { .. } | Geometry::General => 0,
+        Geometry::Chain { .. } | Geometry::General | Geometry::Plane { .. } => 0,
     }
 }
 

@@ -10,6 +10,7 @@
 pub mod builders;
 pub mod expfam;
 pub mod grid;
+pub mod plane;
 pub mod regular;
 pub mod torus;
 
@@ -62,6 +63,13 @@ pub enum Geometry {
     Complete {
         /// Number of spins.
         n: usize,
+    },
+    /// Any graph drawn in the plane with straight edges that meet only at shared ends (checked
+    /// when attached): `{"kind": "plane", "positions": [[x, y], …]}`, one point per site. The
+    /// exact `planar` method needs such a drawing.
+    Plane {
+        /// The position (x, y) of each site.
+        positions: Vec<[f64; 2]>,
     },
 }
 
@@ -303,6 +311,10 @@ impl Model {
         };
         let reference = match g {
             Geometry::General => return Ok(self.with_geometry(g)),
+            Geometry::Plane { ref positions } => {
+                plane::check_drawing(self.n, &self.edges, positions)?;
+                return Ok(self.with_geometry(g));
+            }
             Geometry::Chain { n, periodic } => builders::chain(n, periodic, &p),
             Geometry::Square {
                 rows,

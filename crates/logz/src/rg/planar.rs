@@ -1,5 +1,10 @@
-//! Exact ln Z of zero-field Ising models on open square grids with any couplings: the Kac–Ward
+//! Exact ln Z of zero-field Ising models on planar graphs with any couplings: the Kac–Ward
 //! determinant.
+//!
+//! The graph must come drawn in the plane with straight edges that meet only at shared ends:
+//! open square and triangular grids and open chains have their natural drawing, and any other
+//! planar graph can be given one (a JSON model with `"geometry": {"kind": "plane",
+//! "positions": [[x, y], …]}`, checked when loaded: see [`crate::model::plane`]).
 //!
 //! # The formula
 //! With x_e = tanh(βJ_e), the high-temperature expansion gives
@@ -9,12 +14,13 @@
 //! Z_ht² = det(I − T),
 //! where T acts on the 2E *directed* edges: T_{e,e'} = x_e e^{iα(e,e')/2} when e' starts where
 //! e ends and is not e reversed, α(e,e') ∈ (−π, π) being the turning angle (0 straight on,
-//! ±π/2 at a corner of the grid). Every closed non-backtracking walk collects the phase
+//! ±π/2 at a corner of a square grid). Every closed non-backtracking walk collects the phase
 //! e^{iπ(winding)}, which turns the sum over walks into the signed sum over even subgraphs.
 //! So ln Z = N ln 2 + Σ_e ln cosh(βJ_e) + ½ ln |det(I − T)|: one determinant, no enumeration.
 //!
 //! # The determinant
-//! The matrix is complex, 2E × 2E, with at most four entries per row. Small grids use a dense
+//! The matrix is complex, 2E × 2E, with deg − 1 entries in the row of an edge ending at a site
+//! of degree deg. Small grids use a dense
 //! LU (faer); larger ones a sparse LU (faer's simplicial Gilbert–Peierls factorisation after a
 //! COLAMD fill-reducing column order). ln|det| = Σ_j ln|U_jj| in either case — a sum of logs,
 //! which never overflows however large N is. A field couples every spin to a ghost spin and
@@ -23,41 +29,42 @@
 use crate::error::{Error, Result};
 use crate::estimate::{Estimate, EstimateKind, Solver};
 use crate::limits;
-use crate::model::{Geometry, Model};
+use crate::model::Model;
 use crate::numeric::ln_2cosh;
 use crate::runner::Runner;
 use faer::c64;
 
-/// Directed edges of an open rows × cols grid with their tanh weights.
+/// Directed edges of a graph drawn in the plane, with their tanh weights.
 struct Walks {
     /// (from site, to site, x = tanh βJ) for each directed edge; edge 2k and 2k+1 are the two
     /// directions of undirected bond k.
     dir: Vec<(usize, usize, f64)>,
     /// Directed edges leaving each site.
     out: Vec<Vec<usize>>,
-    cols: usize,
+    /// The drawing: one point per site.
+    pos: Vec<[f64; 2]>,
 }
 
 impl Walks {
-    fn direction(&self, e: usize) -> (i64, i64) {
+    fn direction(&self, e: usize) -> (f64, f64) {
         let (a, b, _) = self.dir[e];
-        let (ra, ca) = ((a / self.cols) as i64, (a % self.cols) as i64);
-        let (rb, cb) = ((b / self.cols) as i64, (b % self.cols) as i64);
-        (cb - ca, rb - ra)
+        let (p, q) = (self.pos[a], self.pos[b]);
+        (q[0] - p[0], q[1] - p[1])
     }
     /// The entries (row e, column e', T_{e,e'}) of the Kac–Ward transition matrix.
     fn entries(&self) -> Vec<(usize, usize, c64)> {
         let mut t = Vec::with_capacity(self.dir.len() * 3);
-        for (e, &(_, to, x)) in self.dir.iter().enumerate() {
+        for (e, &(from, to, x)) in self.dir.iter().enumerate() {
             let (dx1, dy1) = self.direction(e);
             for &f in &self.out[to] {
-                let (dx2, dy2) = self.direction(f);
-                if dx1 == -dx2 && dy1 == -dy2 {
+                if self.dir[f].1 == from {
                     continue; // no backtracking
                 }
-                // Turning angle between unit grid steps: 0 or ±π/2 (cross product gives the side).
-                let cross = dx1 * dy2 - dy1 * dx2;
-                let half = std::f64::consts::FRAC_PI_4 * cross as f64;
+                let (dx2, dy2) = self.direction(f);
+                // The turning angle α ∈ (−π, π) from the first direction to the second (the
+                // drawing has no overlapping edges, so never ±π); the phase is e^{iα/2}.
+                let alpha = (dx1 * dy2 - dy1 * dx2).atan2(dx1 * dx2 + dy1 * dy2);
+                let half = 0.5 * alpha;
                 t.push((e, f, c64::new(x * half.cos(), x * half.sin())));
             }
         }
@@ -148,8 +155,8 @@ fn ln_det_sparse(n: usize, t: &[(usize, usize, c64)]) -> Result<f64> {
     Ok(s)
 }
 
-/// Exact ln Z of a zero-field open square grid by the Kac–Ward determinant (see the module
-/// docs). Any couplings, ferro- or antiferromagnetic, frustrated or not.
+/// Exact ln Z of a zero-field model on a graph drawn in the plane, by the Kac–Ward determinant
+/// (see the module docs). Any couplings, ferro- or antiferromagnetic, frustrated or not.
 #[derive(Debug, Clone, Default)]
 pub struct Planar;
 
@@ -160,19 +167,13 @@ impl Planar {
             method: "planar",
             reason: reason.to_string(),
         };
-        let (rows, cols) =
-            match *m.geometry() {
-                Geometry::Square {
-                    rows,
-                    cols,
-                    periodic: false,
-                } => (rows, cols),
-                Geometry::Chain { periodic: false, n } => (1, n),
-                _ => return Err(not(
-                    "needs an open square grid (e.g. square:16:open, or a JSON model with that \
-                     geometry); a torus is not planar",
-                )),
-            };
+        let pos = crate::model::plane::positions(m).ok_or_else(|| {
+            not(
+                "needs a graph drawn in the plane: an open square or triangular grid (e.g. \
+                 square:16:open), an open chain, or a JSON model with a \"plane\" geometry \
+                 giving each site's position; a torus is not planar",
+            )
+        })?;
         if m.fields().iter().any(|&h| h != 0.0) {
             return Err(not(
                 "needs zero field: a field couples every spin to a ghost spin, which breaks \
@@ -199,10 +200,6 @@ impl Planar {
         let mut ln_z = n as f64 * std::f64::consts::LN_2 - beta * m.energy_offset();
         for (&(a, b), &j) in m.edges().iter().zip(m.couplings()) {
             let (a, b) = (a as usize, b as usize);
-            let (ra, ca, rb, cb) = (a / cols, a % cols, b / cols, b % cols);
-            if ra.abs_diff(rb) + ca.abs_diff(cb) != 1 || ra >= rows || rb >= rows {
-                return Err(not("an edge is not a nearest-neighbour bond of the grid"));
-            }
             let k = beta * j;
             // ln cosh K = ln(2 cosh K) − ln 2, stable for any K.
             ln_z += ln_2cosh(k) - std::f64::consts::LN_2;
@@ -212,7 +209,7 @@ impl Planar {
             out[b].push(dir.len());
             dir.push((b, a, x));
         }
-        let w = Walks { dir, out, cols };
+        let w = Walks { dir, out, pos };
         let t = w.entries();
         let size = w.dir.len();
         let (ln_det, how) = if size <= DENSE_MAX {
@@ -220,7 +217,6 @@ impl Planar {
         } else {
             (ln_det_sparse(size, &t)?, "sparse LU")
         };
-        let _ = rows;
         Ok((ln_z + 0.5 * ln_det, how))
     }
 }
