@@ -37,8 +37,12 @@ pub struct Importance {
     pub khat_verdict: &'static str,
     /// PSIS estimate of ln p(x).
     pub psis_ln_evidence: f64,
-    /// mean(ln w) over the same draws: an ELBO estimate on the full data.
+    /// mean(ln w) over the same draws: an ELBO estimate on the full data (≤ `cubo` on any one
+    /// set of draws, by Jensen's inequality).
     pub elbo: f64,
+    /// Standard error of `elbo`: sd(ln w)/√draws — zero when q is the posterior.
+    #[serde(with = "crate::estimate::error_bar")]
+    pub elbo_std_err: f64,
     /// Number of draws.
     pub draws: usize,
 }
@@ -102,7 +106,8 @@ impl Importance {
     /// The CUBO₂, PSIS k̂, PSIS evidence and ELBO of a set of log importance weights.
     pub fn from_log_weights(log_w: &[f64]) -> Importance {
         let draws = log_w.len();
-        let elbo = log_w.iter().sum::<f64>() / draws as f64;
+        let (elbo, var) = crate::stats::mean_var(log_w);
+        let elbo_std_err = (var / (draws as f64 - 1.0).max(1.0)).sqrt();
         let twice: Vec<f64> = log_w.iter().map(|x| 2.0 * x).collect();
         let (ln_m2, se_m2) = crate::stats::log_mean_exp_jackknife(&twice, 20.min(draws));
         let p: Psis = psis(log_w);
@@ -113,6 +118,7 @@ impl Importance {
             khat_verdict: p.verdict(),
             psis_ln_evidence: p.ln_mean,
             elbo,
+            elbo_std_err,
             draws,
         }
     }
