@@ -66,7 +66,11 @@ fn operator_vi_fit_recovers_the_conjugate_posterior_with_either_field_family() {
     };
     for fields in [TestFields::Linear, TestFields::LinearQuadratic] {
         let r = fit_fields(&m, b, &o, &Runner::new(), fields).unwrap();
-        assert!(r.converged, "{fields:?}: {:?} after {} steps", r.termination, r.steps);
+        assert!(
+            r.converged,
+            "{fields:?}: {:?} after {} steps",
+            r.termination, r.steps
+        );
         for i in 0..3 {
             let sd = cov[i * 3 + i].sqrt();
             assert!(

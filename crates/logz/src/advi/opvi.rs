@@ -225,7 +225,11 @@ impl Coords {
         let mut k = d;
         for i in 0..d {
             for j in 0..=i {
-                g.push(if i == j { gm[(i, j)] * th[k].exp() } else { gm[(i, j)] });
+                g.push(if i == j {
+                    gm[(i, j)] * th[k].exp()
+                } else {
+                    gm[(i, j)]
+                });
                 k += 1;
             }
         }
@@ -397,7 +401,14 @@ pub fn fit_fields(
     runner.start(o.max_steps as u64, "operator-VI steps");
     let (f0, g0) = fg(&vec![0.0; np])?;
     trace.push(f0);
-    let mut lb = Lbfgs::new(vec![0.0; np], f0, g0, vec![false; np], FIT_GRAD_TOL, o.max_steps);
+    let mut lb = Lbfgs::new(
+        vec![0.0; np],
+        f0,
+        g0,
+        vec![false; np],
+        FIT_GRAD_TOL,
+        o.max_steps,
+    );
     let mut converged = lb.done();
     let mut steps = 0;
     while !converged && stopped.is_none() && o.max_steps > 0 {
@@ -416,8 +427,7 @@ pub fn fit_fields(
             Status::Stalled => {
                 // The cap, or a line search that cannot decrease Ô beyond rounding: the
                 // latter counts as converged only with an already small gradient.
-                converged =
-                    steps < o.max_steps && max_abs(lb.gradient()) <= 100.0 * FIT_GRAD_TOL;
+                converged = steps < o.max_steps && max_abs(lb.gradient()) <= 100.0 * FIT_GRAD_TOL;
                 break;
             }
         }
@@ -483,7 +493,10 @@ mod tests {
                 sample_objective(&m, b, &mu, &l, &eps, fields).unwrap()
             };
             let (v, g_mu, g_l) = f(&th);
-            assert!(v > 1e-3, "the test point must be away from the optimum: Ô = {v}");
+            assert!(
+                v > 1e-3,
+                "the test point must be away from the optimum: Ô = {v}"
+            );
             let g = c.pull_back(&th, &g_mu, &g_l);
             for k in 0..th.len() {
                 let h = 1e-6;

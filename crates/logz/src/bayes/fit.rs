@@ -274,7 +274,10 @@ fn check_work(data: &Dataset, o: &FitOptions) -> Result<()> {
         Method::AdviNewton => (o.max_steps as f64 + 50.0 * (2.0 * d + 1.0), 2.0 * d + 3.0),
         // Every L-BFGS step evaluates Ô and its exact gradient: a score and a Hessian–vector
         // product per draw (a third for the occasional line-search retry).
-        Method::Opvi => (o.max_steps.min(OPVI_MAX_STEPS) as f64, OPVI_DRAWS as f64 * 3.0),
+        Method::Opvi => (
+            o.max_steps.min(OPVI_MAX_STEPS) as f64,
+            OPVI_DRAWS as f64 * 3.0,
+        ),
         _ => (o.max_steps as f64, o.samples.max(1) as f64),
     };
     crate::limits::check_work(

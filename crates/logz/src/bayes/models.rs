@@ -292,7 +292,9 @@ mod tests {
         };
         let n = z.len();
         for k in 0..n {
-            let v: Vec<f64> = (0..n).map(|j| ((j + 2 * k) as f64 * 0.7).sin() + 0.1).collect();
+            let v: Vec<f64> = (0..n)
+                .map(|j| ((j + 2 * k) as f64 * 0.7).sin() + 0.1)
+                .collect();
             let mut hv = vec![0.0; n];
             m.log_prior_hvp(z, &v, &mut hv);
             m.log_lik_hvp(z, b, &v, &mut hv);
@@ -375,7 +377,10 @@ mod tests {
         plain.log_lik_hvp(&z, bb, &v, &mut c);
         plain.log_prior_hvp(&z, &v, &mut c);
         for j in 0..3 {
-            assert!((a[j] - c[j]).abs() < 1e-6 * (1.0 + a[j].abs()), "{a:?} {c:?}");
+            assert!(
+                (a[j] - c[j]).abs() < 1e-6 * (1.0 + a[j].abs()),
+                "{a:?} {c:?}"
+            );
         }
     }
 

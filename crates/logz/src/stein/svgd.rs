@@ -371,12 +371,14 @@ impl LogJoint for Whitened<'_> {
     /// ∇²_u = Aᵀ ∇²_z A: push v forward to Av, pull the product back with Aᵀ.
     fn log_prior_hvp(&self, u: &[f64], v: &[f64], out: &mut [f64]) {
         let mut hz = vec![0.0; u.len()];
-        self.m.log_prior_hvp(&(self.to_z)(u), &self.push(v), &mut hz);
+        self.m
+            .log_prior_hvp(&(self.to_z)(u), &self.push(v), &mut hz);
         self.pull_back(&hz, out);
     }
     fn log_lik_hvp(&self, u: &[f64], b: Batch, v: &[f64], out: &mut [f64]) {
         let mut hz = vec![0.0; u.len()];
-        self.m.log_lik_hvp(&(self.to_z)(u), b, &self.push(v), &mut hz);
+        self.m
+            .log_lik_hvp(&(self.to_z)(u), b, &self.push(v), &mut hz);
         self.pull_back(&hz, out);
     }
 }
