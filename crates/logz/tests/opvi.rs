@@ -47,3 +47,47 @@ fn operator_objective_is_zero_at_the_exact_posterior_and_positive_away() {
         .to_string();
     assert!(e.contains("≥ 40 draws, got 10"), "{e}");
 }
+
+#[test]
+fn operator_vi_fit_recovers_the_conjugate_posterior_with_either_field_family() {
+    // A Gaussian posterior: on the fixed whitened antithetic draws Ô vanishes exactly at q = p,
+    // so a converged fit must land on the exact mean and covariance (to optimiser precision).
+    use logz::advi::opvi::{fit_fields, TestFields};
+    use logz::advi::{Objective, ViOptions};
+    use logz::runner::Runner;
+    let (m, x, y, mean, cov) = conjugate();
+    let b = Batch { x: &x, y: &y, d: 3 };
+    let o = ViOptions {
+        objective: Objective::Operator,
+        samples: 200,
+        max_steps: 500,
+        seed: 3,
+        ..Default::default()
+    };
+    for fields in [TestFields::Linear, TestFields::LinearQuadratic] {
+        let r = fit_fields(&m, b, &o, &Runner::new(), fields).unwrap();
+        assert!(
+            r.converged,
+            "{fields:?}: {:?} after {} steps",
+            r.termination, r.steps
+        );
+        for i in 0..3 {
+            let sd = cov[i * 3 + i].sqrt();
+            assert!(
+                (r.mean[i] - mean[i]).abs() < 1e-4 * sd,
+                "{fields:?} mean {i}: {} vs {}",
+                r.mean[i],
+                mean[i]
+            );
+            for j in 0..3 {
+                let s = (cov[i * 3 + i] * cov[j * 3 + j]).sqrt();
+                assert!(
+                    (r.cov[i * 3 + j] - cov[i * 3 + j]).abs() < 1e-4 * s,
+                    "{fields:?} cov {i}{j}: {} vs {}",
+                    r.cov[i * 3 + j],
+                    cov[i * 3 + j]
+                );
+            }
+        }
+    }
+}

@@ -387,6 +387,41 @@ pub fn log_joint(m: &dyn LogJoint, z: &[f64], batch: Batch, scale: f64, g: &mut 
     lp + scale * ll
 }
 
+/// (∇² [log p(z) + scale·Σ_batch log p(x_i | z)]) v into `out` (zeroed first): the
+/// Hessian–vector product of [`log_joint`], the batch split into parallel chunks when large.
+pub fn log_joint_hvp(
+    m: &dyn LogJoint,
+    z: &[f64],
+    batch: Batch,
+    scale: f64,
+    v: &[f64],
+    out: &mut [f64],
+) {
+    out.iter_mut().for_each(|x| *x = 0.0);
+    m.log_prior_hvp(z, v, out);
+    const CHUNK: usize = 16_384;
+    let parts: Vec<Vec<f64>> = if batch.len() > 2 * CHUNK {
+        (0..batch.len().div_ceil(CHUNK))
+            .into_par_iter()
+            .map(|c| {
+                let mut hc = vec![0.0; z.len()];
+                let hi = ((c + 1) * CHUNK).min(batch.len());
+                m.log_lik_hvp(z, batch.slice(c * CHUNK, hi), v, &mut hc);
+                hc
+            })
+            .collect()
+    } else {
+        let mut hl = vec![0.0; z.len()];
+        m.log_lik_hvp(z, batch, v, &mut hl);
+        vec![hl]
+    };
+    for hc in parts {
+        for (a, b) in out.iter_mut().zip(hc) {
+            *a += scale * b;
+        }
+    }
+}
+
 /// The reparameterised ELBO gradient of one step, averaged over `samples` draws z = μ + Lε
 /// (added into `grad`); returns the step's ELBO estimate mean(ln p(x, z)) + H\[q\].
 #[allow(clippy::too_many_arguments)]

@@ -22,7 +22,22 @@
 //!   Hessian H of −ln p) and A = L⁻ᵀ for H = LLᵀ, where the Laplace approximation is N(0, I);
 //!   the score is s_u = Aᵀs_z. This is SVGD with a constant matrix kernel (Wang, Tang, Bajaj &
 //!   Liu 2019); the flow's fixed points are the same, only faster to reach.
-//! * Converged when the RMS step εφ falls below `tol` times the stiffest length scale 1/√λ̂
+//! * Linear kernel (on by default; Liu & Wang 2018, "SVGD as moment matching"): the kernel is
+//!   k_RBF + k_lin with k_lin(x, y) = 1 + (x − z̄)ᵀ(y − z̄) (z̄ the particles' mean, held fixed
+//!   within a step), whose part of φ is s̄ + (Ŝ + I)(z_i − z̄), Ŝ = (1/n) Σ_j s_j (z_j − z̄)ᵀ.
+//!   At a fixed point the particles then satisfy the Gaussian Stein equations mean s = 0 and
+//!   mean s(z − z̄)ᵀ = −I (exact mean and covariance on a Gaussian target). Why: in 31
+//!   dimensions with 100 particles the median-heuristic RBF kernel is nearly diagonal
+//!   (k(z_j, z_i) ≈ 1/(n + 1) off the diagonal), so each particle's drift is ≈ s_i/n — a
+//!   step 100× smaller than intended — and on the breast-cancer posterior the particles were
+//!   still near the MAP (0.92 sd from the NUTS means) after 2000 steps. The linear part moves
+//!   the mean at rate ~1 per unit time; its step is min(ε, ½) (its covariance mode relaxes at
+//!   rate 2 whatever the curvature).
+//! * Trust region: each particle's RMS step is capped at 0.1 stiffest length scales. λ̂ is the
+//!   curvature at the particles' mean; a logistic posterior is far stiffer away from its mode
+//!   than at it, and without the cap the linear kernel's full-size steps diverged there. A
+//!   positive per-particle factor does not change the flow's fixed points.
+//! * Converged when the RMS step falls below `tol` times the stiffest length scale 1/√λ̂
 //!   — a fixed point of the particle flow.
 //!
 //! Particles start from N(0, I) in the (preconditioned or model's standardised) coordinates,
@@ -53,6 +68,10 @@ pub struct SvgdOptions {
     /// Move the particles in the Laplace approximation's whitened coordinates (see the module
     /// docs); off: plain SVGD in the model's coordinates.
     pub precondition: bool,
+    /// Add the linear kernel 1 + (x − z̄)ᵀ(y − z̄) to the RBF kernel (see the module docs):
+    /// the particles' mean and covariance then satisfy the Gaussian Stein equations, which the
+    /// RBF kernel alone cannot enforce in many dimensions. Off: the RBF kernel only.
+    pub linear_kernel: bool,
 }
 
 impl Default for SvgdOptions {
@@ -63,9 +82,13 @@ impl Default for SvgdOptions {
             tol: 1e-4,
             seed: 1,
             precondition: true,
+            linear_kernel: true,
         }
     }
 }
+
+/// Largest RMS step of one particle, in units of the stiffest length scale 1/√λ̂.
+const STEP_CAP: f64 = 0.1;
 
 /// Most particles [`svgd`] accepts (each step costs particles² · d for the kernel).
 pub const MAX_PARTICLES: usize = 5_000;
@@ -167,14 +190,53 @@ pub fn svgd(m: &dyn LogJoint, data: Batch, o: &SvgdOptions, runner: &Runner) -> 
             })
             .collect();
         let eps = 0.5 / lambda.max(1e-12);
+        let mut phi: Vec<Vec<f64>> = phi
+            .into_iter()
+            .map(|f| f.into_iter().map(|v| eps * v).collect())
+            .collect();
+        if o.linear_kernel {
+            // The centred linear kernel's direction s̄ + (Ŝ + I)(z_i − z̄), with step
+            // min(ε, ½): its covariance mode relaxes at rate 2 per unit time whatever the
+            // curvature (module docs), so its step is capped at ½ as well as by ε.
+            let e_lin = eps.min(0.5);
+            let zbar = mean_of(&z);
+            let sbar = mean_of(&s);
+            let mut sh = DMatrix::<f64>::identity(d, d);
+            for (zj, sj) in z.iter().zip(&s) {
+                for a in 0..d {
+                    for b in 0..d {
+                        sh[(a, b)] += sj[a] * (zj[b] - zbar[b]) / n as f64;
+                    }
+                }
+            }
+            for (zi, fi) in z.iter().zip(phi.iter_mut()) {
+                let c: Vec<f64> = zi.iter().zip(&zbar).map(|(a, b)| a - b).collect();
+                for a in 0..d {
+                    let v = sbar[a] + (0..d).map(|b| sh[(a, b)] * c[b]).sum::<f64>();
+                    fi[a] += e_lin * v;
+                }
+            }
+        }
+        // A trust region per particle: RMS step at most STEP_CAP stiffest length scales.
+        // λ̂ is the curvature at the particles' mean; a particle in a stiffer region (a
+        // logistic posterior's Hessian away from the MAP can be far larger than at it) would
+        // otherwise overshoot. Scaling one particle's step by a positive factor leaves the
+        // flow's fixed points (φ(z_i) = 0 for all i) unchanged.
+        let cap = STEP_CAP / lambda.max(1e-300).sqrt();
+        for fi in phi.iter_mut() {
+            let r = (fi.iter().map(|x| x * x).sum::<f64>() / d as f64).sqrt();
+            if r > cap {
+                fi.iter_mut().for_each(|x| *x *= cap / r);
+            }
+        }
         for (zi, fi) in z.iter_mut().zip(&phi) {
             for (a, b) in zi.iter_mut().zip(fi) {
-                *a += eps * b;
+                *a += b;
             }
         }
         // The RMS step in units of the posterior's stiffest length scale 1/√λ̂.
         let rms = (phi.iter().flatten().map(|x| x * x).sum::<f64>() / (n * d) as f64).sqrt();
-        let ratio = eps * rms * lambda.sqrt();
+        let ratio = rms * lambda.sqrt();
         runner.advance(1);
         if let Some(why) = runner.iterate(Iteration::new("svgd", t).objective(ratio)) {
             stopped = Some(why);
@@ -272,6 +334,13 @@ struct Whitened<'a> {
 }
 
 impl Whitened<'_> {
+    /// A v.
+    fn push(&self, v: &[f64]) -> Vec<f64> {
+        let d = v.len();
+        (0..d)
+            .map(|i| (0..d).map(|j| self.a[(i, j)] * v[j]).sum())
+            .collect()
+    }
     fn pull_back(&self, gz: &[f64], grad: &mut [f64]) {
         let d = gz.len();
         for (j, g) in grad.iter_mut().enumerate() {
@@ -298,6 +367,19 @@ impl LogJoint for Whitened<'_> {
         let v = self.m.log_lik(&(self.to_z)(u), b, &mut gz);
         self.pull_back(&gz, grad);
         v
+    }
+    /// ∇²_u = Aᵀ ∇²_z A: push v forward to Av, pull the product back with Aᵀ.
+    fn log_prior_hvp(&self, u: &[f64], v: &[f64], out: &mut [f64]) {
+        let mut hz = vec![0.0; u.len()];
+        self.m
+            .log_prior_hvp(&(self.to_z)(u), &self.push(v), &mut hz);
+        self.pull_back(&hz, out);
+    }
+    fn log_lik_hvp(&self, u: &[f64], b: Batch, v: &[f64], out: &mut [f64]) {
+        let mut hz = vec![0.0; u.len()];
+        self.m
+            .log_lik_hvp(&(self.to_z)(u), b, &self.push(v), &mut hz);
+        self.pull_back(&hz, out);
     }
 }
 
