@@ -36,7 +36,7 @@
 //! * the test fields are measured in q's own units, f(z) = L(a + Bε + c ⊙ ε⊙ε) with
 //!   ε = L⁻¹(z − μ) (an affine-invariant family); 𝒜f is then θ·ψ̃ with the *whitened* features
 //!   ψ̃ = (t, t εᵀ + I, t ⊙ ε⊙ε + 2ε), t = Lᵀs, all O(1) near the answer;
-//! * the Bε fields are symmetric B only (the antisymmetric part of E_q[tεᵀ]
+//! * the Bε fields are symmetric B only (the antisymmetric part of E_q\[tεᵀ\]
 //!   vanishes for every target, so on finite draws it is noise that the fit would chase);
 //! * the expectation is a sample average over a fixed set of draws (common random numbers) —
 //!   antithetic (±ε, so odd moments vanish) and whitened (sample covariance exactly I) — so
