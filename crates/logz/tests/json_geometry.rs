@@ -55,3 +55,29 @@ fn a_declared_geometry_that_does_not_match_the_edges_is_refused() {
     let plain = json::parse("m.json", &serde_json::to_string(&o).unwrap()).unwrap();
     assert_eq!(*plain.geometry(), logz::model::Geometry::General);
 }
+
+#[test]
+fn a_plane_drawing_round_trips_and_a_crossing_one_is_refused() {
+    // K4 drawn as a triangle around its centre: planar, and `planar` matches enumeration.
+    let planar_k4 = r#"{"n": 4, "beta": 1.0, "edges": [[0,1],[1,2],[0,2],[0,3],[1,3],[2,3]],
+        "couplings": [1.0, -0.5, 0.7, 2.0, -1.5, 0.3],
+        "geometry": {"kind": "plane", "positions": [[0,0],[4,0],[2,4],[2,1]]}}"#;
+    let m = json::parse("k4.json", planar_k4).unwrap();
+    let back = json::parse("k4.json", &json::write(&m)).unwrap();
+    assert_eq!(back.geometry(), m.geometry());
+    let want = logz::methods::by_name("enumerate")
+        .unwrap()
+        .solve(&m)
+        .unwrap()
+        .ln_z;
+    let got = logz::rg::Planar.solve(&back).unwrap().ln_z;
+    assert!((got - want).abs() < 1e-12 * want.abs(), "{got} vs {want}");
+    // The same graph with the centre moved outside: edges (2, 3) and (0, 1) cross.
+    let crossing = planar_k4.replace("[2,1]]", "[2,-1]]");
+    let e = json::parse("k4.json", &crossing).unwrap_err().to_string();
+    assert!(e.contains("not planar") && e.contains("cross"), "{e}");
+    // One position per site.
+    let short = planar_k4.replace(",[2,1]]", "]");
+    let e = json::parse("k4.json", &short).unwrap_err().to_string();
+    assert!(e.contains("one position per site"), "{e}");
+}
