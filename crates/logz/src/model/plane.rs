@@ -90,7 +90,8 @@ fn meet(pos: &[[f64; 2]], (a, b): (usize, usize), (c, d): (usize, usize)) -> boo
 ///
 /// Segments are binned into a uniform grid of cells about the mean edge length wide, and only
 /// pairs sharing a cell are compared: linear time for meshes and lattices, where every edge
-/// covers a few cells.
+/// covers a few cells. Drawings where many edges share cells (long spokes) cost more; that
+/// work is checked against the time budget before it starts.
 pub fn check_drawing(n: usize, edges: &[(u32, u32)], positions: &[[f64; 2]]) -> Result<()> {
     if positions.len() != n {
         return Err(Error::invalid(format!(
@@ -136,11 +137,13 @@ pub fn check_drawing(n: usize, edges: &[(u32, u32)], positions: &[[f64; 2]]) -> 
             hi[k] = hi[k].max(p[k]);
         }
     }
-    // Cells of side ≈ the mean edge length, at most ~4 per edge in each direction overall.
+    // Cells of side ≈ the mean edge length (at most 4√E per side). Each edge is binned into
+    // every cell of its bounding box; long edges could make that far more than E entries, so
+    // the grid is coarsened until the entries are at most 16 E.
     let cap = (4.0 * (edges.len() as f64).sqrt()).max(1.0);
     let cells = |k: usize| (((hi[k] - lo[k]) / mean_len).ceil()).clamp(1.0, cap) as usize;
-    let (nx, ny) = (cells(0), cells(1));
-    let cell = |p: [f64; 2]| {
+    let (mut nx, mut ny) = (cells(0), cells(1));
+    let cell = |p: [f64; 2], nx: usize, ny: usize| {
         let f = |k: usize, m: usize| {
             let w = hi[k] - lo[k];
             if w > 0.0 {
@@ -151,16 +154,47 @@ pub fn check_drawing(n: usize, edges: &[(u32, u32)], positions: &[[f64; 2]]) -> 
         };
         (f(0, nx), f(1, ny))
     };
+    let boxes = |nx: usize, ny: usize| {
+        (0..edges.len()).map(move |k| {
+            let (a, b) = seg(k);
+            let (ca, cb) = (cell(positions[a], nx, ny), cell(positions[b], nx, ny));
+            (
+                ca.0.min(cb.0)..=ca.0.max(cb.0),
+                ca.1.min(cb.1)..=ca.1.max(cb.1),
+            )
+        })
+    };
+    let entries = |nx: usize, ny: usize| -> f64 {
+        boxes(nx, ny)
+            .map(|(x, y)| (x.count() * y.count()) as f64)
+            .sum()
+    };
+    while (nx > 1 || ny > 1) && entries(nx, ny) > 16.0 * edges.len() as f64 {
+        nx = nx.div_ceil(2);
+        ny = ny.div_ceil(2);
+    }
     let mut bins: HashMap<(usize, usize), Vec<usize>> = HashMap::new();
-    for k in 0..edges.len() {
-        let (a, b) = seg(k);
-        let (ca, cb) = (cell(positions[a]), cell(positions[b]));
-        for x in ca.0.min(cb.0)..=ca.0.max(cb.0) {
-            for y in ca.1.min(cb.1)..=ca.1.max(cb.1) {
+    for (k, (xs, ys)) in boxes(nx, ny).enumerate() {
+        for x in xs {
+            for y in ys.clone() {
                 bins.entry((x, y)).or_default().push(k);
             }
         }
     }
+    // Pairs sharing a cell are compared; many edges through one cell (a star's spokes, say)
+    // make that quadratic, so the work is checked against the time budget first.
+    let pairs: f64 = bins
+        .values()
+        .map(|l| l.len() as f64 * (l.len() as f64 - 1.0) / 2.0)
+        .sum();
+    crate::limits::check_work(
+        "plane geometry",
+        &format!(
+            "checking the drawing of {} edges for crossings: {pairs:.0} pairs",
+            edges.len()
+        ),
+        pairs * 50.0,
+    )?;
     for list in bins.values() {
         for (i, &e) in list.iter().enumerate() {
             for &f in &list[i + 1..] {
@@ -198,6 +232,28 @@ mod tests {
         assert!(check_drawing(3, &[(0, 1), (0, 2)], &line).is_err());
         assert!(check_drawing(3, &[(0, 2), (1, 2)], &line).is_err());
         assert!(check_drawing(3, &[(0, 1), (1, 2)], &line).is_ok());
+        // A fine grid plus one long edge to a far site: the bounding boxes would cover far more
+        // than 16 cells per edge, so the binning grid is coarsened — crossings are still found.
+        let side = 30u32;
+        let mut pos: Vec<[f64; 2]> = (0..side * side)
+            .map(|i| [(i % side) as f64, (i / side) as f64])
+            .collect();
+        let mut grid = Vec::new();
+        for i in 0..side * side {
+            if i % side + 1 < side {
+                grid.push((i, i + 1));
+            }
+            if i / side + 1 < side {
+                grid.push((i, i + side));
+            }
+        }
+        pos.push([-3000.0, -2000.0]);
+        grid.push((0, side * side));
+        let n = pos.len();
+        assert!(check_drawing(n, &grid, &pos).is_ok());
+        grid.push((1, 2 * side)); // from (1, 0) to (0, 2): crosses the edge (side, side + 1)
+        let e = check_drawing(n, &grid, &pos).unwrap_err().to_string();
+        assert!(e.contains("not planar"), "{e}");
         // One position per site, finite and distinct.
         assert!(check_drawing(3, &[(0, 1)], &square[..2]).is_err());
         assert!(check_drawing(2, &[(0, 1)], &[[0.0, 0.0], [f64::NAN, 1.0]]).is_err());
