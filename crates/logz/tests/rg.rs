@@ -64,6 +64,54 @@ fn the_randomised_svd_changes_nothing_but_rounding_next_to_the_exact_one() {
 }
 
 #[test]
+fn the_z2_blocks_change_nothing_but_rounding_next_to_the_dense_path() {
+    use logz::rg::trg::initial_tensor;
+    // Zero field: the tensors are Z2-even and graded; any field breaks the grading.
+    for lat in [LatticeKind::Square, LatticeKind::Triangular] {
+        assert!(initial_tensor(lat, 0.3, 0.0).unwrap().parity.is_some());
+        assert!(initial_tensor(lat, -0.7, 0.0).unwrap().parity.is_some());
+        assert!(initial_tensor(lat, 0.3, 1e-3).unwrap().parity.is_none());
+        let with_field = infinite_ln_z(lat, 0.3, 0.1, &params(8, -0.5)).unwrap();
+        assert!(!with_field.blocked);
+    }
+    // Block-by-block splits and contraction against the dense ones, exact SVDs on both sides
+    // (power = 0) so that only the blocking differs: ferromagnets at and off criticality, an
+    // antiferromagnet, plain and bond-weighted TRG, the infinite lattice and a 16 × 16 torus.
+    let cases = [
+        (LatticeKind::Square, SQUARE_BETA_C),
+        (LatticeKind::Square, -0.3),
+        (LatticeKind::Triangular, TRIANGULAR_BETA_C),
+        (LatticeKind::Triangular, 0.15),
+    ];
+    for (lat, kk) in cases {
+        for (chi, k) in [(8, 0.0), (12, -0.5)] {
+            let p = |symmetric: bool| TrgParams {
+                power: 0,
+                symmetric,
+                ..params(chi, k)
+            };
+            let inf = |s: bool| {
+                let r = infinite_ln_z(lat, kk, 0.0, &p(s)).unwrap();
+                assert_eq!(r.blocked, s);
+                r.ln_z
+            };
+            let tor = |s: bool| {
+                let r = torus_ln_z(lat, 16, kk, 0.0, &p(s)).unwrap();
+                assert_eq!(r.blocked, s);
+                r.ln_z
+            };
+            let (a, b) = (inf(true), inf(false));
+            assert!(rel(a, b) < 1e-12, "{lat:?} K = {kk} χ = {chi}: {a} vs {b}");
+            let (a, b) = (tor(true), tor(false));
+            assert!(
+                rel(a, b) < 1e-12,
+                "torus {lat:?} K = {kk} χ = {chi}: {a} vs {b}"
+            );
+        }
+    }
+}
+
+#[test]
 fn square_infinite_away_from_criticality_is_near_machine_precision() {
     for beta in [0.3, 0.6] {
         let r = infinite_ln_z(LatticeKind::Square, beta, 0.0, &params(16, -0.5)).unwrap();

@@ -420,6 +420,7 @@ pub fn infinite_ln_z(
                 truncation,
                 steps: n,
                 max_dim,
+                blocked: false,
             });
         }
         let (next, disc) = step(&t, chi)?;

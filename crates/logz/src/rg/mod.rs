@@ -178,6 +178,7 @@ impl Trg {
             k: self.k,
             max_steps: self.max_steps,
             power: self.power,
+            ..TrgParams::default()
         }
     }
 
