@@ -198,13 +198,20 @@ pub(super) const REL_CUTOFF: f64 = 1e-14;
 ///
 /// Small matrices get a full thin SVD. Large ones (min dimension > 3(χ + p)) get a randomised
 /// range finder with subspace iteration (Halko, Martinsson & Tropp, SIAM Rev. 53, 217 (2011)):
-/// Q = orth((M Mᵀ)^q M Ω) for a fixed pseudo-random Ω with χ + p columns, then the SVD of the
-/// small matrix Qᵀ M. It costs O(χ⁴ (χ + p) q) instead of O(χ⁶), and each power iteration
-/// multiplies the error of the kept subspace by (s_{χ+p}/s_χ)² — with p = χ and q = `power`
-/// the kept singular triplets agree with the exact SVD far below the truncation itself.
-pub(super) fn truncated_svd(m: MatRef<'_, f64>, chi: usize, power: usize) -> Result<Split> {
+/// Q = orth((M Mᵀ)^q M Ω) for a fixed pseudo-random Ω with χ + p columns (p = `over`), then the
+/// SVD of the small matrix Qᵀ M, taken as the square SVD of R in MᵀQ = ZR (so no wide SVD).
+/// It costs O(χ⁴ (χ + p) q) instead of O(χ⁶), and each power iteration multiplies the error of
+/// the kept subspace by (s_{χ+p}/s_χ)² — with p = χ (dense) or χ/4 per Z2 block and
+/// q = `power` the kept singular triplets agree with the exact SVD far below the truncation
+/// itself (tested).
+pub(super) fn truncated_svd(
+    m: MatRef<'_, f64>,
+    chi: usize,
+    power: usize,
+    over: usize,
+) -> Result<Split> {
     let (rows, cols) = (m.nrows(), m.ncols());
-    let over = chi.max(8);
+    let over = over.max(1);
     let r = chi + over;
     let total = m.squared_norm_l2();
     let fail =
@@ -223,16 +230,19 @@ pub(super) fn truncated_svd(m: MatRef<'_, f64>, chi: usize, power: usize) -> Res
                 .wrapping_add(1442695040888963407);
             ((state >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
         });
-        let mut q = orthonormal(m * &omega);
+        let mut q = orthonormal(m * &omega, false).0;
         for _ in 0..power {
-            let z = orthonormal(m.transpose() * &q);
-            q = orthonormal(m * &z);
+            let z = orthonormal(m.transpose() * &q, false).0;
+            q = orthonormal(m * &z, false).0;
         }
-        let b = q.transpose() * m; // r × cols
-        let svd = b.thin_svd().map_err(|e| fail(&e))?;
+        // M ≈ Q Qᵀ M. With MᵀQ = Z R (Cholesky QR again) and the small square SVD
+        // R = U_R S W_Rᵀ: QᵀM = Rᵀ Zᵀ = W_R S (Z U_R)ᵀ, so M ≈ (Q W_R) S (Z U_R)ᵀ.
+        let (z, r_small) = orthonormal(m.transpose() * &q, true);
+        let r_small = r_small.expect("R was asked for");
+        let svd = r_small.thin_svd().map_err(|e| fail(&e))?;
         let sv = svd.S().column_vector();
         let all: Vec<f64> = (0..sv.nrows()).map(|i| sv[i]).collect();
-        (&q * svd.U(), all, svd.V().to_owned())
+        (&q * svd.V(), all, &z * svd.U())
     };
     let s0 = all.first().copied().unwrap_or(0.0);
     let k = all
@@ -261,11 +271,14 @@ pub(super) fn truncated_svd(m: MatRef<'_, f64>, chi: usize, power: usize) -> Res
 /// Cholesky QR squares the condition number and fails beyond cond(Y) ~ 10⁸; the first pass
 /// therefore factors G + sI with s = 11(mr + r(r + 1)) ε ‖Y‖²_F, which always succeeds and
 /// leaves a basis of condition O(1), and two unshifted passes restore orthogonality to
-/// rounding — stable up to cond(Y) ~ 1/ε. It costs two r × m × r products per pass, where
-/// Householder QR of these tall, thin range-finder blocks spent most of its time in
-/// overflow-safe column norms. Householder QR remains the fallback if a factorisation fails.
-fn orthonormal(mut y: Mat<f64>) -> Mat<f64> {
+/// rounding — stable up to cond(Y) ~ 1/ε. Returns Q and the upper-triangular R with Y = QR.
+/// It costs two r × m × r products per pass, where Householder QR of these tall, thin
+/// range-finder blocks spent most of its time in overflow-safe column norms. Householder QR
+/// remains the fallback if a factorisation fails.
+fn orthonormal(mut y: Mat<f64>, want_r: bool) -> (Mat<f64>, Option<Mat<f64>>) {
     let (m, r) = (y.nrows(), y.ncols());
+    // Y₀ = Y_k L_kᵀ ⋯ L_1ᵀ: R accumulates the factors from the left.
+    let mut rr = want_r.then(|| Mat::<f64>::identity(r, r));
     for pass in 0..3 {
         let mut g = Mat::<f64>::zeros(r, r);
         matmul(
@@ -284,11 +297,21 @@ fn orthonormal(mut y: Mat<f64>) -> Mat<f64> {
             }
         }
         match g.llt(Side::Lower) {
-            Ok(c) => solve_lower_triangular_in_place(c.L(), y.as_mut().transpose_mut(), Par::Seq),
-            Err(_) => return y.qr().compute_thin_Q(),
+            Ok(c) => {
+                // Y L⁻ᵀ: solve L X = Yᵀ in place on the transposed view.
+                solve_lower_triangular_in_place(c.L(), y.as_mut().transpose_mut(), Par::Seq);
+                if let Some(acc) = rr.as_mut() {
+                    *acc = c.L().transpose() * &*acc;
+                }
+            }
+            Err(_) => {
+                let q = y.qr().compute_thin_Q();
+                let r_k = rr.map(|acc| q.transpose() * &y * acc);
+                return (q, r_k);
+            }
         }
     }
-    y
+    (y, rr)
 }
 
 /// Bytes a step at bond dimension χ may hold at once (about ten χ⁴ arrays of f64).
@@ -356,7 +379,12 @@ fn dense_split(t: &SiteTensor, chi: usize, power: usize) -> Result<Halves> {
         || {
             // Split 1: M1[(l,u),(r,d)] = T[l,u,r,d]. The row-major buffer read column-major
             // is M1ᵀ, whose SVD M1ᵀ = U' s V'ᵀ gives M1 = V' s U'ᵀ.
-            truncated_svd(MatRef::from_column_major_slice(&t.data, n, n), chi, power)
+            truncated_svd(
+                MatRef::from_column_major_slice(&t.data, n, n),
+                chi,
+                power,
+                chi.max(8),
+            )
         },
         || {
             // Split 2: M2[(u,r),(d,l)] = T[l,u,r,d], built column-major: for each column
@@ -372,7 +400,12 @@ fn dense_split(t: &SiteTensor, chi: usize, power: usize) -> Result<Halves> {
                     }
                 }
             }
-            truncated_svd(MatRef::from_column_major_slice(&m2, n, n), chi, power)
+            truncated_svd(
+                MatRef::from_column_major_slice(&m2, n, n),
+                chi,
+                power,
+                chi.max(8),
+            )
         },
     );
     let (sp1, sp2) = (sp1?, sp2?);
@@ -406,25 +439,38 @@ fn contract(t: &SiteTensor, hv: &Halves, k: f64) -> SiteTensor {
     // Coarse tensor T'[a,b,c,d] = Σ S3[a,x,w] S4[b,y,x] S1[z,y,c] S2[w,z,d]
     //                                · wh[x] wh[z] wv[w] wv[y]  (the old bonds inside the plaquette).
     // P[(a,w),(b,y)] = Σ_x S3[a,x,w] wh[x] S4[b,y,x].
-    let a1 = Mat::<f64>::from_fn(k1 * dv, dh, |row, x| {
-        let (a, w) = (row / dv, row % dv);
-        h1[a] * v1[(x * dv + w, a)] * t.wh[x]
-    });
-    let b1 = Mat::<f64>::from_fn(dh, k2 * dv, |x, col| {
-        let (b, y) = (col / dv, col % dv);
-        h2[b] * v2[(y * dh + x, b)]
-    });
+    // (Explicit loops: index arithmetic without divisions.)
+    let mut a1 = Mat::<f64>::zeros(k1 * dv, dh);
+    let mut b1 = Mat::<f64>::zeros(dh, k2 * dv);
+    for x in 0..dh {
+        for a in 0..k1 {
+            for w in 0..dv {
+                a1[(a * dv + w, x)] = h1[a] * v1[(x * dv + w, a)] * t.wh[x];
+            }
+        }
+        for b in 0..k2 {
+            for y in 0..dv {
+                b1[(x, b * dv + y)] = h2[b] * v2[(y * dh + x, b)];
+            }
+        }
+    }
     let p = &a1 * &b1;
     drop((a1, b1));
     // Q[(y,c),(w,d)] = Σ_z S1[z,y,c] wh[z] S2[w,z,d].
-    let a2 = Mat::<f64>::from_fn(dv * k1, dh, |row, z| {
-        let (y, c) = (row / k1, row % k1);
-        u1[(z * dv + y, c)] * h1[c] * t.wh[z]
-    });
-    let b2 = Mat::<f64>::from_fn(dh, dv * k2, |z, col| {
-        let (w, d) = (col / k2, col % k2);
-        u2[(w * dh + z, d)] * h2[d]
-    });
+    let mut a2 = Mat::<f64>::zeros(dv * k1, dh);
+    let mut b2 = Mat::<f64>::zeros(dh, dv * k2);
+    for z in 0..dh {
+        for y in 0..dv {
+            for c in 0..k1 {
+                a2[(y * k1 + c, z)] = u1[(z * dv + y, c)] * h1[c] * t.wh[z];
+            }
+        }
+        for w in 0..dv {
+            for d in 0..k2 {
+                b2[(z, w * k2 + d)] = u2[(w * dh + z, d)] * h2[d];
+            }
+        }
+    }
     let q = &a2 * &b2;
     drop((a2, b2));
     // T'[(a,b),(c,d)] = Σ_{(w,y)} L[(a,b),(w,y)] R[(w,y),(c,d)] with

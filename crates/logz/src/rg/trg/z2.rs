@@ -57,18 +57,22 @@ pub(super) fn graded(mut t: SiteTensor) -> SiteTensor {
     t
 }
 
-/// The flat indices i·n₂ + j of the pairs (i, j) with p₁(i) + p₂(j) ≡ π (i outer).
-fn pairs(p1: &[u8], p2: &[u8], pi: u8) -> Vec<usize> {
-    let n2 = p2.len();
-    let mut out = Vec::with_capacity(p1.len() * n2 / 2 + 1);
+/// The pairs (i, j) with p₁(i) + p₂(j) ≡ π, i outer.
+fn pairs(p1: &[u8], p2: &[u8], pi: u8) -> Vec<(usize, usize)> {
+    let mut out = Vec::with_capacity(p1.len() * p2.len() / 2 + 1);
     for (i, a) in p1.iter().enumerate() {
         for (j, b) in p2.iter().enumerate() {
             if (a + b) & 1 == pi {
-                out.push(i * n2 + j);
+                out.push((i, j));
             }
         }
     }
     out
+}
+
+/// The flat indices i·n₂ + j of `pairs`.
+fn flat(pairs: &[(usize, usize)], n2: usize) -> Vec<usize> {
+    pairs.iter().map(|&(i, j)| i * n2 + j).collect()
 }
 
 /// One parity block of an unfolding and its truncated SVD, in the unfolding's orientation:
@@ -81,6 +85,15 @@ struct Block {
     s: Vec<f64>,
 }
 
+/// Extra columns of the randomised range finder in one block: max(χ/4, 8), where the dense
+/// unfolding takes max(χ, 8). A block holds about half of the kept values, so χ/4 is still half
+/// of what it keeps; measured against the exact SVD at β_c, the critical point where the
+/// spectrum decays slowest, ln Z agrees to 2e-14 (χ = 16, 24) and 1.4e-12 (χ = 32), far below
+/// the truncation error (tested).
+fn block_oversampling(chi: usize) -> usize {
+    (chi / 4).max(8)
+}
+
 /// The truncated split of a Z2-even tensor: both splits, block by block.
 pub(super) fn split(t: &SiteTensor, par: &Parity, chi: usize, power: usize) -> Result<Halves> {
     let (dh, dv) = (t.dh, t.dv);
@@ -88,7 +101,7 @@ pub(super) fn split(t: &SiteTensor, par: &Parity, chi: usize, power: usize) -> R
     let total: f64 = t.data.iter().map(|x| x * x).sum();
     // Split 1: M1[(l,u),(r,d)] = T[l,u,r,d]; rows and columns are both pairs (h, v).
     let split1 = |pi: u8| -> Result<Option<Block>> {
-        let rows = pairs(&par.h, &par.v, pi);
+        let rows = flat(&pairs(&par.h, &par.v, pi), dv);
         let cols = rows.clone();
         if rows.is_empty() {
             return Ok(None);
@@ -96,7 +109,7 @@ pub(super) fn split(t: &SiteTensor, par: &Parity, chi: usize, power: usize) -> R
         // Build Bᵀ column-major (each column a gather from one contiguous row of T); the SVD
         // Bᵀ = U' s V'ᵀ gives B = V' s U'ᵀ.
         let bt = Mat::<f64>::from_fn(cols.len(), rows.len(), |j, i| t.data[rows[i] * n + cols[j]]);
-        let sp = truncated_svd(bt.as_ref(), chi, power)?;
+        let sp = truncated_svd(bt.as_ref(), chi, power, block_oversampling(chi))?;
         Ok(Some(Block {
             rows,
             cols,
@@ -107,17 +120,18 @@ pub(super) fn split(t: &SiteTensor, par: &Parity, chi: usize, power: usize) -> R
     };
     // Split 2: M2[(u,r),(d,l)] = T[l,u,r,d]; rows are pairs (v, h), columns pairs (v, h).
     let split2 = |pi: u8| -> Result<Option<Block>> {
-        let rows = pairs(&par.v, &par.h, pi);
-        let cols = rows.clone();
-        if rows.is_empty() {
+        let vh = pairs(&par.v, &par.h, pi);
+        if vh.is_empty() {
             return Ok(None);
         }
-        let b = Mat::<f64>::from_fn(rows.len(), cols.len(), |i, j| {
-            let (u, r) = (rows[i] / dh, rows[i] % dh);
-            let (d, l) = (cols[j] / dh, cols[j] % dh);
-            t.data[((l * dv + u) * dh + r) * dv + d]
-        });
-        let Split { u, s, v, .. } = truncated_svd(b.as_ref(), chi, power)?;
+        // T[l,u,r,d] sits at ((l·dv + u)·dh + r)·dv + d = (u·dh·dv + r·dv) + (l·n·dv + d):
+        // a row offset of (u, r) plus a column offset of (d, l).
+        let row_at: Vec<usize> = vh.iter().map(|&(u, r)| u * dh * dv + r * dv).collect();
+        let col_at: Vec<usize> = vh.iter().map(|&(d, l)| l * n * dv + d).collect();
+        let b = Mat::<f64>::from_fn(vh.len(), vh.len(), |i, j| t.data[row_at[i] + col_at[j]]);
+        let rows = flat(&vh, dh);
+        let cols = rows.clone();
+        let Split { u, s, v, .. } = truncated_svd(b.as_ref(), chi, power, block_oversampling(chi))?;
         Ok(Some(Block {
             rows,
             cols,
@@ -219,24 +233,31 @@ pub(super) fn product(p: &Mat<f64>, q: &Mat<f64>, pv: &[u8], wv: &[f64], new: &P
     let (pa, pb) = (&new.h, &new.v);
     let (k1, k2, dv) = (pa.len(), pb.len(), pv.len());
     let kk = k1 * k2;
-    let block = |pi: u8| -> (Vec<usize>, Vec<usize>, Mat<f64>) {
-        let ab = pairs(pa, pb, pi); // columns of Lᵀ and of Out: (a, b), a outer
-        let wy = pairs(pv, pv, pi); // rows of Lᵀ, columns of Rᵀ: (w, y), w outer
-        let cd = ab.clone(); // rows of Rᵀ and of Out: (c, d), c outer
+    let block = |pi: u8| -> (Vec<usize>, Mat<f64>) {
+        // Columns of Lᵀ and of Out: (a, b); rows of Rᵀ and of Out: (c, d), the same pairs;
+        // rows of Lᵀ and columns of Rᵀ: (w, y). Offsets are precomputed (no index division
+        // in the gathers).
+        let ab = pairs(pa, pb, pi);
+        let wy = pairs(pv, pv, pi);
         if ab.is_empty() || wy.is_empty() {
-            return (ab, cd, Mat::zeros(0, 0));
+            return (Vec::new(), Mat::zeros(0, 0));
         }
+        // Lᵀ[(w,y),(a,b)] = P[a·dv + w, b·dv + y] wv[w] wv[y].
+        let (p_row, p_col): (Vec<usize>, Vec<usize>) =
+            ab.iter().map(|&(a, b)| (a * dv, b * dv)).unzip();
+        let weight: Vec<f64> = wy.iter().map(|&(w, y)| wv[w] * wv[y]).collect();
         let lt = Mat::<f64>::from_fn(wy.len(), ab.len(), |j, i| {
-            let (a, b) = (ab[i] / k2, ab[i] % k2);
-            let (w, y) = (wy[j] / dv, wy[j] % dv);
-            p[(a * dv + w, b * dv + y)] * wv[w] * wv[y]
+            let (w, y) = wy[j];
+            p[(p_row[i] + w, p_col[i] + y)] * weight[j]
         });
-        let rt = Mat::<f64>::from_fn(cd.len(), wy.len(), |i, j| {
-            let (c, d) = (cd[i] / k2, cd[i] % k2);
-            let (w, y) = (wy[j] / dv, wy[j] % dv);
-            q[(y * k1 + c, w * k2 + d)]
+        // Rᵀ[(c,d),(w,y)] = Q[y·k1 + c, w·k2 + d].
+        let (q_row, q_col): (Vec<usize>, Vec<usize>) =
+            wy.iter().map(|&(w, y)| (y * k1, w * k2)).unzip();
+        let rt = Mat::<f64>::from_fn(ab.len(), wy.len(), |i, j| {
+            let (c, d) = ab[i];
+            q[(q_row[j] + c, q_col[j] + d)]
         });
-        let mut out = Mat::<f64>::zeros(cd.len(), ab.len());
+        let mut out = Mat::<f64>::zeros(ab.len(), ab.len());
         matmul(
             out.as_mut(),
             Accum::Replace,
@@ -245,18 +266,15 @@ pub(super) fn product(p: &Mat<f64>, q: &Mat<f64>, pv: &[u8], wv: &[f64], new: &P
             1.0,
             Par::Seq,
         );
-        (ab, cd, out)
+        (flat(&ab, k2), out)
     };
     let (even, odd) = rayon::join(|| block(0), || block(1));
     let mut data = vec![0.0; kk * kk];
-    for (ab, cd, out) in [even, odd] {
-        if out.nrows() == 0 {
-            continue;
-        }
+    for (ab, out) in [even, odd] {
         for (i, &row) in ab.iter().enumerate() {
             let col = out.col(i);
             let dst = &mut data[row * kk..(row + 1) * kk];
-            for (ii, &c) in cd.iter().enumerate() {
+            for (ii, &c) in ab.iter().enumerate() {
                 dst[c] = col[ii];
             }
         }
