@@ -203,13 +203,7 @@ pub fn svgd(m: &dyn LogJoint, data: Batch, o: &SvgdOptions, runner: &Runner) -> 
         .map(|_| (0..d).map(|_| StandardNormal.sample(&mut rng)).collect())
         .collect();
     if !o.rbf_kernel {
-        let (z, steps, converged, stopped) = linear_flow(m, data, z, o, runner)?;
-        return Ok(result(
-            z.iter().map(|u| to_z(u)).collect(),
-            steps,
-            converged,
-            stopped,
-        ));
+        return linear_flow(m, data, z, o, runner, &to_z);
     }
     let mut lambda: f64 = 0.0;
     let mut converged = false;
@@ -345,15 +339,16 @@ fn result(
 /// only"): the particles stay z_i = m + Bη_i, η_i the coordinates of z0_i − z̄0 in an
 /// orthonormal basis of their span (r = rank ≤ min(n − 1, d)), and (m, B) is moved by L-BFGS
 /// on −F, F(m, B) = (1/n) Σ_i ln p(m + Bη_i) + ½ ln det BᵀB, until the flow's velocity
-/// φ_i = s̄ + (Ŝ + I)(z_i − z̄) has RMS below `o.tol`. Returns the particles, the L-BFGS steps,
-/// whether the velocity test passed, and why it stopped otherwise.
+/// φ_i = s̄ + (Ŝ + I)(z_i − z̄) has RMS below `o.tol`. The particles are mapped back to the
+/// model's coordinates by `to_z`.
 fn linear_flow(
     m: &dyn LogJoint,
     data: Batch,
     z0: Vec<Vec<f64>>,
     o: &SvgdOptions,
     runner: &Runner,
-) -> Result<(Vec<Vec<f64>>, usize, bool, Option<Termination>)> {
+    to_z: &dyn Fn(&[f64]) -> Vec<f64>,
+) -> Result<SvgdResult> {
     use crate::learn::lbfgs::{Lbfgs, Status};
     let (n, d) = (z0.len(), z0[0].len());
     let zbar = mean_of(&z0);
@@ -467,7 +462,8 @@ fn linear_flow(
     }
     runner.finish();
     let (mu, b) = unpack(lb.x());
-    Ok((particles(&mu, &b), steps, converged, stopped))
+    let z: Vec<Vec<f64>> = particles(&mu, &b).iter().map(|u| to_z(u)).collect();
+    Ok(result(z, steps, converged, stopped))
 }
 
 fn mean_of(z: &[Vec<f64>]) -> Vec<f64> {
