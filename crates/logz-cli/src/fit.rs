@@ -81,7 +81,7 @@ pub struct FitArgs {
     /// --plot draw) the posterior sds and the bound L_α against α
     #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
     pub alpha_sweep: Vec<f64>,
-    /// Particles of svgd (1 gives the MAP) [default: 100]
+    /// Particles of svgd (1 gives the MAP) [default: 200]
     #[arg(long)]
     pub particles: Option<usize>,
     /// nuts: warm-up iterations per chain (step size and dense metric adaptation) [default: 1000]
@@ -193,7 +193,7 @@ pub fn run_fit(a: &FitArgs) -> Result<()> {
             lr: a.lr,
             seed: a.seed,
             alpha: a.alpha.unwrap_or(0.5),
-            particles: a.particles.unwrap_or(100),
+            particles: a.particles.unwrap_or(200),
             nuts,
             ..FitOptions::default()
         };

@@ -49,7 +49,8 @@ pub enum Method {
     /// Rényi-α VI with a full-rank Gaussian.
     RenyiFullRank,
     /// Stein variational gradient descent (Liu & Wang 2016): [`FitOptions::particles`]
-    /// particles, RBF kernel ([`mod@crate::stein::svgd`]).
+    /// particles, centred linear kernel, solved to the flow's fixed point
+    /// ([`mod@crate::stein::svgd`]).
     Svgd,
     /// The No-U-Turn Sampler with adapted step size and dense metric
     /// ([`super::nuts`]): the reference posterior where no closed form exists.
@@ -146,7 +147,7 @@ impl Default for FitOptions {
             tau: PRIOR_SCALE,
             hmc: HmcOptions::default(),
             alpha: 0.5,
-            particles: 100,
+            particles: 200,
             nuts: NutsOptions::default(),
         }
     }

@@ -9,7 +9,8 @@
 //!   the supremum over the unit ball of a reproducing-kernel Hilbert space, in closed form over a
 //!   set of draws — a diagnostic of any sampler's or q's draws on a continuous posterior;
 //! * [`mod@svgd`]: **Stein variational gradient descent** (Liu & Wang 2016), particles moved along
-//!   the direction in an RBF-kernel space that most decreases KL(q ‖ p).
+//!   the direction in a kernel's Hilbert space that most decreases KL(q ‖ p) (by default the
+//!   centred linear kernel, solved to the flow's fixed point; the RBF kernel optional).
 //!
 //! Both work on the [`LogJoint`] targets of [`crate::advi`] (unconstrained coordinates; the
 //! score on all rows of the batch).
