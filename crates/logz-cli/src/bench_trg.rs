@@ -5,7 +5,8 @@
 //! algorithm) and bond-weighted TRG (k = −½, logz's default) and, when a Python with numpy is
 //! given or found, the peer with its BLAS limited to the same number of threads. It prints the
 //! relative error against Onsager, wall and CPU seconds, and the speed ratio peer / plain TRG.
-//! Nothing here is a test: the figures depend on the machine and its load, which is printed.
+//! One untimed warm-up run comes first. Nothing here is a test: the figures depend on the machine
+//! and its load, which is printed.
 
 use crate::bench_critical::{cpu_seconds, load_average};
 use crate::outln;
@@ -112,6 +113,12 @@ pub fn run(chis: &[usize], threads: &[usize], peer: Option<&Peer>) -> Result<()>
         return Err(anyhow!("bench trg: --chi takes bond dimensions in 2..=64"));
     }
     let exact = onsager_ln_z_per_spin(SQUARE_BETA_C);
+    // One untimed run first, at every thread count: the first run in a process pays for
+    // first-touch memory and lazy initialisation (the peer's timer likewise starts after its
+    // imports), which would otherwise land on whichever row comes first.
+    for &t in threads {
+        run_logz(chis[0], 0.0, t, exact)?;
+    }
     outln!(
         "Tensor RG, infinite square lattice at β_c (Onsager ln Z/N = {exact:.13}); load {}",
         load_average().map_or("unknown".to_string(), |l| format!("{l:.2}"))
