@@ -1,8 +1,8 @@
 //! The Z2 symmetry of the zero-field network, used to split and contract block by block.
 //!
 //! At h = 0 the Ising weight is unchanged when every spin flips. In the bond basis of
-//! [`super::bond_factors`] index 0 of a leg carries the cosh part of the Boltzmann factor (even
-//! in the spin) and index 1 the sinh part (odd), so the site tensor Σ_s Π_legs A_{s,i} vanishes
+//! [`super::initial_tensor`] index 0 of a leg carries the cosh part of the Boltzmann factor
+//! (even in the spin) and index 1 the sinh part (odd), so the site tensor Σ_s Π_legs A_{s,i} vanishes
 //! unless the parities of its four indices add up to an even number: T is *Z2-even*. That
 //! survives coarse-graining. The unfolding M[(l,u),(r,d)] of an even tensor is block diagonal —
 //! rows of parity π = p(l) + p(u) meet only columns with p(r) + p(d) = π — so its SVD is the
