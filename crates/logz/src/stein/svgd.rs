@@ -63,9 +63,9 @@
 //! (0.07–0.08 sd from the NUTS means on the breast-cancer posterior, `logz bench nuts`), with
 //! Monte Carlo error ∝ 1/√n from the draws; its sds are the Gaussian fit's. The particles are
 //! an affine image of n Gaussian draws, so their kernel Stein discrepancy has the floor of n
-//! draws (∝ 1/√n), unlike the RBF kernel's evenly spread particles. Measured there (seeds 1–3, converged to RMS velocity 10⁻⁴): 100
-//! particles 0.09–0.135 sd from the NUTS means, 200 particles 0.054–0.063, 400 particles
-//! 0.034–0.047. Hence 200 particles by default. With n ≤ d particles the covariance is only
+//! draws (∝ 1/√n), unlike the RBF kernel's evenly spread particles. Measured there (seeds
+//! 1–3, converged to RMS velocity 10⁻⁴): 100 particles 0.09–0.135 sd from the NUTS means, 200
+//! particles 0.054–0.063, 400 particles 0.034–0.047. Hence 200 particles by default. With n ≤ d particles the covariance is only
 //! matched on the particles' span; one particle (r = 0) is the MAP.
 //!
 //! # The RBF kernel (optional)

@@ -437,7 +437,7 @@ fn contract(t: &SiteTensor, hv: &Halves, k: f64) -> SiteTensor {
     // Half-tensors: S1[l,u,a] = U1[(l,u),a] h1_a, S3[a,r,d] = h1_a V1[(r,d),a],
     //               S2[u,r,b] = U2[(u,r),b] h2_b, S4[b,d,l] = h2_b V2[(d,l),b].
     // Coarse tensor T'[a,b,c,d] = Σ S3[a,x,w] S4[b,y,x] S1[z,y,c] S2[w,z,d]
-    //                                · wh[x] wh[z] wv[w] wv[y]  (the old bonds inside the plaquette).
+    //                                · wh[x] wh[z] wv[w] wv[y]  (old bonds in the plaquette).
     // P[(a,w),(b,y)] = Σ_x S3[a,x,w] wh[x] S4[b,y,x].
     // (Explicit loops: index arithmetic without divisions.)
     let mut a1 = Mat::<f64>::zeros(k1 * dv, dh);

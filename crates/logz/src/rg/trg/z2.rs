@@ -2,8 +2,8 @@
 //!
 //! At h = 0 the Ising weight is unchanged when every spin flips. In the bond basis of
 //! [`super::initial_tensor`] index 0 of a leg carries the cosh part of the Boltzmann factor
-//! (even in the spin) and index 1 the sinh part (odd), so the site tensor Σ_s Π_legs A_{s,i} vanishes
-//! unless the parities of its four indices add up to an even number: T is *Z2-even*. That
+//! (even in the spin) and index 1 the sinh part (odd), so the site tensor Σ_s Π_legs A_{s,i}
+//! vanishes unless the parities of its four indices add up to an even number: T is *Z2-even*. That
 //! survives coarse-graining. The unfolding M[(l,u),(r,d)] of an even tensor is block diagonal —
 //! rows of parity π = p(l) + p(u) meet only columns with p(r) + p(d) = π — so its SVD is the
 //! union of the two blocks' SVDs, and each new index inherits the parity of its block. The
