@@ -84,6 +84,10 @@ pub struct FitArgs {
     /// Particles of svgd (1 gives the MAP) [default: 200]
     #[arg(long)]
     pub particles: Option<usize>,
+    /// Kernel of svgd: linear (its fixed point matches the Gaussian Stein equations; solved by
+    /// L-BFGS), rbf (median heuristic) or rbf+linear [default: linear]
+    #[arg(long)]
+    pub kernel: Option<String>,
     /// nuts: warm-up iterations per chain (step size and dense metric adaptation) [default: 1000]
     #[arg(long)]
     pub warmup: Option<usize>,
@@ -177,9 +181,15 @@ pub fn run_fit(a: &FitArgs) -> Result<()> {
             "--alpha applies to the renyi methods only (--method renyi or renyi-fullrank)"
         ));
     }
-    if method != Method::Svgd && a.particles.is_some() {
-        return Err(anyhow!("--particles applies to --method svgd only"));
+    if method != Method::Svgd && (a.particles.is_some() || a.kernel.is_some()) {
+        return Err(anyhow!(
+            "--particles and --kernel apply to --method svgd only"
+        ));
     }
+    let kernel = match &a.kernel {
+        Some(k) => logz::stein::SvgdKernel::parse(k)?,
+        None => logz::stein::SvgdKernel::Linear,
+    };
     let nuts = nuts_options(a, method)?;
     let bar = Bar::new(a.quiet || a.json);
     let (report, exact, rows) = if a.stream {
@@ -194,6 +204,7 @@ pub fn run_fit(a: &FitArgs) -> Result<()> {
             seed: a.seed,
             alpha: a.alpha.unwrap_or(0.5),
             particles: a.particles.unwrap_or(200),
+            kernel,
             nuts,
             ..FitOptions::default()
         };

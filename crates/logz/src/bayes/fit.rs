@@ -131,6 +131,8 @@ pub struct FitOptions {
     pub alpha: f64,
     /// Particles of [`Method::Svgd`] (1: the MAP).
     pub particles: usize,
+    /// Kernel of [`Method::Svgd`].
+    pub kernel: crate::stein::SvgdKernel,
     /// Options of [`Method::Nuts`].
     pub nuts: NutsOptions,
 }
@@ -148,6 +150,7 @@ impl Default for FitOptions {
             hmc: HmcOptions::default(),
             alpha: 0.5,
             particles: 200,
+            kernel: crate::stein::SvgdKernel::Linear,
             nuts: NutsOptions::default(),
         }
     }
@@ -577,10 +580,13 @@ pub fn fit(data: &Dataset, kind: ModelKind, o: &FitOptions, runner: &Runner) -> 
             }
         }
         Method::Svgd => {
+            let (linear_kernel, rbf_kernel) = o.kernel.flags();
             let so = crate::stein::SvgdOptions {
                 particles: o.particles,
                 steps: o.max_steps.min(SVGD_MAX_STEPS),
                 seed: o.seed,
+                linear_kernel,
+                rbf_kernel,
                 ..Default::default()
             };
             let r = crate::stein::svgd(model.as_ref(), batch, &so, runner)?;
@@ -615,9 +621,12 @@ pub fn fit(data: &Dataset, kind: ModelKind, o: &FitOptions, runner: &Runner) -> 
                 r.particles.len(),
                 r.steps,
                 if r.converged {
-                    ""
+                    String::new()
                 } else {
-                    " (the particle flow had not settled)"
+                    format!(
+                        " (the particle flow had not settled: velocity {:.1e} at the end)",
+                        r.final_velocity
+                    )
                 }
             ));
         }

@@ -22,7 +22,7 @@ use crate::error::{Error, Result};
 use rayon::prelude::*;
 use serde::Serialize;
 
-pub use svgd::{svgd, SvgdOptions, SvgdResult};
+pub use svgd::{svgd, SvgdKernel, SvgdOptions, SvgdResult};
 
 /// Fewest draws [`ksd`] accepts.
 pub const KSD_MIN_DRAWS: usize = 10;
