@@ -804,7 +804,7 @@ fn sample<'py>(
 #[pyfunction]
 #[pyo3(signature = (x, y, model="blr", method="exact", sigma=None, a0=1.0, b0=1.0, batch=None,
                     steps=Int(20000), lr=0.05, seed=Int(1), x_names=None, y_name="y", progress=None,
-                    alpha=None, particles=None))]
+                    alpha=None, particles=None, kernel=None))]
 #[allow(clippy::too_many_arguments)]
 fn fit<'py>(
     py: Python<'py>,
@@ -824,6 +824,7 @@ fn fit<'py>(
     progress: Option<Bound<'py, PyAny>>,
     alpha: Option<f64>,
     particles: Option<Int>,
+    kernel: Option<&str>,
 ) -> PyResult<Bound<'py, PyDict>> {
     use logz::bayes::fit::{FitOptions, Method, ModelKind};
     use logz::bayes::linear::Noise;
@@ -842,9 +843,15 @@ fn fit<'py>(
         }
     }
     let particles = opt_size(particles, "particles")?;
-    if particles.is_some() && method != Method::Svgd {
-        return Err(value_error("particles applies to method='svgd' only"));
+    if (particles.is_some() || kernel.is_some()) && method != Method::Svgd {
+        return Err(value_error(
+            "particles and kernel apply to method='svgd' only",
+        ));
     }
+    let kernel = match kernel {
+        Some(k) => logz::stein::SvgdKernel::parse(k).map_err(err)?,
+        None => logz::stein::SvgdKernel::Linear,
+    };
     let kind = match model {
         "blr" => match sigma {
             Some(s) if !(s > 0.0 && s.is_finite()) => {
@@ -891,7 +898,8 @@ fn fit<'py>(
         lr,
         seed: seed_of(seed, "seed")?,
         alpha: alpha.unwrap_or(0.5),
-        particles: particles.unwrap_or(100),
+        particles: particles.unwrap_or(FitOptions::default().particles),
+        kernel,
         ..FitOptions::default()
     };
     let report = run_long(py, progress.as_ref(), Inline::No, None, |runner| {

@@ -195,13 +195,15 @@ def fit(
     progress: Optional[ProgressCallback] = None,
     alpha: Optional[float] = None,
     particles: Optional[int] = None,
+    kernel: Optional[str] = None,
 ) -> Dict[str, Any]:
     """Posterior inference for a regression model (as ``logz fit``).
 
     ``X``: (n, p) or (n,) features, ``y``: (n,) responses. ``model``: "blr" (Bayesian linear
     regression; known noise ``sigma``, else σ² ~ Inverse-Gamma(a0, b0)) or "logistic"
     (y in {0, 1}). ``method``: exact, advi, advi-fullrank, bbvi, natural, hmc, renyi,
-    renyi-fullrank (order ``alpha``, default 0.5) or svgd (``particles``, default 100).
+    renyi-fullrank (order ``alpha``, default 0.5) or svgd (``particles``, default 200;
+    ``kernel``: "linear" (default), "rbf" or "rbf+linear").
 
     Returns a dict: ``names``, posterior ``mean`` and ``sd`` (numpy arrays, raw units),
     ``cov``: the posterior covariance of the regression coefficients (intercept and x; a
@@ -228,6 +230,7 @@ def fit(
         progress,
         alpha,
         particles,
+        kernel,
     )
 
 

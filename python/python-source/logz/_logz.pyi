@@ -241,6 +241,7 @@ def fit(
     progress: Optional[Any] = None,
     alpha: Optional[float] = None,
     particles: Optional[int] = None,
+    kernel: Optional[str] = None,
 ) -> Dict[str, Any]: ...
 def learn(
     samples: npt.ArrayLike,
