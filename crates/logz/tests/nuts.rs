@@ -4,13 +4,11 @@
 //! refusal of bad options.
 
 mod common;
-use common::{assert_sigma, assert_within};
+use common::{assert_sigma, assert_within, breast_cancer, breast_cancer_reference};
 use logz::bayes::convergence;
-use logz::bayes::data::{read_csv, Dataset};
 use logz::bayes::models::{Batch, LogJoint, Logistic};
 use logz::bayes::nuts::{nuts, NutsOptions, NutsResult};
 use logz::runner::Runner;
-use std::path::PathBuf;
 
 /// N(μ, Σ) given by μ and the precision P = Σ⁻¹ (row-major).
 struct Gaussian {
@@ -282,52 +280,11 @@ fn same_seed_same_draws_on_one_and_two_threads() {
     assert_ne!(a.draws, other.draws);
 }
 
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/breast_cancer")
-        .join(name)
-}
-
-/// The Wisconsin breast cancer data with the standardised design `logz fit logistic` uses.
-fn breast_cancer() -> (Dataset, Vec<f64>) {
-    let header = std::fs::read_to_string(fixture("wdbc.csv")).unwrap();
-    let cols: Vec<String> = header
-        .lines()
-        .next()
-        .unwrap()
-        .split(',')
-        .map(String::from)
-        .collect();
-    let (xs, y) = cols.split_at(cols.len() - 1);
-    let d = read_csv(&fixture("wdbc.csv"), xs, &y[0]).unwrap();
-    let s = d.stats().scaling(&d.x_names, &d.y_name).unwrap();
-    let (x, _) = s.design(&d);
-    (d, x)
-}
-
-/// (name, mean, sd, mcse) of the NumPyro reference (reference_numpyro.py).
-fn reference() -> Vec<(String, f64, f64, f64)> {
-    std::fs::read_to_string(fixture("reference.csv"))
-        .unwrap()
-        .lines()
-        .skip(1)
-        .map(|l| {
-            let f: Vec<&str> = l.split(',').collect();
-            (
-                f[0].to_string(),
-                f[1].parse().unwrap(),
-                f[2].parse().unwrap(),
-                f[3].parse().unwrap(),
-            )
-        })
-        .collect()
-}
-
 #[test]
 fn breast_cancer_posterior_matches_the_numpyro_reference() {
     let (data, x) = breast_cancer();
     assert_eq!((data.n(), data.p()), (569, 30));
-    let refs = reference();
+    let refs = breast_cancer_reference();
     assert_eq!(refs.len(), 31);
     let m = Logistic {
         d: 31,

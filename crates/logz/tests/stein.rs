@@ -1,5 +1,6 @@
 //! Stein methods (issue 16): SVGD particles and the kernel Stein discrepancy.
 
+mod common;
 use logz::advi::{Batch, LogJoint};
 use logz::bayes::data::correlated;
 use logz::bayes::fit::{fit, FitOptions, Method, ModelKind};
@@ -205,41 +206,17 @@ fn stein_methods_refuse_bad_input() {
     }
 }
 
-fn breast_cancer_fixture(name: &str) -> std::path::PathBuf {
-    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/breast_cancer")
-        .join(name)
-}
-
 #[test]
 fn svgd_converges_near_the_nuts_means_on_the_breast_cancer_posterior() {
     // Issue 16's goal: SVGD within 0.15 sd of the (NumPyro NUTS) posterior means on the
     // Wisconsin breast-cancer logistic regression (569 rows, 31 correlated coefficients).
     // Default options (200 particles, linear kernel, preconditioned); the flow must reach its
     // fixed point. Measured on seeds 1–3: 0.054–0.063 sd, sds 11–14% off.
-    use logz::bayes::data::read_csv;
     use logz::bayes::models::Logistic;
-    let path = breast_cancer_fixture("wdbc.csv");
-    let header = std::fs::read_to_string(&path).unwrap();
-    let cols: Vec<String> = header
-        .lines()
-        .next()
-        .unwrap()
-        .split(',')
-        .map(String::from)
-        .collect();
-    let (xs, y) = cols.split_at(cols.len() - 1);
-    let data = read_csv(&path, xs, &y[0]).unwrap();
-    let sc = data.stats().scaling(&data.x_names, &data.y_name).unwrap();
-    let (x, _) = sc.design(&data);
-    let refs: Vec<(f64, f64)> = std::fs::read_to_string(breast_cancer_fixture("reference.csv"))
-        .unwrap()
-        .lines()
-        .skip(1)
-        .map(|l| {
-            let f: Vec<&str> = l.split(',').collect();
-            (f[1].parse().unwrap(), f[2].parse().unwrap())
-        })
+    let (data, x) = common::breast_cancer();
+    let refs: Vec<(f64, f64)> = common::breast_cancer_reference()
+        .into_iter()
+        .map(|(_, mean, sd, _)| (mean, sd))
         .collect();
     assert_eq!(refs.len(), 31);
     let m = Logistic {

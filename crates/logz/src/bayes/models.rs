@@ -313,44 +313,46 @@ mod tests {
         }
     }
 
-    #[test]
-    fn hessian_vector_products_match_finite_differences() {
-        let x = [1.0, 0.3, -1.2, 1.0, -0.7, 0.4, 1.0, 1.5, 0.9];
-        let y = [0.2, -1.1, 1.0];
-        let yb = [1.0, 0.0, 1.0];
+    /// The three models of the derivative checks, with a 3-row design (y for the linear
+    /// models, binary yb for the logistic one).
+    const X: [f64; 9] = [1.0, 0.3, -1.2, 1.0, -0.7, 0.4, 1.0, 1.5, 0.9];
+    const Y: [f64; 3] = [0.2, -1.1, 1.0];
+    const YB: [f64; 3] = [1.0, 0.0, 1.0];
+    fn models() -> (LinearKnownNoise, LinearNig, Logistic) {
         let names: Vec<String> = vec!["a".into(), "b".into(), "c".into()];
-        let b = Batch { x: &x, y: &y, d: 3 };
-        let bb = Batch {
-            x: &x,
-            y: &yb,
-            d: 3,
-        };
-        check_hvp(
-            &LinearKnownNoise {
+        (
+            LinearKnownNoise {
                 d: 3,
                 sigma: 0.7,
                 tau: 2.0,
                 names: names.clone(),
             },
-            &[0.1, -0.4, 0.8],
-            b,
-        );
-        check_hvp(
-            &LinearNig {
+            LinearNig {
                 d: 3,
                 tau: 2.0,
                 a0: 2.0,
                 b0: 1.5,
                 names: names.clone(),
             },
-            &[0.1, -0.4, 0.8, -0.3],
-            b,
-        );
-        let logistic = Logistic {
+            Logistic {
+                d: 3,
+                tau: 3.0,
+                names,
+            },
+        )
+    }
+
+    #[test]
+    fn hessian_vector_products_match_finite_differences() {
+        let b = Batch { x: &X, y: &Y, d: 3 };
+        let bb = Batch {
+            x: &X,
+            y: &YB,
             d: 3,
-            tau: 3.0,
-            names,
         };
+        let (known, nig, logistic) = models();
+        check_hvp(&known, &[0.1, -0.4, 0.8], b);
+        check_hvp(&nig, &[0.1, -0.4, 0.8, -0.3], b);
         check_hvp(&logistic, &[0.1, -0.4, 0.8], bb);
         // The trait's default (differences of the gradient) agrees with the closed form.
         struct Plain<'a>(&'a Logistic);
@@ -386,45 +388,15 @@ mod tests {
 
     #[test]
     fn gradients_match_finite_differences() {
-        let x = [1.0, 0.3, -1.2, 1.0, -0.7, 0.4, 1.0, 1.5, 0.9];
-        let y = [0.2, -1.1, 1.0];
-        let yb = [1.0, 0.0, 1.0];
-        let names = vec!["a".into(), "b".into(), "c".into()];
-        let b = Batch { x: &x, y: &y, d: 3 };
-        check_grad(
-            &LinearKnownNoise {
-                d: 3,
-                sigma: 0.7,
-                tau: 2.0,
-                names: names.clone(),
-            },
-            &[0.1, -0.4, 0.8],
-            b,
-        );
-        check_grad(
-            &LinearNig {
-                d: 3,
-                tau: 2.0,
-                a0: 2.0,
-                b0: 1.5,
-                names: names.clone(),
-            },
-            &[0.1, -0.4, 0.8, -0.3],
-            b,
-        );
+        let b = Batch { x: &X, y: &Y, d: 3 };
         let bb = Batch {
-            x: &x,
-            y: &yb,
+            x: &X,
+            y: &YB,
             d: 3,
         };
-        check_grad(
-            &Logistic {
-                d: 3,
-                tau: 3.0,
-                names,
-            },
-            &[0.1, -0.4, 0.8],
-            bb,
-        );
+        let (known, nig, logistic) = models();
+        check_grad(&known, &[0.1, -0.4, 0.8], b);
+        check_grad(&nig, &[0.1, -0.4, 0.8, -0.3], b);
+        check_grad(&logistic, &[0.1, -0.4, 0.8], bb);
     }
 }

@@ -323,14 +323,7 @@ fn step(t: &Tensor, chi: usize) -> Result<(Tensor, f64)> {
 
 /// Divide T by g = max|T| and return ln g.
 fn normalise(t: &mut Tensor) -> Result<f64> {
-    let g = t.data.iter().fold(0.0f64, |m, x| m.max(x.abs()));
-    if !(g.is_finite() && g > 0.0) {
-        return Err(Error::Numerical(format!(
-            "hotrg: the coarse-grained tensor has max |T| = {g}; reduce β or the couplings"
-        )));
-    }
-    t.data.iter_mut().for_each(|x| *x /= g);
-    Ok(g.ln())
+    super::trg::normalise_entries(&mut t.data, "hotrg")
 }
 
 /// ln of the one-site torus (every leg traced with its partner), if positive.

@@ -6,6 +6,9 @@
 //! run that meets it has done its job with room, and a run whose error bar blows up fails.
 #![allow(dead_code)]
 
+use logz::bayes::data::{read_csv, Dataset};
+use std::path::PathBuf;
+
 /// Assert that `est ± sigma` covers `exact` within `k` standard errors and that `sigma` is a
 /// finite, positive number no larger than `sigma_cap`.
 #[track_caller]
@@ -46,4 +49,46 @@ fn check_sigma(what: &str, sigma: f64, sigma_cap: f64) {
         "{what}: error bar {sigma:.3e} exceeds its cap {sigma_cap:.3e}: the check would pass for \
          almost any estimate"
     );
+}
+
+/// A file of the breast-cancer fixture (tests/data/breast_cancer).
+pub fn breast_cancer_fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/breast_cancer")
+        .join(name)
+}
+
+/// The Wisconsin breast cancer data with the standardised design `logz fit logistic` uses.
+pub fn breast_cancer() -> (Dataset, Vec<f64>) {
+    let header = std::fs::read_to_string(breast_cancer_fixture("wdbc.csv")).unwrap();
+    let cols: Vec<String> = header
+        .lines()
+        .next()
+        .unwrap()
+        .split(',')
+        .map(String::from)
+        .collect();
+    let (xs, y) = cols.split_at(cols.len() - 1);
+    let d = read_csv(&breast_cancer_fixture("wdbc.csv"), xs, &y[0]).unwrap();
+    let s = d.stats().scaling(&d.x_names, &d.y_name).unwrap();
+    let (x, _) = s.design(&d);
+    (d, x)
+}
+
+/// (name, mean, sd, mcse) of the NumPyro reference (reference_numpyro.py).
+pub fn breast_cancer_reference() -> Vec<(String, f64, f64, f64)> {
+    std::fs::read_to_string(breast_cancer_fixture("reference.csv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (
+                f[0].to_string(),
+                f[1].parse().unwrap(),
+                f[2].parse().unwrap(),
+                f[3].parse().unwrap(),
+            )
+        })
+        .collect()
 }

@@ -536,13 +536,19 @@ fn dense_product(p: &Mat<f64>, q: &Mat<f64>, wv: &[f64], k1: usize, k2: usize) -
 
 /// Divide T by g = max|T| and return ln g.
 fn normalise(t: &mut SiteTensor) -> Result<f64> {
-    let g = t.data.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+    normalise_entries(&mut t.data, "trg")
+}
+
+/// Divide the entries of a coarse-grained tensor by g = max|entry| and return ln g (shared by
+/// `trg` and `hotrg`, named by `method` in the error when g is zero or not finite).
+pub(crate) fn normalise_entries(data: &mut [f64], method: &str) -> Result<f64> {
+    let g = data.iter().fold(0.0f64, |m, x| m.max(x.abs()));
     if !(g.is_finite() && g > 0.0) {
         return Err(Error::Numerical(format!(
-            "trg: the coarse-grained tensor has max |T| = {g}; reduce β or the couplings"
+            "{method}: the coarse-grained tensor has max |T| = {g}; reduce β or the couplings"
         )));
     }
-    t.data.iter_mut().for_each(|x| *x /= g);
+    data.iter_mut().for_each(|x| *x /= g);
     Ok(g.ln())
 }
 
